@@ -1,0 +1,214 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ProcessStartError, ReadinessTimeoutError } from './errors';
+import { kafkaClasspath, registryJar } from './maven';
+import { freePort, portAnswers } from './ports';
+import { ManagedProcess, runSync, sleep, spawnManaged, stopProcessGroup, tailFile } from './process';
+import { ClusterEndpoints } from './types';
+
+/** What the JVM path records about a cluster it started, so `wal dev down` can stop it later. */
+export interface JvmClusterRecord extends ClusterEndpoints {
+  readonly brokerPid: number;
+  readonly registryPid: number;
+  readonly dir: string;
+}
+
+export interface JvmClusterOptions {
+  name: string;
+  dir: string;
+  kafkaVersion: string;
+  registryVersion: string;
+  detach: boolean;
+  onProgress: (message: string) => void;
+  /** Fixed ports (e.g. for `wal dev up`); free ones are picked when absent. */
+  brokerPort?: number;
+  registryPort?: number;
+}
+
+const BROKER_READY_TIMEOUT_MS = Number(process.env.WAL_BROKER_READY_TIMEOUT_MS ?? 90000);
+const REGISTRY_READY_TIMEOUT_MS = Number(process.env.WAL_REGISTRY_READY_TIMEOUT_MS ?? 120000);
+
+/**
+ * One single-node KRaft broker (combined broker + controller) and one Apicurio Registry, both from
+ * Maven Central jars, on loopback ports. Storage is formatted on first start and reused afterwards.
+ */
+export async function startJvmCluster(options: JvmClusterOptions): Promise<{ record: JvmClusterRecord; processes: ManagedProcess[] }> {
+  const [classpath, jar] = await Promise.all([
+    kafkaClasspath(options.kafkaVersion, options.onProgress),
+    registryJar(options.registryVersion, options.onProgress),
+  ]);
+  fs.mkdirSync(options.dir, { recursive: true });
+
+  const brokerPort = options.brokerPort ?? (await freePort());
+  const controllerPort = await freePort();
+  const registryPort = options.registryPort ?? (await freePort());
+  for (const [what, port] of [
+    ['broker', brokerPort],
+    ['registry', registryPort],
+  ] as const) {
+    if (await portAnswers(port)) {
+      throw new ProcessStartError(`cluster ${options.name}: ${what} port ${port} is already in use on 127.0.0.1`);
+    }
+  }
+
+  const broker = startBroker(options, classpath, brokerPort, controllerPort);
+  const registry = spawnManaged({
+    command: 'java',
+    args: [
+      '-Xmx384m',
+      `-Dquarkus.http.port=${registryPort}`,
+      '-Dquarkus.http.host=127.0.0.1',
+      '-Dquarkus.log.level=WARN',
+      // Schema ids stay small and predictable; deletes allowed so tests can clean up subjects.
+      '-Dapicurio.rest.deletion.artifact.enabled=true',
+      '-Dapicurio.rest.deletion.artifact-version.enabled=true',
+      '-jar',
+      jar,
+    ],
+    cwd: options.dir,
+    logFile: path.join(options.dir, 'registry.log'),
+    detach: options.detach,
+  });
+
+  const brokers = [`127.0.0.1:${brokerPort}`];
+  const registryUrl = `http://127.0.0.1:${registryPort}/apis/ccompat/v7`;
+  try {
+    await Promise.all([
+      waitForBroker(options.name, brokers, broker),
+      waitForRegistry(options.name, registryUrl, registry),
+    ]);
+  } catch (error) {
+    await Promise.all([broker, registry].map((p) => stopProcessGroup(p.pid, 5000)));
+    throw error;
+  }
+  return {
+    record: {
+      name: options.name,
+      brokers,
+      registryUrl,
+      source: 'jvm',
+      kafkaVersion: options.kafkaVersion,
+      registryVersion: `Apicurio Registry ${options.registryVersion}`,
+      brokerPid: broker.pid,
+      registryPid: registry.pid,
+      dir: options.dir,
+    },
+    processes: [broker, registry],
+  };
+}
+
+function startBroker(options: JvmClusterOptions, classpath: string, brokerPort: number, controllerPort: number): ManagedProcess {
+  const dataDir = path.join(options.dir, 'kafka-data');
+  const configFile = path.join(options.dir, 'server.properties');
+  const properties = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': dataDir,
+    'num.partitions': '1',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '10',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'transaction.state.log.num.partitions': '10',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    // A single-node dev cluster has nobody to wait for; tests rebalance often.
+    'group.initial.rebalance.delay.ms': '0',
+    'auto.create.topics.enable': 'false',
+    'log.cleaner.backoff.ms': '1000',
+  };
+  fs.writeFileSync(configFile, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  fs.writeFileSync(path.join(options.dir, 'log4j2.yaml'), LOG4J_CONFIG);
+
+  // Formatting is idempotent in spirit: only the first start of a data dir needs it.
+  if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
+    const clusterId = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']).output.trim().split('\n').pop() ?? '';
+    const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+    if (format.code !== 0) {
+      throw new ProcessStartError(`cluster ${options.name}: formatting KRaft storage failed:\n${format.output}`);
+    }
+  }
+  return spawnManaged({
+    command: 'java',
+    args: [
+      '-Xms256m',
+      '-Xmx768m',
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${path.join(options.dir, 'log4j2.yaml')}`,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      configFile,
+    ],
+    cwd: options.dir,
+    logFile: path.join(options.dir, 'broker.log'),
+    detach: options.detach,
+  });
+}
+
+const LOG4J_CONFIG = `Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.server.KafkaRaftServer
+        level: INFO
+`;
+
+/** Ready means a metadata request answers with a broker, not merely that the port is open. */
+async function waitForBroker(name: string, brokers: string[], broker: ManagedProcess): Promise<void> {
+  const deadline = Date.now() + BROKER_READY_TIMEOUT_MS;
+  const kafka = new Kafka({ brokers, clientId: 'wal-devcluster', logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
+  while (Date.now() < deadline) {
+    if (broker.hasExited()) {
+      throw new ProcessStartError(`cluster ${name}: the Kafka broker exited during start-up; last lines of ${broker.logFile}:\n${tailFile(broker.logFile)}`);
+    }
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
+    } catch {
+      /* not up yet */
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await sleep(500);
+  }
+  throw new ReadinessTimeoutError(
+    `cluster ${name}: the Kafka broker at ${brokers.join(',')} did not answer a metadata request within ${BROKER_READY_TIMEOUT_MS} ms; see ${broker.logFile}`,
+  );
+}
+
+/** Ready means the Confluent-compatible API lists subjects. */
+async function waitForRegistry(name: string, registryUrl: string, registry: ManagedProcess): Promise<void> {
+  const deadline = Date.now() + REGISTRY_READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (registry.hasExited()) {
+      throw new ProcessStartError(`cluster ${name}: the schema registry exited during start-up; last lines of ${registry.logFile}:\n${tailFile(registry.logFile)}`);
+    }
+    try {
+      const response = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await sleep(500);
+  }
+  throw new ReadinessTimeoutError(`cluster ${name}: the schema registry at ${registryUrl} did not answer within ${REGISTRY_READY_TIMEOUT_MS} ms; see ${registry.logFile}`);
+}
