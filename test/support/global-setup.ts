@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { startDevCluster } from '../../src/devcluster';
+import { startDevCluster, stopRecordedCluster } from '../../src/devcluster';
 import { CLUSTERS_ENV } from './clusters';
 
 /**
@@ -12,9 +13,11 @@ export default async function globalSetup(): Promise<void> {
   const log = (message: string): void => {
     process.stdout.write(`[wal test cluster] ${message}\n`);
   };
+  const workDir = await freshRunDir();
+  (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER_DIR__ = workDir;
   const cluster = await startDevCluster({
     names: ['A', 'B'],
-    workDir: path.resolve(__dirname, '..', '..', '.wal-test'),
+    workDir,
     onProgress: log,
   });
   (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER__ = cluster;
@@ -23,4 +26,33 @@ export default async function globalSetup(): Promise<void> {
     log(`cluster ${c.name}: Apache Kafka ${c.kafkaVersion} via ${c.source} at ${c.brokers.join(',')}; ${c.registryVersion} at ${c.registryUrl}`);
   }
   log(`clusters ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const TEST_ROOT = path.resolve(__dirname, '..', '..', '.wal-test');
+
+/**
+ * A work dir of this run's own, so that two test runs on one machine do not stop each other's
+ * clusters; dirs of runs whose jest process is gone are stopped and removed first.
+ */
+async function freshRunDir(): Promise<string> {
+  fs.mkdirSync(TEST_ROOT, { recursive: true });
+  for (const entry of fs.readdirSync(TEST_ROOT)) {
+    const pid = Number(/^run-(\d+)$/.exec(entry)?.[1]);
+    if (!pid || isAlive(pid)) continue;
+    const dir = path.join(TEST_ROOT, entry);
+    await stopRecordedCluster(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const dir = path.join(TEST_ROOT, `run-${process.pid}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { readDevClusterState, recordIsRunning, startDevCluster, stopRecordedCluster } from '../../devcluster';
+import type { ClusterEndpoints } from '../../devcluster';
+
+const DEFAULT_DIR = path.join(process.cwd(), '.wal', 'dev');
+
+/** Lines a user can paste into a shell to point wal (and other tools) at the dev cluster. */
+export function describeClusters(clusters: ClusterEndpoints[]): string {
+  return clusters
+    .map((c, i) => {
+      const suffix = i === 0 ? '' : `_${c.name}`;
+      return [
+        `# cluster ${c.name}: Apache Kafka ${c.kafkaVersion} (${c.source}), ${c.registryVersion}`,
+        `export KAFKA_BROKERS${suffix}=${c.brokers.join(',')}`,
+        `export SCHEMA_REGISTRY_URL${suffix}=${c.registryUrl}`,
+      ].join('\n');
+    })
+    .join('\n');
+}
+
+export function registerDev(program: Command): void {
+  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central)');
+
+  dev
+    .command('up')
+    .description('start local clusters and print their bootstrap addresses and registry URLs')
+    .option('--clusters <names>', 'comma-separated cluster aliases (B is needed for replication)', 'A,B')
+    .option('--dir <dir>', 'where broker data, logs and the state file live', DEFAULT_DIR)
+    .option('--kafka-version <version>', 'Apache Kafka version (JVM and Docker paths)')
+    .option('--foreground', 'stay in the foreground and stop the clusters on Ctrl-C')
+    .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean }) => {
+      const state = readDevClusterState(options.dir);
+      if (state && state.clusters.every(recordIsRunning)) {
+        process.stdout.write(`already running (started ${state.startedAt}):\n${describeClusters(state.clusters)}\n`);
+        return;
+      }
+      const cluster = await startDevCluster({
+        names: options.clusters.split(',').map((n) => n.trim().toUpperCase()).filter(Boolean),
+        workDir: options.dir,
+        detach: !options.foreground,
+        kafkaVersion: options.kafkaVersion,
+        onProgress: (m) => process.stderr.write(`wal dev: ${m}\n`),
+      });
+      process.stdout.write(`${describeClusters(cluster.clusters)}\n`);
+      if (!options.foreground) {
+        process.stderr.write(`wal dev: running in the background; stop with: wal dev down${options.dir === DEFAULT_DIR ? '' : ` --dir ${options.dir}`}\n`);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      process.stderr.write('wal dev: stopping\n');
+      await cluster.stop();
+    });
+
+  dev
+    .command('down')
+    .description('stop the local clusters started by `wal dev up`')
+    .option('--dir <dir>', 'the directory given to `wal dev up`', DEFAULT_DIR)
+    .action(async (options: { dir: string }) => {
+      const stopped = await stopRecordedCluster(options.dir);
+      process.stdout.write(stopped > 0 ? `stopped ${stopped} processes\n` : 'no local cluster was running\n');
+    });
+
+  dev
+    .command('status')
+    .description('show whether the local clusters are running and where')
+    .option('--dir <dir>', 'the directory given to `wal dev up`', DEFAULT_DIR)
+    .action((options: { dir: string }) => {
+      const state = readDevClusterState(options.dir);
+      if (!state) {
+        process.stdout.write('no local cluster (start one with: wal dev up)\n');
+        process.exitCode = 3;
+        return;
+      }
+      const running = state.clusters.every(recordIsRunning);
+      process.stdout.write(`${running ? 'running' : 'NOT running (some processes died; run wal dev down, then up)'} since ${state.startedAt}\n${describeClusters(state.clusters)}\n`);
+      if (!running) process.exitCode = 1;
+    });
+}
