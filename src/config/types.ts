@@ -1,0 +1,122 @@
+/**
+ * The typed, validated configuration every other module trusts. Produced once, at the edge, by the
+ * loader in this folder from topologies/*.yaml (or JSON); nothing downstream re-validates it.
+ * All durations are milliseconds, all sizes bytes. Topic names are already resolved
+ * (defaults `wal.<ns>.<role>` applied), so callers never build topic names themselves.
+ */
+
+export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
+
+/** A Kafka cluster by alias (e.g. "primary", "A", "B"). */
+export interface ClusterConfig {
+  readonly name: string;
+  readonly brokers: string[];
+  /** Confluent-compatible registry base URL (e.g. http://host:port/apis/ccompat/v7). */
+  readonly schemaRegistryUrl: string;
+  readonly clientId?: string;
+}
+
+export interface BackoffConfig {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  /** ≥ 1. */
+  readonly multiplier: number;
+  /** Fraction 0..1 of the delay that is randomised ("full jitter" at 1). */
+  readonly jitter: number;
+}
+
+export interface KafkaTargetConfig {
+  readonly type: 'kafka';
+  readonly topic: string;
+  /** Cluster alias; defaults to the namespace's cluster. */
+  readonly cluster: string;
+  readonly partitions: number;
+}
+
+export interface HttpTargetConfig {
+  readonly type: 'http';
+  readonly url: string;
+  readonly method: 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'GET';
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number;
+}
+
+export interface PostgresTargetConfig {
+  readonly type: 'postgres';
+  readonly connectionString: string;
+  readonly table: string;
+  readonly keyColumn: string;
+  readonly valueColumn: string;
+  /** Column holding the mutation sequence: an older mutation never overwrites a newer one. */
+  readonly sequenceColumn: string;
+}
+
+export interface RedisTargetConfig {
+  readonly type: 'redis';
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly ttlSeconds?: number;
+}
+
+export type TargetConfig = KafkaTargetConfig | HttpTargetConfig | PostgresTargetConfig | RedisTargetConfig;
+
+export interface ReplicationConfig {
+  /** Source cluster alias. */
+  readonly source: string;
+  /** Target cluster aliases. */
+  readonly targets: string[];
+  /** Explicit topic names; or `topicPattern`. */
+  readonly topics: string[];
+  /** A JavaScript regular expression source, matched against whole topic names. */
+  readonly topicPattern?: string;
+  readonly rename: 'prefix' | 'identity';
+  /** Consumer groups whose offsets are translated to the target. */
+  readonly groups: string[];
+  readonly checkpointIntervalMs: number;
+}
+
+/** Resolved topic names of a namespace. */
+export interface NamespaceTopics {
+  readonly intake: string;
+  readonly dlq: string;
+  readonly timersChangelog: string;
+  readonly completions: string;
+  /** Per-target fan-out topic: `wal.<ns>.target.<target>` unless overridden. */
+  readonly targets: Record<string, string>;
+}
+
+export interface NamespaceConfig {
+  readonly name: string;
+  /** Cluster alias that holds this namespace's topics. */
+  readonly cluster: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly topics: NamespaceTopics;
+  readonly delay: {
+    /** Applied when a request names no delay. */
+    readonly defaultDelayMs: number;
+    /** Longest accepted delay; null = no limit. */
+    readonly maxDelayMs: number | null;
+  };
+  readonly maxPayloadBytes: number;
+  readonly backoff: BackoffConfig;
+  readonly maxRetries: number;
+  readonly dlq: { readonly enabled: boolean };
+  readonly targets: Record<string, TargetConfig>;
+  /** Target used when a request names none. */
+  readonly defaultTarget?: string;
+  readonly chunking: { readonly chunkSize: number; readonly maxChunkBytes: number };
+  readonly replication?: ReplicationConfig;
+  readonly processingGuarantee: ProcessingGuarantee;
+  readonly runtime: {
+    readonly commitIntervalMs: number;
+    readonly punctuationIntervalMs: number;
+  };
+}
+
+export interface WalConfig {
+  readonly clusters: Record<string, ClusterConfig>;
+  readonly namespaces: NamespaceConfig[];
+  /** Files the config was read from, for error messages and `wal status`. */
+  readonly sourceFiles: string[];
+}
