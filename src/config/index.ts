@@ -1,0 +1,4 @@
+export * from './types';
+export { ConfigError } from './errors';
+export { loadConfig, parseConfig, findNamespace } from './loader';
+export { saveConfig } from './save';
