@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { readDevClusterState, recordIsRunning, startDevCluster, stopRecordedCluster } from '../../devcluster';
+import { DEFAULT_KAFKA_VERSION, DEFAULT_REGISTRY_VERSION, readDevClusterState, recordIsRunning, startDevCluster, stopRecordedCluster } from '../../devcluster';
+import { checkJava, kafkaClasspath, registryJar } from '../../devcluster/maven';
 import type { ClusterEndpoints } from '../../devcluster';
 
 const DEFAULT_DIR = path.join(process.cwd(), '.wal', 'dev');
@@ -53,6 +54,23 @@ export function registerDev(program: Command): void {
       });
       process.stderr.write('wal dev: stopping\n');
       await cluster.stop();
+    });
+
+  dev
+    .command('fetch')
+    .description('fetch the Kafka broker and schema registry jars from Maven Central into ~/.m2 (the JVM path; no Docker needed)')
+    .option('--kafka-version <version>', 'Apache Kafka version', process.env.WAL_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION)
+    .option('--registry-version <version>', 'Apicurio Registry version', process.env.WAL_REGISTRY_VERSION ?? DEFAULT_REGISTRY_VERSION)
+    .action(async (options: { kafkaVersion: string; registryVersion: string }) => {
+      const started = Date.now();
+      const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
+      process.stdout.write(`${checkJava()}\n`);
+      const classpath = await kafkaClasspath(options.kafkaVersion, progress);
+      const jar = await registryJar(options.registryVersion, progress);
+      process.stdout.write(
+        `Apache Kafka ${options.kafkaVersion}: ${classpath.split(':').length} jars\nApicurio Registry ${options.registryVersion}: ${jar}\n` +
+          `ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
     });
 
   dev
