@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the real servers the tests deliver to (PostgreSQL, Redis) from Debian's packages.
+# Idempotent: installs only what is missing, runs `apt-get update` at most once, says what it did,
+# and exits non-zero with a reason when something cannot be installed.
+set -euo pipefail
+
+log() { echo "install-system-deps: $*"; }
+fail() { echo "install-system-deps: ERROR: $*" >&2; exit 1; }
+
+have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+have_redis() { [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1; }
+
+missing=()
+if have_postgres; then log "postgresql present: $(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' ')"; else missing+=(postgresql); fi
+if have_redis; then log "redis-server present: $(command -v redis-server || echo /usr/bin/redis-server)"; else missing+=(redis-server); fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  log "nothing to install"
+  exit 0
+fi
+
+command -v apt-get >/dev/null 2>&1 || fail "apt-get not found; install ${missing[*]} with this system's package manager"
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || fail "not root and no sudo: run as root to install ${missing[*]}"
+  SUDO=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+log "apt-get update"
+"${SUDO[@]}" apt-get update -qq || fail "apt-get update failed"
+log "apt-get install -y ${missing[*]}"
+# --no-install-recommends keeps the install small; the tests start private instances themselves,
+# so the packaged system services are not needed (and may not start in a container: that is fine).
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" || fail "apt-get install ${missing[*]} failed"
+
+have_postgres || fail "postgresql installed but no /usr/lib/postgresql/*/bin/postgres found"
+have_redis || fail "redis-server installed but not found"
+log "installed ${missing[*]}"

@@ -1,0 +1,40 @@
+/**
+ * Errors of the targets. Delivery failures are answered as results, not thrown (see target.ts);
+ * these classes are for what is wrong before any delivery: a config that cannot work.
+ */
+export class TargetError extends Error {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The target's configuration cannot work (unknown cluster alias, malformed URL, bad table name). */
+export class TargetConfigError extends TargetError {
+  constructor(message: string) {
+    super(message, false);
+  }
+}
+
+/** A short, single-line description of any thrown value, for `DeliveryResult.reason`. */
+export function describeError(error: unknown, maxLength = 300): string {
+  const text =
+    error instanceof Error ? `${error.name}: ${error.message}` : typeof error === 'string' ? error : JSON.stringify(error);
+  const flat = (text ?? String(error)).replace(/\s+/g, ' ').trim();
+  return flat.length > maxLength ? `${flat.slice(0, maxLength)}…` : flat;
+}
+
+/** Walks `cause` (and kafkajs' `originalError`) links, outermost first. */
+export function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  while (current !== undefined && current !== null && chain.length < 10 && !chain.includes(current)) {
+    chain.push(current);
+    const next = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+    current = next;
+  }
+  return chain;
+}

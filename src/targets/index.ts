@@ -1,0 +1,42 @@
+import type { ClusterConfig, TargetConfig } from '../config/types';
+import { TargetConfigError } from './errors';
+import { createHttpTarget } from './http';
+import { createKafkaTarget } from './kafka';
+import { createPostgresTarget } from './postgres';
+import { createRedisTarget } from './redis';
+import type { Target } from './target';
+
+export type { Delivery, DeliveryResult, Mutation, MutationDelivery, Target } from './target';
+export { OK, failed } from './target';
+export { TargetError, TargetConfigError } from './errors';
+export { KAFKA_HEADERS } from './kafka';
+export { DELETED_COLUMN } from './postgres';
+export { SEQUENCE_SUFFIX } from './redis';
+
+/**
+ * Builds the target a namespace's config names. Connections are opened lazily, on first delivery,
+ * so building every target of a namespace at start-up is cheap. Adding a target type: a new file in
+ * this folder and one case here.
+ */
+export function createTarget(name: string, config: TargetConfig, clusters: Record<string, ClusterConfig>): Target {
+  switch (config.type) {
+    case 'kafka': {
+      const cluster = clusters[config.cluster];
+      if (!cluster) {
+        const known = Object.keys(clusters).join(', ') || 'none';
+        throw new TargetConfigError(`target "${name}": unknown cluster "${config.cluster}" (known: ${known})`);
+      }
+      return createKafkaTarget(name, config, cluster);
+    }
+    case 'http':
+      return createHttpTarget(name, config);
+    case 'postgres':
+      return createPostgresTarget(name, config);
+    case 'redis':
+      return createRedisTarget(name, config);
+    default: {
+      const unknown: never = config;
+      throw new TargetConfigError(`target "${name}": unknown type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
+import type { ClusterConfig, KafkaTargetConfig } from '../config/types';
+import { createLogger, Logger } from '../observability/logger';
+import { sendIsolatingFailures } from './batch';
+import { causeChain, describeError, TargetConfigError } from './errors';
+import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target } from './target';
+
+/** Header names wal adds to what it writes to a Kafka target. */
+export const KAFKA_HEADERS = {
+  id: 'wal-id',
+  contentType: 'content-type',
+  op: 'wal-op',
+  sequence: 'wal-sequence',
+  txnId: 'wal-txn-id',
+  chunkIndex: 'wal-chunk-index',
+} as const;
+
+export interface KafkaTargetOptions {
+  /** How often kafkajs itself retries a retriable produce error before we answer "retriable". */
+  retries?: number;
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Produces to a topic with an idempotent producer (acks=all), one `send` per batch. kafkajs' own
+ * retries are bounded so that a broker outage becomes a retriable result in seconds; the wal retry
+ * processor owns the long backoff.
+ */
+export function createKafkaTarget(
+  name: string,
+  config: KafkaTargetConfig,
+  cluster: ClusterConfig,
+  options: KafkaTargetOptions = {},
+): Target {
+  if (!config.topic) throw new TargetConfigError(`target "${name}": kafka topic is empty`);
+  const log = createLogger({ component: 'target', target: name, type: 'kafka' });
+  const kafka = new Kafka({
+    clientId: cluster.clientId ?? `wal-target-${name}`,
+    brokers: cluster.brokers,
+    requestTimeout: options.requestTimeoutMs ?? 10000,
+    connectionTimeout: 3000,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(log),
+  });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: options.retries ?? 3, initialRetryTime: 100, maxRetryTime: 2000 },
+  });
+  let connecting: Promise<void> | undefined;
+  const connect = (): Promise<void> => {
+    connecting ??= producer.connect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    });
+    return connecting;
+  };
+
+  const send = async (messages: Message[]): Promise<void> => {
+    await connect();
+    await producer.send({ topic: config.topic, acks: -1, compression: CompressionTypes.None, messages });
+  };
+
+  return {
+    name,
+    async deliver(batch: Delivery[]): Promise<DeliveryResult[]> {
+      return sendIsolatingFailures(batch.map(toMessage), send, classifyKafkaError);
+    },
+    async applyMutations(chunk: MutationDelivery): Promise<DeliveryResult> {
+      const messages: Message[] = chunk.mutations.map((m) => ({
+        key: m.key,
+        value: m.op === 'DELETE' ? null : (m.value ?? Buffer.alloc(0)),
+        headers: {
+          [KAFKA_HEADERS.op]: m.op,
+          [KAFKA_HEADERS.sequence]: String(m.sequence),
+          [KAFKA_HEADERS.txnId]: chunk.txnId,
+          [KAFKA_HEADERS.chunkIndex]: String(chunk.chunkIndex),
+        },
+      }));
+      // One send: all of a chunk's records land, or the chunk is retried whole (consumers dedupe on
+      // key + sequence, so a partial first attempt replayed is harmless).
+      try {
+        await send(messages);
+        return OK;
+      } catch (error) {
+        return classifyKafkaError(error);
+      }
+    },
+    async close(): Promise<void> {
+      if (connecting) {
+        await connecting.catch(() => undefined);
+        await producer.disconnect();
+      }
+    },
+  };
+}
+
+function toMessage(delivery: Delivery): Message {
+  const headers: IHeaders = { ...delivery.headers };
+  headers[KAFKA_HEADERS.id] = delivery.id;
+  if (headers[KAFKA_HEADERS.contentType] === undefined) headers[KAFKA_HEADERS.contentType] = delivery.contentType;
+  return { key: delivery.key, value: delivery.payload, headers };
+}
+
+const TRANSIENT_KAFKAJS_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSTimeout',
+  'KafkaJSLockTimeout',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSStaleTopicMetadataAssignment',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+/**
+ * A broker's protocol error says itself whether it is retriable (MESSAGE_TOO_LARGE, INVALID_RECORD,
+ * authorization: no; NOT_LEADER, timeouts: yes). kafkajs wraps it once retries are exhausted, so
+ * the innermost protocol error decides; network-level errors are retriable; a local programming
+ * error (TypeError building the request) is permanent.
+ */
+export function classifyKafkaError(error: unknown): DeliveryResult {
+  const chain = causeChain(error);
+  const protocol = [...chain].reverse().find((e) => (e as { name?: string }).name === 'KafkaJSProtocolError') as
+    | { retriable?: boolean; type?: string; message?: string }
+    | undefined;
+  const reason = describeError(chain[chain.length - 1] ?? error);
+  if (protocol) return failed(protocol.retriable !== false, `${protocol.type ?? 'protocol error'}: ${reason}`);
+  const names = chain.map((e) => (e as { name?: string }).name ?? '');
+  if (names.some((n) => TRANSIENT_KAFKAJS_ERRORS.has(n))) return failed(true, reason);
+  if (names.some((n) => ['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError'].includes(n))) return failed(false, reason);
+  return failed((error as { retriable?: boolean }).retriable !== false, reason);
+}
+
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: { level: logLevel; log: { message: string } & Record<string, unknown> }): void => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.ERROR) log.error(rest, message);
+      else if (level === logLevel.WARN) log.warn(rest, message);
+      else log.debug(rest, message);
+    };
+}
