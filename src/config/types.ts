@@ -101,7 +101,11 @@ export interface NamespaceConfig {
   readonly maxPayloadBytes: number;
   readonly backoff: BackoffConfig;
   readonly maxRetries: number;
-  readonly dlq: { readonly enabled: boolean };
+  readonly dlq: {
+    readonly enabled: boolean;
+    /** retention.ms of the DLQ topic (long: dead letters wait for a human); the loader fills 30 days. */
+    readonly retentionMs?: number;
+  };
   readonly targets: Record<string, TargetConfig>;
   /** Target used when a request names none. */
   readonly defaultTarget?: string;

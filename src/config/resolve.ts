@@ -1,0 +1,181 @@
+import type { RawCluster, RawNamespace } from './schema';
+import { fieldPath, type Path } from './issues';
+import type { ClusterConfig, NamespaceConfig, NamespaceTopics, ReplicationConfig, TargetConfig, WalConfig } from './types';
+
+/**
+ * Second stage of loading: after every file passed the schema and the files were merged, apply the defaults
+ * that depend on other fields (topic names, target clusters) and check what one field alone cannot tell.
+ */
+
+export interface Sourced<T> {
+  readonly file: string;
+  readonly value: T;
+}
+
+export interface Resolution {
+  readonly config: WalConfig;
+  readonly issues: string[];
+}
+
+export function resolveConfig(
+  clusters: Map<string, Sourced<RawCluster>>,
+  namespaces: Sourced<RawNamespace>[],
+  sourceFiles: string[],
+  brokenClusters: ReadonlySet<string> = new Set(),
+): Resolution {
+  const issues: string[] = [];
+  const resolvedClusters: Record<string, ClusterConfig> = {};
+  for (const [alias, { file, value }] of clusters) {
+    if (value.name !== undefined && value.name !== alias) {
+      issues.push(`${file}: cluster "${alias}": name must equal the alias "${alias}" (got "${value.name}")`);
+    }
+    resolvedClusters[alias] = {
+      name: alias,
+      brokers: value.brokers,
+      schemaRegistryUrl: value.schemaRegistryUrl,
+      ...(value.clientId !== undefined ? { clientId: value.clientId } : {}),
+    };
+  }
+
+  const seen = new Map<string, string>();
+  const owners = new Map<string, string>(); // "<cluster>/<topic>" → namespace that owns it
+  const resolved: NamespaceConfig[] = [];
+  for (const { file, value: raw } of namespaces) {
+    const report = (path: Path, problem: string) =>
+      issues.push(`${file}: namespace "${raw.name}": ${fieldPath(path)} ${problem}`);
+    const earlier = seen.get(raw.name);
+    if (earlier !== undefined) {
+      issues.push(`${file}: namespace "${raw.name}" is defined more than once (also in ${earlier})`);
+      continue;
+    }
+    seen.set(raw.name, file);
+
+    const ns = resolveNamespace(raw);
+    checkNamespace(ns, raw, clusters, brokenClusters, report);
+    for (const [path, topic] of ownedTopics(ns)) {
+      const key = `${ns.cluster}/${topic}`;
+      const owner = owners.get(key);
+      if (owner !== undefined) report(path, `topic "${topic}" is already used by ${owner} on cluster "${ns.cluster}"`);
+      else owners.set(key, `namespace "${ns.name}" (${fieldPath(path)})`);
+    }
+    resolved.push(ns);
+  }
+  return { config: { clusters: resolvedClusters, namespaces: resolved, sourceFiles }, issues };
+}
+
+function resolveNamespace(raw: RawNamespace): NamespaceConfig {
+  const prefix = `wal.${raw.name}`;
+  const targets: Record<string, TargetConfig> = {};
+  for (const [name, target] of Object.entries(raw.targets)) {
+    targets[name] =
+      target.type === 'kafka'
+        ? { type: 'kafka', topic: target.topic, cluster: target.cluster ?? raw.cluster, partitions: target.partitions ?? raw.partitions }
+        : target.type === 'redis'
+          ? { type: 'redis', url: target.url, keyPrefix: target.keyPrefix, ...(target.ttlSeconds !== undefined ? { ttlSeconds: target.ttlSeconds } : {}) }
+          : target;
+  }
+  const topics: NamespaceTopics = {
+    intake: raw.topics.intake ?? `${prefix}.intake`,
+    dlq: raw.topics.dlq ?? `${prefix}.dlq`,
+    timersChangelog: raw.topics.timersChangelog ?? `${prefix}.timers-changelog`,
+    completions: raw.topics.completions ?? `${prefix}.completions`,
+    targets: Object.fromEntries(Object.keys(targets).map((t) => [t, raw.topics.targets[t] ?? `${prefix}.target.${t}`])),
+  };
+  let replication: ReplicationConfig | undefined;
+  if (raw.replication) {
+    const r = raw.replication;
+    replication = {
+      source: r.source ?? raw.cluster,
+      targets: r.targets,
+      topics: r.topics,
+      ...(r.topicPattern !== undefined ? { topicPattern: r.topicPattern } : {}),
+      rename: r.rename,
+      groups: r.groups,
+      checkpointIntervalMs: r.checkpointIntervalMs,
+    };
+  }
+  return {
+    name: raw.name,
+    cluster: raw.cluster,
+    partitions: raw.partitions,
+    replicationFactor: raw.replicationFactor,
+    topics,
+    delay: raw.delay,
+    maxPayloadBytes: raw.maxPayloadBytes,
+    backoff: raw.backoff,
+    maxRetries: raw.maxRetries,
+    dlq: raw.dlq,
+    targets,
+    ...(raw.defaultTarget !== undefined ? { defaultTarget: raw.defaultTarget } : {}),
+    chunking: raw.chunking,
+    ...(replication ? { replication } : {}),
+    processingGuarantee: raw.processingGuarantee,
+    runtime: raw.runtime,
+  };
+}
+
+function checkNamespace(
+  ns: NamespaceConfig,
+  raw: RawNamespace,
+  clusters: Map<string, Sourced<RawCluster>>,
+  brokenClusters: ReadonlySet<string>,
+  report: (path: Path, problem: string) => void,
+): void {
+  const known = [...clusters.keys()];
+  const checkCluster = (path: Path, alias: string) => {
+    if (!clusters.has(alias) && !brokenClusters.has(alias)) {
+      report(path, `names cluster "${alias}", which is not defined (defined: ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'none'})`);
+    }
+  };
+  checkCluster(['cluster'], ns.cluster);
+
+  if (ns.backoff.maxMs < ns.backoff.initialMs) {
+    report(['backoff', 'maxMs'], `must be ≥ backoff.initialMs (${ns.backoff.initialMs}) (got ${ns.backoff.maxMs})`);
+  }
+  if (ns.delay.maxDelayMs !== null && ns.delay.maxDelayMs < ns.delay.defaultDelayMs) {
+    report(['delay', 'maxDelayMs'], `must be ≥ delay.defaultDelayMs (${ns.delay.defaultDelayMs}) (got ${ns.delay.maxDelayMs})`);
+  }
+  if (ns.defaultTarget !== undefined && !(ns.defaultTarget in ns.targets)) {
+    report(['defaultTarget'], `names target "${ns.defaultTarget}", which is not defined (defined: ${listOrNone(Object.keys(ns.targets))})`);
+  }
+  for (const name of Object.keys(raw.topics.targets)) {
+    if (!(name in ns.targets)) report(['topics', 'targets', name], `names target "${name}", which is not defined (defined: ${listOrNone(Object.keys(ns.targets))})`);
+  }
+  for (const [name, target] of Object.entries(ns.targets)) {
+    if (target.type === 'kafka') checkCluster(['targets', name, 'cluster'], target.cluster);
+  }
+
+  const r = ns.replication;
+  if (r) {
+    checkCluster(['replication', 'source'], r.source);
+    r.targets.forEach((alias, i) => {
+      checkCluster(['replication', 'targets', i], alias);
+      if (alias === r.source) report(['replication', 'targets', i], `must differ from replication.source (got "${alias}")`);
+    });
+    if (r.topics.length === 0 && r.topicPattern === undefined) {
+      report(['replication'], 'must name topics or a topicPattern');
+    }
+    if (r.topicPattern !== undefined) {
+      try {
+        new RegExp(r.topicPattern);
+      } catch (error) {
+        report(['replication', 'topicPattern'], `is not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Topics a namespace creates and owns, with the field that names each. */
+export function ownedTopics(ns: NamespaceConfig): [Path, string][] {
+  return [
+    [['topics', 'intake'], ns.topics.intake],
+    [['topics', 'dlq'], ns.topics.dlq],
+    [['topics', 'timersChangelog'], ns.topics.timersChangelog],
+    [['topics', 'completions'], ns.topics.completions],
+    ...Object.entries(ns.topics.targets).map(([t, topic]): [Path, string] => [['topics', 'targets', t], topic]),
+  ];
+}
+
+function listOrNone(names: string[]): string {
+  return names.length ? names.map((n) => `"${n}"`).join(', ') : 'none';
+}

@@ -1,0 +1,175 @@
+import { z } from 'zod';
+import { parseDuration, parseNumber, parseSize } from './units';
+
+/**
+ * The shape of one configuration file, before defaults and cross-field checks (see resolve.ts).
+ * Objects are strict: an unknown field (a typo) is an error, never silently ignored.
+ * Field names are those of types.ts, so a saved WalConfig loads back unchanged.
+ */
+
+export const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
+
+const name = z.string().regex(NAME_PATTERN, { error: 'must match ^[a-zA-Z0-9._-]+$' });
+const topicName = name.max(249, { error: 'must be at most 249 characters' });
+
+function quantity(kind: string, parse: (v: unknown) => number | undefined) {
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      const parsed = parse(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be ${kind}`, input: value });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
+
+const duration = () => quantity('a duration such as "250ms", "30s", "5m", "3d" or a number of milliseconds', parseDuration);
+const size = () => quantity('a size such as "512KiB", "1MiB" or a number of bytes', parseSize);
+const number = () => quantity('a number', parseNumber);
+
+const nonNegativeDuration = () => duration().pipe(z.number().int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be ≥ 0' }));
+const positiveDuration = () => duration().pipe(z.number().int({ error: 'must be a whole number of milliseconds' }).min(1, { error: 'must be > 0' }));
+const positiveSize = () => size().pipe(z.number().int({ error: 'must be a whole number of bytes' }).min(1, { error: 'must be > 0' }));
+const positiveInt = () => number().pipe(z.number().int({ error: 'must be a whole number' }).min(1, { error: 'must be ≥ 1' }));
+const nonNegativeInt = () => number().pipe(z.number().int({ error: 'must be a whole number' }).min(0, { error: 'must be ≥ 0' }));
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (text) => {
+      try {
+        return protocols.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a URL (${protocols.map((p) => `${p}//`).join(' or ')}…)` },
+  );
+
+const brokerList = z
+  .union([z.string(), z.array(z.string())], { error: 'must be "host:port,host:port" or a list of "host:port"' })
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((b) => b.trim()).filter((b) => b !== ''))
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'each broker must be "host:port"' }))
+      .min(1, { error: 'must name at least one broker' }),
+  );
+
+export const clusterSchema = z.strictObject({
+  name: name.optional(),
+  brokers: brokerList,
+  schemaRegistryUrl: url(['http:', 'https:']),
+  clientId: z.string().min(1).optional(),
+});
+
+const kafkaTarget = z.strictObject({
+  type: z.literal('kafka'),
+  topic: topicName,
+  cluster: name.optional(),
+  partitions: positiveInt().optional(),
+});
+
+const httpTarget = z.strictObject({
+  type: z.literal('http'),
+  url: url(['http:', 'https:']),
+  method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET']).default('POST'),
+  headers: z.record(z.string(), z.string()).default({}),
+  timeoutMs: positiveDuration().default(10_000),
+});
+
+const sqlIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, {
+  error: 'must be an SQL identifier (letters, digits, _; optionally schema.table)',
+});
+const column = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an SQL column name (letters, digits, _)' });
+
+const postgresTarget = z.strictObject({
+  type: z.literal('postgres'),
+  connectionString: url(['postgres:', 'postgresql:']),
+  table: sqlIdentifier,
+  keyColumn: column.default('key'),
+  valueColumn: column.default('value'),
+  sequenceColumn: column.default('sequence'),
+});
+
+const redisTarget = z.strictObject({
+  type: z.literal('redis'),
+  url: url(['redis:', 'rediss:']),
+  keyPrefix: z.string().default(''),
+  ttlSeconds: positiveInt().optional(),
+});
+
+export const targetSchema = z.discriminatedUnion('type', [kafkaTarget, httpTarget, postgresTarget, redisTarget]);
+
+const replicationSchema = z.strictObject({
+  source: name.optional(),
+  targets: z.array(name).min(1, { error: 'must name at least one target cluster' }),
+  topics: z.array(topicName).default([]),
+  topicPattern: z.string().min(1).optional(),
+  rename: z.enum(['prefix', 'identity']).default('prefix'),
+  groups: z.array(z.string().min(1)).default([]),
+  checkpointIntervalMs: positiveDuration().default(5_000),
+});
+
+export const namespaceSchema = z.strictObject({
+  name,
+  cluster: name.default('primary'),
+  partitions: positiveInt().default(3),
+  replicationFactor: positiveInt().default(1),
+  topics: z
+    .strictObject({
+      intake: topicName.optional(),
+      dlq: topicName.optional(),
+      timersChangelog: topicName.optional(),
+      completions: topicName.optional(),
+      targets: z.record(z.string(), topicName).default({}),
+    })
+    .default({ targets: {} }),
+  delay: z
+    .strictObject({
+      defaultDelayMs: nonNegativeDuration().default(0),
+      maxDelayMs: nonNegativeDuration().nullable().default(null),
+    })
+    .default({ defaultDelayMs: 0, maxDelayMs: null }),
+  maxPayloadBytes: positiveSize().default(1024 * 1024),
+  backoff: z
+    .strictObject({
+      initialMs: positiveDuration().default(1000),
+      maxMs: positiveDuration().default(60_000),
+      multiplier: number().pipe(z.number().min(1, { error: 'must be ≥ 1' })).default(2),
+      jitter: number().pipe(z.number().min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' })).default(0.2),
+    })
+    .default({ initialMs: 1000, maxMs: 60_000, multiplier: 2, jitter: 0.2 }),
+  maxRetries: nonNegativeInt().default(5),
+  dlq: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      retentionMs: positiveDuration().default(30 * 86_400_000),
+    })
+    .default({ enabled: true, retentionMs: 30 * 86_400_000 }),
+  targets: z.record(name, targetSchema).default({}),
+  defaultTarget: name.optional(),
+  chunking: z
+    .strictObject({
+      chunkSize: positiveInt().default(100),
+      maxChunkBytes: positiveSize().default(512 * 1024),
+    })
+    .default({ chunkSize: 100, maxChunkBytes: 512 * 1024 }),
+  replication: replicationSchema.optional(),
+  processingGuarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  runtime: z
+    .strictObject({
+      commitIntervalMs: positiveDuration().default(1000),
+      punctuationIntervalMs: positiveDuration().default(250),
+    })
+    .default({ commitIntervalMs: 1000, punctuationIntervalMs: 250 }),
+});
+
+/** Top level of a file; clusters and namespaces are then checked one by one so one bad entry hides no other. */
+export const fileSchema = z.strictObject({
+  clusters: z.record(z.string(), z.unknown()).default({}),
+  namespaces: z.array(z.unknown()).default([]),
+});
+
+export type RawNamespace = z.output<typeof namespaceSchema>;
+export type RawCluster = z.output<typeof clusterSchema>;
