@@ -1,0 +1,13 @@
+export { LevelStore } from './level-store';
+export type { StoreWrite } from './level-store';
+export { ChangeloggedStore } from './changelogged-store';
+export { ChangelogWriter } from './changelog-writer';
+export type { ChangelogSink } from './changelog-writer';
+export { Checkpoint } from './checkpoint';
+export type { CheckpointOffsets } from './checkpoint';
+export { RecoveryPartition } from './restore';
+export type { RecoveryOptions, RecoveryResult } from './restore';
+export { ensureChangelogTopics } from './changelog-topics';
+export type { ChangelogTopicSpec } from './changelog-topics';
+export { readPartitionRange, partitionBounds } from './partition-reader';
+export * from './errors';
