@@ -1,0 +1,293 @@
+import { Kafka, Message, Partitioners, Producer, RecordMetadata } from 'kafkajs';
+import type { Logger } from '../observability/logger';
+
+/** One record bound for a topic, with the instant by which its caller must have an answer. */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Record<string, string>;
+  readonly timestamp: number;
+  /** Epoch ms (of `now()`); past it the caller is answered whatever the producer is doing. */
+  readonly deadline: number;
+}
+
+export type SendOutcome =
+  | { readonly status: 'acked'; readonly partition?: number; readonly offset?: string }
+  /** Never handed to the producer: definitely not written. */
+  | { readonly status: 'not-sent'; readonly reason: 'broker-unavailable' | 'timeout' | 'writer-closed'; readonly detail: string }
+  /** The broker refused it (too large, no such topic …): definitely not written. */
+  | { readonly status: 'rejected'; readonly detail: string }
+  /** Handed to the producer, outcome lost: maybe written. */
+  | { readonly status: 'ambiguous'; readonly reason: 'timeout' | 'connection-lost'; readonly detail: string };
+
+export interface ClusterSender {
+  send(record: OutgoingRecord): Promise<SendOutcome>;
+  /** Connects the producer now (otherwise the first send does). */
+  connect(): Promise<void>;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface ClusterSenderOptions {
+  readonly kafka: Kafka;
+  readonly clusterName: string;
+  /** The caller's hard timeout; kafkajs retries are sized to fit in it. */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  /** Records of one flush stay under this many bytes (the broker's message.max.bytes is 1 MiB by default). */
+  readonly maxBatchBytes?: number;
+  readonly now?: () => number;
+}
+
+interface Pending {
+  readonly record: OutgoingRecord;
+  readonly message: Message;
+  state: 'queued' | 'sent' | 'done';
+  timer?: NodeJS.Timeout;
+  resolve(outcome: SendOutcome): void;
+}
+
+/** Broker answers that prove the batch was not appended. */
+const DEFINITE_REJECTIONS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'INVALID_TOPIC_EXCEPTION',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_REQUIRED_ACKS',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+]);
+
+interface KafkaJsErrorLike {
+  name?: string;
+  message?: string;
+  type?: string;
+  cause?: unknown;
+}
+
+function errorChain(error: unknown): KafkaJsErrorLike[] {
+  const chain: KafkaJsErrorLike[] = [];
+  let current = error as KafkaJsErrorLike | undefined;
+  while (current && typeof current === 'object' && !chain.includes(current) && chain.length < 10) {
+    chain.push(current);
+    current = current.cause as KafkaJsErrorLike | undefined;
+  }
+  return chain;
+}
+
+/** Sorts a failed send into "the broker refused it" (not written) and "we cannot know" (maybe written). */
+export function classifySendError(error: unknown): Extract<SendOutcome, { status: 'rejected' | 'ambiguous' }> {
+  const chain = errorChain(error);
+  const detail = chain.map((e) => e.message ?? String(e)).filter((m, i, all) => all.indexOf(m) === i).join(': ');
+  const refusal = chain.find((e) => e.type !== undefined && DEFINITE_REJECTIONS.has(e.type));
+  if (refusal) return { status: 'rejected', detail: `${refusal.type}: ${refusal.message ?? ''}`.trim() };
+  if (chain.some((e) => e.name === 'KafkaJSTopicMetadataNotLoaded' || e.name === 'KafkaJSMetadataNotLoaded')) {
+    return { status: 'rejected', detail: `no metadata for the topic (does it exist?): ${detail}` };
+  }
+  const timedOut = chain.some((e) => e.name === 'KafkaJSRequestTimeoutError' || /timed? ?out/i.test(e.message ?? ''));
+  return { status: 'ambiguous', reason: timedOut ? 'timeout' : 'connection-lost', detail };
+}
+
+/** Bounds a promise that may never settle (kafkajs connect/disconnect against a dead broker). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One idempotent producer (acks=all) for one cluster. Records sent while a request is in flight are
+ * coalesced into the next batch (one topic a batch, so a missing topic fails only its own records).
+ * Every caller is answered by its deadline: still queued then → `not-sent`; handed over → `ambiguous`.
+ * After any failed send the producer is replaced, so a maybe-written batch's sequence numbers are never
+ * reused by different records (kafkajs rolls them back, which the broker would take for duplicates).
+ */
+export function createClusterSender(options: ClusterSenderOptions): ClusterSender {
+  const { kafka, clusterName, timeoutMs, logger } = options;
+  const now = options.now ?? Date.now;
+  const maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
+  const queue: Pending[] = [];
+  const partitionOf = new WeakMap<object, number>();
+  let producer: Producer | undefined;
+  let connected = false;
+  let connecting: Promise<Producer> | undefined;
+  let inFlight: Promise<void> | undefined;
+  let scheduled = false;
+  let closed = false;
+
+  // Records which partition kafkajs picked for each message, to report per-record offsets.
+  const recordingPartitioner = () => {
+    const partitioner = Partitioners.DefaultPartitioner();
+    return (args: Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0]): number => {
+      const partition = partitioner(args);
+      partitionOf.set(args.message, partition);
+      return partition;
+    };
+  };
+
+  const newProducer = (): Producer => {
+    const p = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: recordingPartitioner,
+      // Bounded so a send settles soon after the caller's deadline; ids dedupe what a give-up leaves unsure.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: Math.max(500, Math.floor(timeoutMs / 4)) },
+    });
+    p.on(p.events.DISCONNECT, () => {
+      if (producer === p) connected = false;
+    });
+    return p;
+  };
+
+  const ensureProducer = (): Promise<Producer> => {
+    if (producer && connected) return Promise.resolve(producer);
+    connecting ??= (async () => {
+      const p = (producer ??= newProducer());
+      try {
+        await p.connect();
+        if (producer === p) connected = true;
+        return p;
+      } catch (error) {
+        if (producer === p) producer = undefined;
+        throw error;
+      } finally {
+        connecting = undefined;
+      }
+    })();
+    return connecting;
+  };
+
+  const replaceProducer = (): void => {
+    const old = producer;
+    producer = undefined;
+    connected = false;
+    if (old) void within(old.disconnect().catch(() => undefined), 2000);
+  };
+
+  const settle = (item: Pending, outcome: SendOutcome): void => {
+    if (item.state === 'done') return;
+    item.state = 'done';
+    clearTimeout(item.timer);
+    item.resolve(outcome);
+  };
+
+  const takeBatch = (): Pending[] => {
+    const topic = queue[0]!.record.topic;
+    const batch: Pending[] = [];
+    let bytes = 0;
+    for (let i = 0; i < queue.length; ) {
+      const item = queue[i]!;
+      const size = item.record.value.length + item.record.key.length;
+      if (item.record.topic !== topic || (batch.length > 0 && bytes + size > maxBatchBytes)) {
+        i += 1;
+        continue;
+      }
+      queue.splice(i, 1);
+      batch.push(item);
+      bytes += size;
+      item.state = 'sent';
+    }
+    return batch;
+  };
+
+  const acknowledge = (batch: Pending[], metadata: RecordMetadata[]): void => {
+    const base = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? m.offset ?? '-1')]));
+    const seen = new Map<number, bigint>();
+    for (const item of batch) {
+      const partition = partitionOf.get(item.message);
+      const first = partition === undefined ? undefined : base.get(partition);
+      if (partition === undefined || first === undefined || first < 0n) {
+        settle(item, { status: 'acked' });
+        continue;
+      }
+      const index = seen.get(partition) ?? 0n;
+      seen.set(partition, index + 1n);
+      settle(item, { status: 'acked', partition, offset: (first + index).toString() });
+    }
+  };
+
+  const flush = async (): Promise<void> => {
+    let p: Producer;
+    try {
+      p = await ensureProducer();
+    } catch (error) {
+      const detail = errorChain(error).map((e) => e.message).filter(Boolean).join(': ');
+      for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'broker-unavailable', detail: `cannot connect to cluster '${clusterName}': ${detail}` });
+      return;
+    }
+    if (queue.length === 0 || closed) return;
+    const batch = takeBatch();
+    try {
+      const metadata = await p.sendBatch({
+        acks: -1,
+        timeout: Math.min(timeoutMs, 30000),
+        topicMessages: [{ topic: batch[0]!.record.topic, messages: batch.map((item) => item.message) }],
+      });
+      acknowledge(batch, metadata);
+    } catch (error) {
+      const outcome = classifySendError(error);
+      logger.warn({ cluster: clusterName, topic: batch[0]!.record.topic, records: batch.length, outcome: outcome.status, err: outcome.detail }, 'send failed');
+      batch.forEach((item) => settle(item, outcome));
+      replaceProducer();
+    }
+  };
+
+  const schedule = (): void => {
+    if (scheduled || inFlight || closed || queue.length === 0) return;
+    scheduled = true;
+    // One macrotask of linger: sends issued in the same tick travel together.
+    setImmediate(() => {
+      scheduled = false;
+      inFlight = flush().finally(() => {
+        inFlight = undefined;
+        schedule();
+      });
+    });
+  };
+
+  return {
+    send(record) {
+      if (closed) return Promise.resolve({ status: 'not-sent', reason: 'writer-closed', detail: 'the writer is closed' });
+      return new Promise<SendOutcome>((resolve) => {
+        const message: Message = { key: record.key, value: record.value, headers: record.headers, timestamp: String(record.timestamp) };
+        const item: Pending = { record, message, state: 'queued', resolve };
+        item.timer = setTimeout(() => {
+          if (item.state === 'queued') {
+            queue.splice(queue.indexOf(item), 1);
+            settle(item, connected
+              ? { status: 'not-sent', reason: 'timeout', detail: `still queued behind earlier sends to cluster '${clusterName}' after ${timeoutMs} ms` }
+              : { status: 'not-sent', reason: 'broker-unavailable', detail: `no connection to cluster '${clusterName}' within ${timeoutMs} ms` });
+          } else {
+            settle(item, { status: 'ambiguous', reason: 'timeout', detail: `no acknowledgement from cluster '${clusterName}' within ${timeoutMs} ms` });
+          }
+        }, Math.max(0, record.deadline - now()));
+        queue.push(item);
+        schedule();
+      });
+    },
+
+    async connect() {
+      await ensureProducer();
+    },
+
+    isConnected: () => connected && !closed,
+
+    async close() {
+      closed = true;
+      for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'writer-closed', detail: 'the writer was closed before this record was sent' });
+      if (inFlight) await within(inFlight, timeoutMs);
+      const p = producer;
+      producer = undefined;
+      connected = false;
+      if (p) await within(p.disconnect().catch(() => undefined), 5000);
+    },
+  };
+}

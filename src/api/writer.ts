@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { ClusterConfig, NamespaceConfig, WalConfig } from '../config/types';
+import { createKafkaClient } from '../kafka';
+import { createLogger, type Logger } from '../observability/logger';
+import { createAvroCodec, type AvroCodec } from '../serde/codec';
+import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../serde/errors';
+import { writeToLogRequestSchema } from '../serde/intake';
+import { valueSubject } from '../serde/schemas';
+import { buildWriteRecord } from './request';
+import { ClusterSender, createClusterSender, SendOutcome } from './sender';
+import type { WriteRequest, WriteResult } from './types';
+
+export const DEFAULT_WRITE_TIMEOUT_MS = 10000;
+
+export interface WalWriterOptions {
+  readonly config: WalConfig;
+  readonly clientId?: string;
+  /** Hard bound on every write, registry and broker included (default 10 s). */
+  readonly timeoutMs?: number;
+  readonly logger?: Logger;
+  /** How kafkajs clients are made (default: src/kafka createKafkaClient). */
+  readonly kafkaFactory?: (cluster: ClusterConfig, clientId: string) => Kafka;
+  readonly now?: () => number;
+  readonly newId?: () => string;
+}
+
+export interface WalWriter {
+  /** Never throws and never outlives `timeoutMs`: every outcome is a WriteResult. */
+  writeToLog(request: WriteRequest): Promise<WriteResult>;
+  /** Per-item results in request order; items travel in shared broker batches. */
+  writeBatch(requests: WriteRequest[]): Promise<WriteResult[]>;
+  /** Connects the producers of every configured namespace's cluster; rejects if one cannot connect. */
+  connect(): Promise<void>;
+  /** True when every producer the config needs is connected. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+/** Wire headers every intake record carries, so consumers can route and dedupe without decoding. */
+export const HEADER_ID = 'wal-id';
+export const HEADER_NAMESPACE = 'wal-namespace';
+
+class DeadlineError extends Error {}
+
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number, now: () => number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineError(what)), Math.max(0, deadline - now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The WriteToLog library: validates a request against its namespace, registers the intake schema
+ * (once per namespace), encodes the Avro record and sends it through one idempotent producer per
+ * cluster, keyed by id so that a retry lands on the same partition.
+ */
+export function createWalWriter(options: WalWriterOptions): WalWriter {
+  const { config } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+  const clientId = options.clientId ?? 'wal-writer';
+  const logger = options.logger ?? createLogger({ component: 'writer' });
+  const now = options.now ?? Date.now;
+  const newId = options.newId ?? randomUUID;
+  const kafkaFactory = options.kafkaFactory ?? createKafkaClient;
+  const codecs = new Map<string, AvroCodec>();
+  const senders = new Map<string, ClusterSender>();
+  const schemaIds = new Map<string, Promise<number>>();
+  let closed = false;
+
+  const clusterOf = (ns: NamespaceConfig): ClusterConfig => {
+    const cluster = config.clusters[ns.cluster];
+    if (!cluster) throw new Error(`namespace '${ns.name}' names cluster '${ns.cluster}', which the configuration does not define`);
+    return cluster;
+  };
+
+  const codecFor = (cluster: ClusterConfig): AvroCodec => {
+    let codec = codecs.get(cluster.name);
+    if (!codec) {
+      codec = createAvroCodec({ registryUrl: cluster.schemaRegistryUrl, requestTimeoutMs: Math.min(5000, Math.max(500, Math.floor(timeoutMs / 2))) });
+      codecs.set(cluster.name, codec);
+    }
+    return codec;
+  };
+
+  const senderFor = (cluster: ClusterConfig): ClusterSender => {
+    let sender = senders.get(cluster.name);
+    if (!sender) {
+      sender = createClusterSender({ kafka: kafkaFactory(cluster, clientId), clusterName: cluster.name, timeoutMs, logger, now });
+      senders.set(cluster.name, sender);
+    }
+    return sender;
+  };
+
+  /** The intake schema id of a namespace, registered once; a failure is not cached. */
+  const schemaIdFor = (ns: NamespaceConfig, codec: AvroCodec): Promise<number> => {
+    let pending = schemaIds.get(ns.name);
+    if (!pending) {
+      pending = codec.registerSchema(valueSubject(ns.topics.intake), writeToLogRequestSchema());
+      pending.catch(() => schemaIds.delete(ns.name));
+      schemaIds.set(ns.name, pending);
+    }
+    return pending;
+  };
+
+  const toResult = (id: string, topic: string, outcome: SendOutcome): WriteResult => {
+    const retrySafe = `retrying with the same id (${id}) is safe`;
+    switch (outcome.status) {
+      case 'acked': {
+        const where = outcome.partition === undefined ? topic : `${topic} partition ${outcome.partition} offset ${outcome.offset}`;
+        return { durable: 'true', id, partition: outcome.partition, offset: outcome.offset, message: `written to ${where}, acknowledged by all in-sync replicas` };
+      }
+      case 'not-sent':
+        return { durable: 'false', id, reason: outcome.reason === 'writer-closed' ? 'writer-closed' : 'broker-unavailable', message: `nothing was written: ${outcome.detail}; ${retrySafe}` };
+      case 'rejected':
+        return { durable: 'false', id, reason: 'rejected-by-broker', message: `nothing was written: the broker refused the record (${outcome.detail})` };
+      case 'ambiguous':
+        return {
+          durable: 'unknown',
+          id,
+          reason: outcome.reason,
+          message: `the record may or may not be written (${outcome.reason === 'timeout' ? '' : 'connection lost after the send began: '}${outcome.detail}); ${retrySafe}`,
+        };
+    }
+  };
+
+  const writeToLog = async (request: WriteRequest): Promise<WriteResult> => {
+    const started = now();
+    const deadline = started + timeoutMs;
+    const built = buildWriteRecord(request, config, started, newId);
+    if (!built.ok) return built.result;
+    const { record, namespace } = built;
+    const id = record.id;
+    if (closed) return { durable: 'false', id, reason: 'writer-closed', message: 'nothing was written: the writer is closed' };
+
+    let cluster: ClusterConfig;
+    let value: Buffer;
+    try {
+      cluster = clusterOf(namespace);
+      const codec = codecFor(cluster);
+      const schemaId = await beforeDeadline(schemaIdFor(namespace, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`);
+      value = await codec.encode(schemaId, record);
+    } catch (error) {
+      return registryFailure(id, error);
+    }
+    const topic = namespace.topics.intake;
+    const outcome = await senderFor(cluster).send({
+      topic,
+      key: id,
+      value,
+      headers: { [HEADER_ID]: id, [HEADER_NAMESPACE]: namespace.name },
+      timestamp: record.lifecycle.writeTime,
+      deadline,
+    });
+    const result = toResult(id, topic, outcome);
+    if (result.durable !== 'true') logger.warn({ namespace: namespace.name, id, durable: result.durable, reason: result.reason }, result.message);
+    return result;
+  };
+
+  return {
+    writeToLog,
+
+    writeBatch: (requests) => Promise.all(requests.map(writeToLog)),
+
+    async connect() {
+      const needed = new Map(config.namespaces.map((ns) => [ns.cluster, clusterOf(ns)]));
+      await Promise.all([...needed.values()].map((cluster) => senderFor(cluster).connect()));
+    },
+
+    isReady() {
+      if (closed) return false;
+      const needed = new Set(config.namespaces.map((ns) => ns.cluster));
+      return [...needed].every((name) => senders.get(name)?.isConnected() === true);
+    },
+
+    async close() {
+      closed = true;
+      await Promise.all([...senders.values()].map((s) => s.close()));
+    },
+  };
+}
+
+function registryFailure(id: string, error: unknown): WriteResult {
+  const detail = (error as Error)?.message ?? String(error);
+  if (error instanceof DeadlineError || error instanceof RegistryUnavailableError) {
+    return { durable: 'false', id, reason: 'registry-unavailable', message: `nothing was written: ${detail}; retrying with the same id (${id}) is safe` };
+  }
+  if (error instanceof InvalidRecordError) return { durable: 'false', id, reason: 'invalid-request', message: `nothing was written: ${detail}` };
+  if (error instanceof SerdeError) return { durable: 'false', id, reason: 'schema-rejected', message: `nothing was written: ${detail}` };
+  return { durable: 'false', id, reason: 'invalid-request', message: `nothing was written: ${detail}` };
+}

@@ -1,0 +1,178 @@
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Resolver, Schema, Type } from 'avsc';
+import {
+  IncompatibleSchemaError,
+  InvalidRecordError,
+  MalformedRecordError,
+  RegistryUnavailableError,
+  SchemaRejectedError,
+  SerdeError,
+  UnknownSchemaIdError,
+} from './errors';
+import { readSchemaFile } from './schemas';
+import { formatWireFormat, parseWireFormat } from './wire';
+
+export interface AvroCodecOptions {
+  /** Confluent-compatible registry base URL, e.g. http://host:port/apis/ccompat/v7. */
+  readonly registryUrl: string;
+  /** Per HTTP request to the registry (default 5000). */
+  readonly requestTimeoutMs?: number;
+  /** Retries of 5xx answers (default 2); refused connections fail at once. */
+  readonly retries?: number;
+  /** Compatibility a subject gets on its first registration (default BACKWARD). */
+  readonly compatibility?: COMPATIBILITY;
+}
+
+/** Avro records in Confluent wire format, schemas held by a registry and cached here by id. */
+export interface AvroCodec {
+  readonly registryUrl: string;
+  /**
+   * Registers a schema (an .avsc file path, or the parsed schema) under a subject (`<topic>-value`)
+   * and returns its id; registering the same schema again returns the same id.
+   */
+  registerSchema(subject: string, schema: string | Schema): Promise<number>;
+  /** The writer schema of an id, fetched once and cached. */
+  schemaType(schemaId: number): Promise<Type>;
+  encode(schemaId: number, value: unknown): Promise<Buffer>;
+  /** Decodes with the writer schema, or projects onto `readerSchema` (Avro schema resolution). */
+  decode<T = unknown>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<T>;
+  /** Same as decode, also returning the writer schema id. */
+  decodeWithId<T = unknown>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<{ schemaId: number; value: T }>;
+}
+
+type Middlewares = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>;
+
+interface RegistryHttpError extends Error {
+  status?: number;
+}
+
+export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
+  const registryUrl = options.registryUrl.replace(/\/+$/, '');
+  const timeout = options.requestTimeoutMs ?? 5000;
+  const compatibility = options.compatibility ?? COMPATIBILITY.BACKWARD;
+  const withTimeout: Middlewares[number] = () => ({
+    prepareRequest: (next) => next().then((request) => request.enhance({ timeout })),
+  });
+  const registry = new SchemaRegistry({
+    host: registryUrl,
+    retry: { retries: options.retries ?? 2, maxRetryTimeInSecs: Math.max(1, timeout / 1000) },
+    middlewares: [withTimeout],
+  });
+  const types = new Map<number, Promise<Type>>();
+  const readers = new WeakMap<object, Type>();
+  const resolvers = new WeakMap<Type, Map<number, Resolver>>();
+
+  const schemaType = (schemaId: number): Promise<Type> => {
+    let pending = types.get(schemaId);
+    if (!pending) {
+      pending = registry.getSchema(schemaId).then(
+        (schema) => schema as unknown as Type,
+        (error: unknown) => {
+          types.delete(schemaId);
+          if ((error as RegistryHttpError).status === 404) throw new UnknownSchemaIdError(schemaId, registryUrl);
+          throw registryError(error, `fetching schema id ${schemaId}`, registryUrl);
+        },
+      );
+      types.set(schemaId, pending);
+    }
+    return pending;
+  };
+
+  const readerType = (reader: Schema | Type): Type => {
+    if (Type.isType(reader)) return reader as Type;
+    let type = readers.get(reader as object);
+    if (!type) {
+      try {
+        type = Type.forSchema(reader);
+      } catch (error) {
+        throw new SchemaRejectedError(`reader schema is not valid Avro: ${(error as Error).message}`, { cause: error });
+      }
+      readers.set(reader as object, type);
+    }
+    return type;
+  };
+
+  const resolverFor = (reader: Type, writer: Type, schemaId: number): Resolver => {
+    let byId = resolvers.get(reader);
+    if (!byId) resolvers.set(reader, (byId = new Map()));
+    let resolver = byId.get(schemaId);
+    if (!resolver) {
+      try {
+        resolver = reader.createResolver(writer);
+      } catch (error) {
+        throw new IncompatibleSchemaError(`reader schema ${reader.name ?? reader.typeName} cannot read schema id ${schemaId}: ${(error as Error).message}`, { cause: error });
+      }
+      byId.set(schemaId, resolver);
+    }
+    return resolver;
+  };
+
+  const decodeWithId = async <T>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<{ schemaId: number; value: T }> => {
+    const { schemaId, body } = parseWireFormat(buffer);
+    const writer = await schemaType(schemaId);
+    const reader = readerSchema === undefined ? writer : readerType(readerSchema);
+    const resolver = reader === writer ? undefined : resolverFor(reader, writer, schemaId);
+    try {
+      return { schemaId, value: reader.fromBuffer(body, resolver) as T };
+    } catch (error) {
+      throw new MalformedRecordError(`Avro body of a schema id ${schemaId} record does not parse: ${(error as Error).message}`, { cause: error });
+    }
+  };
+
+  return {
+    registryUrl,
+
+    async registerSchema(subject, schema) {
+      const parsed = typeof schema === 'string' ? readSchemaFile(schema) : schema;
+      try {
+        Type.forSchema(parsed);
+      } catch (error) {
+        throw new SchemaRejectedError(`schema for ${subject} is not valid Avro: ${(error as Error).message}`, { cause: error });
+      }
+      try {
+        const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(parsed) }, { subject, compatibility });
+        return id;
+      } catch (error) {
+        throw registryError(error, `registering a schema under subject ${subject}`, registryUrl);
+      }
+    },
+
+    schemaType,
+
+    async encode(schemaId, value) {
+      const type = await schemaType(schemaId);
+      const paths: string[] = [];
+      if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
+        throw new InvalidRecordError(`value does not match schema id ${schemaId}`, paths);
+      }
+      return formatWireFormat(schemaId, type.toBuffer(value));
+    },
+
+    async decode<T>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type) {
+      return (await decodeWithId<T>(buffer, readerSchema)).value;
+    },
+
+    decodeWithId,
+  };
+}
+
+/**
+ * Maps a registry client failure onto wal's errors. mappersmith reports a connection failure or a
+ * timeout as a status-400 response without a JSON body ("Error, status 400: connect ECONNREFUSED"),
+ * while a real 400 from a registry always carries a JSON message; that is how the two are told apart.
+ */
+export function registryError(error: unknown, doing: string, registryUrl: string): SerdeError {
+  if (error instanceof SerdeError) return error;
+  const err = error as RegistryHttpError;
+  const message = err?.message ?? String(error);
+  const status = err?.status;
+  const name = err?.name ?? '';
+  if (name === 'ConfluentSchemaRegistryCompatibilityError' || name === 'ConfluentSchemaRegistryInvalidSchemaError') {
+    return new SchemaRejectedError(`registry at ${registryUrl} refused ${doing}: ${message}`, { cause: error });
+  }
+  const transportFailure = status === 400 && /Error, status 400: /.test(message);
+  if (status === undefined || transportFailure || status === 408 || status === 429 || status >= 500) {
+    return new RegistryUnavailableError(`schema registry at ${registryUrl} is unavailable (${doing}): ${message.replace(/^.*Error, status 400: /, '')}`, { cause: error });
+  }
+  return new SchemaRejectedError(`registry at ${registryUrl} refused ${doing} (HTTP ${status}): ${message}`, { cause: error });
+}

@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './wire';
+export * from './schemas';
+export { createAvroCodec, registryError } from './codec';
+export type { AvroCodec, AvroCodecOptions } from './codec';
+export * from './intake';
