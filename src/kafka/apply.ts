@@ -30,6 +30,8 @@ export interface ApplyResult {
 export interface ApplyOptions {
   /** Per createTopics call, ms (kafkajs default 5000). */
   readonly timeoutMs?: number;
+  /** How long created topics may take to have a leader on every partition (default 30 s). */
+  readonly leaderTimeoutMs?: number;
 }
 
 /** Applies `specs` (all on the cluster `admin` talks to). Never deletes or alters a topic. */
@@ -42,6 +44,7 @@ export async function applyTopics(admin: Admin, specs: readonly TopicSpec[], opt
   // provisioner may create any of them in between.
   const outcomes = await Promise.all(missing.map(async (spec) => ({ spec, created: await createTopic(admin, spec, options) })));
   const created = outcomes.filter((o) => o.created).map((o) => o.spec.topic);
+  await waitForLeaders(admin, created, options.leaderTimeoutMs ?? 30_000);
   const existing = [...unique.filter((s) => listed.has(s.topic)), ...outcomes.filter((o) => !o.created).map((o) => o.spec)];
 
   const drift = existing.length > 0 ? await findDrift(admin, existing) : [];
@@ -53,7 +56,9 @@ export async function applyTopics(admin: Admin, specs: readonly TopicSpec[], opt
 async function createTopic(admin: Admin, spec: TopicSpec, options: ApplyOptions): Promise<boolean> {
   try {
     return await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' own wait fails on KRaft brokers, which answer UNKNOWN_TOPIC_OR_PARTITION until metadata
+      // propagates; see waitForLeaders below.
+      waitForLeaders: false,
       ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
       topics: [
         {
@@ -72,6 +77,31 @@ async function createTopic(admin: Admin, spec: TopicSpec, options: ApplyOptions)
       Boolean((error as { retriable?: boolean }).retriable),
       { cause: error },
     );
+  }
+}
+
+/** Waits until every partition of `topics` has a leader, so callers can produce right after applyTopics. */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  if (topics.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  let waitingFor = topics;
+  for (;;) {
+    try {
+      // listTopics first: asking metadata for a topic the broker does not know yet logs errors in kafkajs.
+      const known = new Set(await admin.listTopics());
+      if (waitingFor.every((t) => known.has(t))) {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: waitingFor });
+        const ready = new Set(metadata.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)).map((t) => t.name));
+        waitingFor = waitingFor.filter((t) => !ready.has(t));
+        if (waitingFor.length === 0) return;
+      }
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable) throw new TopicProvisioningError(`cannot read metadata of new topics: ${(error as Error).message}`, waitingFor, false, { cause: error });
+    }
+    if (Date.now() >= deadline) {
+      throw new TopicProvisioningError(`created topics have no leader after ${timeoutMs} ms: ${waitingFor.join(', ')}`, waitingFor, true);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { registerDev } from './dev';
+import { registerTopics } from './topics';
 
 /** Every CLI command registers itself here: one import and one call per command file. */
 export function registerCommands(program: Command): void {
   registerDev(program);
+  registerTopics(program);
 }
