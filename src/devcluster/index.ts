@@ -82,21 +82,25 @@ export async function startDevCluster(options: DevClusterOptions): Promise<DevCl
     fs.rmSync(path.join(options.workDir, STATE_FILE), { force: true });
   };
   try {
-    // One cluster at a time: on 2 cores, parallel JVM start-ups mostly fight each other.
-    for (const name of names) {
-      progress(`starting cluster ${name}: Apache Kafka ${kafkaVersion} (KRaft) + Apicurio Registry ${registryVersion} from Maven Central jars`);
-      const { record } = await startJvmCluster({
-        name,
-        dir: path.join(options.workDir, `cluster-${name.toLowerCase()}`),
-        kafkaVersion,
-        registryVersion,
-        detach: options.detach ?? false,
-        onProgress: progress,
-      });
-      records.push(record);
-      writeState(options.workDir, records);
-      progress(`cluster ${name} ready: brokers ${record.brokers.join(',')}, registry ${record.registryUrl}`);
-    }
+    // Clusters start concurrently: each is mostly waiting on JVM class loading and disk.
+    await Promise.all(
+      names.map(async (name) => {
+        progress(`starting cluster ${name}: Apache Kafka ${kafkaVersion} (KRaft) + Apicurio Registry ${registryVersion} from Maven Central jars`);
+        const { record } = await startJvmCluster({
+          name,
+          dir: path.join(options.workDir, `cluster-${name.toLowerCase()}`),
+          kafkaVersion,
+          registryVersion,
+          detach: options.detach ?? false,
+          onProgress: progress,
+        });
+        records.push(record);
+        writeState(options.workDir, records);
+        progress(`cluster ${name} ready: brokers ${record.brokers.join(',')}, registry ${record.registryUrl}`);
+      }),
+    );
+    records.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
+    writeState(options.workDir, records);
   } catch (error) {
     await stopAll();
     throw error;

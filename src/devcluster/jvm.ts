@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -129,7 +130,8 @@ function startBroker(options: JvmClusterOptions, classpath: string, brokerPort: 
 
   // Formatting is idempotent in spirit: only the first start of a data dir needs it.
   if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-    const clusterId = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']).output.trim().split('\n').pop() ?? '';
+    // Kafka's cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints).
+    const clusterId = randomBytes(16).toString('base64url');
     const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
     if (format.code !== 0) {
       throw new ProcessStartError(`cluster ${options.name}: formatting KRaft storage failed:\n${format.output}`);
