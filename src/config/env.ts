@@ -38,5 +38,5 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, issues: I
 
 /** Makes a resolved string survive a later load unchanged. */
 export function escapeInterpolation(text: string): string {
-  return text.replace(/\$\{/g, '$${');
+  return text.replace(/\$\{/g, () => '$${');
 }

@@ -85,5 +85,6 @@ export function describeZodIssue(issue: z.core.$ZodIssue): { path: Path; problem
 }
 
 function article(expected: string): string {
+  if (expected === 'int') return 'a whole number';
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }

@@ -1,0 +1,92 @@
+import { basename, join } from 'node:path';
+import { findNamespace, loadConfig } from '../../src/config';
+import { planTopics } from '../../src/kafka/plan';
+
+/** The sample topologies in topologies/ must load as shipped, with or without the dev-cluster env set. */
+const TOPOLOGIES = join(__dirname, '../../topologies');
+
+describe('sample topologies', () => {
+  const config = loadConfig([TOPOLOGIES], {});
+
+  it('loads all three samples from the directory, with env defaults for every endpoint', () => {
+    expect(config.sourceFiles.map((f) => basename(f)).sort()).toEqual([
+      'cross-region-replication.yaml',
+      'delayed-queue.yaml',
+      'multi-table-mutation.yaml',
+    ]);
+    expect(config.clusters.primary).toEqual({
+      name: 'primary',
+      brokers: ['127.0.0.1:9092'],
+      schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
+    });
+    expect(config.clusters.B!.brokers).toEqual(['127.0.0.1:9093']);
+  });
+
+  it('points at the running clusters through KAFKA_BROKERS, KAFKA_BROKERS_B and SCHEMA_REGISTRY_URL', () => {
+    const live = loadConfig([TOPOLOGIES], {
+      KAFKA_BROKERS: '10.0.0.1:1,10.0.0.2:2',
+      KAFKA_BROKERS_B: '10.0.0.3:3',
+      SCHEMA_REGISTRY_URL: 'http://reg:1/apis/ccompat/v7',
+    });
+    expect(live.clusters.primary!.brokers).toEqual(['10.0.0.1:1', '10.0.0.2:2']);
+    expect(live.clusters.A!.brokers).toEqual(['10.0.0.1:1', '10.0.0.2:2']);
+    expect(live.clusters.B!.brokers).toEqual(['10.0.0.3:3']);
+    expect(live.clusters.primary!.schemaRegistryUrl).toBe('http://reg:1/apis/ccompat/v7');
+  });
+
+  it('delayed-queue: delays, backoff, DLQ, a Kafka target and an HTTP target', () => {
+    const ns = findNamespace(config, 'delayed-notifications')!;
+    expect(ns.delay).toEqual({ defaultDelayMs: 30_000, maxDelayMs: 7 * 86_400_000 });
+    expect(ns.backoff).toEqual({ initialMs: 1000, maxMs: 300_000, multiplier: 2, jitter: 0.2 });
+    expect(ns.maxRetries).toBe(8);
+    expect(ns.dlq).toEqual({ enabled: true, retentionMs: 30 * 86_400_000 });
+    expect(ns.targets.events).toEqual({ type: 'kafka', topic: 'notifications.delivered', cluster: 'primary', partitions: 6 });
+    expect(ns.targets.webhook).toMatchObject({ type: 'http', method: 'POST', timeoutMs: 5000 });
+    expect(ns.defaultTarget).toBe('events');
+    expect(ns.topics.intake).toBe('wal.delayed-notifications.intake');
+  });
+
+  it('cross-region-replication: A → B by pattern, prefixed, with translated groups', () => {
+    const ns = findNamespace(config, 'orders-mirror')!;
+    expect(ns.replication).toEqual({
+      source: 'A',
+      targets: ['B'],
+      topics: [],
+      topicPattern: '^orders\\..*',
+      rename: 'prefix',
+      groups: ['orders-billing', 'orders-shipping'],
+      checkpointIntervalMs: 5000,
+    });
+    expect(new RegExp(ns.replication!.topicPattern!).test('orders.created')).toBe(true);
+  });
+
+  it('multi-table-mutation: two Postgres tables and Redis, chunked', () => {
+    const ns = findNamespace(config, 'account-mutations')!;
+    expect(Object.keys(ns.targets)).toEqual(['accounts', 'balances', 'cache']);
+    expect(ns.targets.accounts).toEqual({
+      type: 'postgres',
+      connectionString: 'postgres://wal:wal@127.0.0.1:5432/wal',
+      table: 'accounts',
+      keyColumn: 'id',
+      valueColumn: 'doc',
+      sequenceColumn: 'version',
+    });
+    expect(ns.targets.cache).toEqual({ type: 'redis', url: 'redis://127.0.0.1:6379/0', keyPrefix: 'account:', ttlSeconds: 3600 });
+    expect(ns.chunking).toEqual({ chunkSize: 50, maxChunkBytes: 256 * 1024 });
+    expect(ns.topics.targets).toEqual({
+      accounts: 'wal.account-mutations.target.accounts',
+      balances: 'wal.account-mutations.target.balances',
+      cache: 'wal.account-mutations.target.cache',
+    });
+  });
+
+  it('plans a compacted timers changelog with the intake partition count and a long-lived DLQ', () => {
+    const specs = planTopics(findNamespace(config, 'delayed-notifications')!);
+    const byRole = (role: string) => specs.filter((s) => s.role === role);
+    expect(byRole('intake')[0]).toMatchObject({ topic: 'wal.delayed-notifications.intake', partitions: 6 });
+    expect(byRole('timers-changelog')[0]).toMatchObject({ partitions: 6, configs: expect.objectContaining({ 'cleanup.policy': 'compact' }) });
+    expect(byRole('dlq')[0]!.configs['retention.ms']).toBe(String(30 * 86_400_000));
+    expect(byRole('fanout').map((s) => s.topic)).toEqual(['wal.delayed-notifications.target.events', 'wal.delayed-notifications.target.webhook']);
+    expect(byRole('delivery')).toEqual([expect.objectContaining({ topic: 'notifications.delivered', cluster: 'primary', partitions: 6 })]);
+  });
+});
