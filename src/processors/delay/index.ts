@@ -1,0 +1,9 @@
+export { DelayProcessor, dueTime, DLQ_SINK, TIMER_STORE } from './delay-processor';
+export type { DelayProcessorOptions } from './delay-processor';
+export { delayedQueueTopology } from './topology';
+export type { DelayedQueueDeps } from './topology';
+export { TimerStore } from './timer-store';
+export type { TimerEntry } from './timer-store';
+export { backoffDelay } from './backoff';
+export { CONTROL_HEADER, CONTROL_COMMANDS } from './control';
+export type { ControlCommand } from './control';
