@@ -21,10 +21,20 @@ export class TargetConfigError extends TargetError {
 
 /** A short, single-line description of any thrown value, for `DeliveryResult.reason`. */
 export function describeError(error: unknown, maxLength = 300): string {
-  const text =
-    error instanceof Error ? `${error.name}: ${error.message}` : typeof error === 'string' ? error : JSON.stringify(error);
-  const flat = (text ?? String(error)).replace(/\s+/g, ' ').trim();
+  const flat = errorText(error).replace(/\s+/g, ' ').trim();
   return flat.length > maxLength ? `${flat.slice(0, maxLength)}…` : flat;
+}
+
+// Duck-typed rather than `instanceof Error`: errors raised by Node internals come from another realm
+// under jest's sandbox, and some (AggregateError of a refused connect) carry an empty message.
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (!error || typeof error !== 'object') return String(error);
+  const e = error as { name?: unknown; message?: unknown; code?: unknown; address?: unknown; port?: unknown };
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  if (typeof e.message === 'string' && e.message) return `${name}: ${e.message}`;
+  if (typeof e.code === 'string') return `${name}: ${e.code}${e.address ? ` ${String(e.address)}${e.port ? `:${String(e.port)}` : ''}` : ''}`;
+  return `${name}: ${JSON.stringify(error)}`;
 }
 
 /** Walks `cause` (and kafkajs' `originalError`) links, outermost first. */

@@ -98,7 +98,7 @@ export function classifyFetchError(error: unknown, timeoutMs: number): DeliveryR
   const code = chain.map((e) => (e as { code?: unknown }).code).find((c) => typeof c === 'string') as string | undefined;
   const root = describeError(chain[chain.length - 1] ?? error);
   if (code) return failed(true, `${code}: ${root}`);
-  if (error instanceof TypeError && error.message === 'fetch failed') return failed(true, root);
+  if ((error as { message?: unknown }).message === 'fetch failed') return failed(true, root);
   return failed(false, root);
 }
 

@@ -39,6 +39,8 @@ export function createKafkaTarget(
     brokers: cluster.brokers,
     requestTimeout: options.requestTimeoutMs ?? 10000,
     connectionTimeout: 3000,
+    // Bounds connect/metadata retries too, so an unreachable cluster answers within seconds.
+    retry: { retries: options.retries ?? 3, initialRetryTime: 100, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(log),
   });
@@ -141,7 +143,10 @@ function kafkaLogCreator(log: Logger) {
   return () =>
     ({ level, log: entry }: { level: logLevel; log: { message: string } & Record<string, unknown> }): void => {
       const { message, ...rest } = entry;
-      if (level <= logLevel.ERROR) log.error(rest, message);
+      // Deliberate: retries are bounded so an outage reaches wal's own retry (which re-sends with the
+      // same wal-id) instead of blocking a partition forever.
+      if (message.startsWith('Limiting retries for the idempotent producer')) log.debug(rest, message);
+      else if (level <= logLevel.ERROR) log.error(rest, message);
       else if (level === logLevel.WARN) log.warn(rest, message);
       else log.debug(rest, message);
     };

@@ -66,6 +66,11 @@ export function createRedisTarget(name: string, config: RedisTargetConfig, optio
   });
   redis.on('ready', () => (lastError = ''));
   const key = (k: string): string => `${config.keyPrefix}${k}`;
+  // ioredis reports "max retries reached" on the command; the connection error says why.
+  const classify = (error: unknown): DeliveryResult => {
+    const result = classifyRedisError(error);
+    return !result.ok && result.retriable && lastError ? { ...result, reason: `${result.reason} (connection: ${lastError})` } : result;
+  };
 
   return {
     name,
@@ -80,10 +85,10 @@ export function createRedisTarget(name: string, config: RedisTargetConfig, optio
         const replies = (await pipeline.exec()) ?? [];
         return batch.map((_, i) => {
           const error = replies[i]?.[0];
-          return error ? classifyRedisError(error) : OK;
+          return error ? classify(error) : OK;
         });
       } catch (error) {
-        const result = classifyRedisError(error);
+        const result = classify(error);
         return batch.map(() => result);
       }
     },
@@ -99,7 +104,7 @@ export function createRedisTarget(name: string, config: RedisTargetConfig, optio
         await redis.eval(APPLY_MUTATIONS, keys.length, ...keys, ...args);
         return OK;
       } catch (error) {
-        return classifyRedisError(error);
+        return classify(error);
       }
     },
     async close(): Promise<void> {

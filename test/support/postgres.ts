@@ -79,7 +79,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     } catch {
       /* already gone */
     }
-    const stopped = await Promise.race([running.exited.then(() => true), sleep(10000).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      running.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10000))),
+    ]);
+    clearTimeout(timer);
     if (!stopped) await stopProcessGroup(running.pid, 2000);
   };
 
