@@ -1,0 +1,310 @@
+import type { TopicPartitionOffset } from 'kafkajs';
+import { commitLatency, processingErrors, punctuations } from '../../observability/metrics';
+import type { Clock, ErrorPolicy, ErrorPolicyActions, KeyValueStore, OutputRecord, Processor, Punctuator, WalRecord } from '../api';
+import { RuntimeError, TopologyError } from '../errors';
+import { defaultErrorPolicy, deadLetterRecord } from './error-policy';
+import { Mutex } from './mutex';
+import { NodeContext } from './processor-context';
+import { PunctuationScheduler } from './punctuation';
+import { RecordCollector } from './record-collector';
+import type { TaskOutput } from './task-output';
+import { TaskStores, TaskStoresOptions } from './task-stores';
+
+export interface TaskOptions extends Omit<TaskStoresOptions, 'collector'> {
+  readonly output: TaskOutput;
+  readonly clock: Clock;
+  /** The group's committed input offsets per source topic (records below were processed already). Read
+   * after the output is opened, so that in exactly-once mode a fenced previous owner can no longer move them. */
+  readonly loadCommitted: () => Promise<ReadonlyMap<string, string>>;
+  /** Called when a punctuation could not make its output durable: the runner closes the task dirty. */
+  readonly onFailure: (error: unknown) => void;
+}
+
+interface QueueItem {
+  readonly node: string;
+  readonly record: WalRecord;
+  readonly outPartition?: number;
+}
+
+/**
+ * One input partition's processing unit: its processor instances, its stores and its offsets.
+ * Every operation runs under the task's mutex, so processing, punctuation and commit never interleave.
+ */
+export class Task {
+  readonly lock = new Mutex();
+  private readonly processors = new Map<string, Processor>();
+  private readonly scheduler: PunctuationScheduler;
+  private readonly processed = new Map<string, bigint>();
+  private readonly flushed = new Map<string, bigint>();
+  private readonly committed = new Map<string, bigint>();
+  private currentRecord: WalRecord;
+  private forwarded: QueueItem[] | null = null;
+  private sentSinceCommit = false;
+  private closed = false;
+  private lastCommitAt = Date.now();
+  /** Highest high-watermark seen per source topic, for lag in `wal status`. */
+  readonly highWatermarks = new Map<string, bigint>();
+
+  private constructor(
+    private readonly options: TaskOptions,
+    private readonly stores: TaskStores,
+    private readonly collector: RecordCollector,
+    committed: ReadonlyMap<string, string>,
+  ) {
+    this.scheduler = new PunctuationScheduler((p) => this.punctuate(p));
+    for (const [topic, offset] of committed) {
+      const o = BigInt(offset);
+      this.processed.set(topic, o);
+      this.flushed.set(topic, o);
+      this.committed.set(topic, o);
+    }
+    this.currentRecord = this.idleRecord();
+  }
+
+  /** Claims the task (exactly-once fencing), restores its stores, then initialises its processors. */
+  static async open(options: TaskOptions): Promise<Task> {
+    const collector = new RecordCollector();
+    let stores: TaskStores;
+    let committed: ReadonlyMap<string, string>;
+    try {
+      await options.output.open();
+      committed = await options.loadCommitted();
+      ({ stores } = await TaskStores.open({ ...options, collector }));
+    } catch (error) {
+      await options.output.close();
+      throw error;
+    }
+    const task = new Task(options, stores, collector, committed);
+    try {
+      await task.initProcessors();
+    } catch (error) {
+      await task.close(false);
+      throw error;
+    }
+    task.scheduler.start();
+    return task;
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** True when the record was processed before (refetched after a rebalance or by a previous owner). */
+  alreadyProcessed(topic: string, offset: string): boolean {
+    const next = this.processed.get(topic);
+    return next !== undefined && BigInt(offset) < next;
+  }
+
+  /** Next offset after the last record whose output is flushed, per topic. */
+  flushedOffsets(): ReadonlyMap<string, bigint> {
+    return this.flushed;
+  }
+
+  /** Runs one input record through the topology. A record that throws goes to the error policy. */
+  async process(record: WalRecord): Promise<void> {
+    this.currentRecord = record;
+    const source = [...this.options.topology.nodes.values()].find((n) => n.kind === 'source' && n.topics.includes(record.topic));
+    if (!source) throw new TopologyError(`no source reads topic ${record.topic}`);
+    try {
+      await this.drain(this.childrenOf(source.name, record, undefined));
+    } catch (error) {
+      processingErrors.labels(this.options.namespace).inc();
+      await this.handleError(error, record);
+    } finally {
+      this.forwarded = null;
+      this.currentRecord = this.idleRecord();
+    }
+    this.processed.set(record.topic, BigInt(record.offset) + 1n);
+  }
+
+  /** The collector is full, or the stores hold many writes not yet on disk. */
+  needsFlush(): boolean {
+    return this.collector.shouldFlush();
+  }
+
+  needsCommit(intervalMs: number): boolean {
+    return Date.now() - this.lastCommitAt >= intervalMs || this.stores.pendingWrites() > 20_000;
+  }
+
+  /** Sends buffered output (sinks, then changelogs); input up to the processed offsets counts as flushed. */
+  async flush(): Promise<void> {
+    const snapshot = new Map(this.processed);
+    if (this.collector.size > 0) {
+      await this.collector.flush((batch) => this.options.output.send(batch));
+      this.sentSinceCommit = true;
+    }
+    for (const [topic, offset] of snapshot) this.flushed.set(topic, offset);
+  }
+
+  /** flush → commit input offsets (or the transaction) → apply store writes to disk → checkpoint. */
+  async commit(): Promise<void> {
+    const started = process.hrtime.bigint();
+    await this.flush();
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [topic, offset] of this.flushed) {
+      if (this.committed.get(topic) !== offset) offsets.push({ topic, partition: this.partition, offset: offset.toString() });
+    }
+    const transactional = this.options.output.guarantee === 'exactly-once';
+    if (offsets.length > 0 || (transactional && this.sentSinceCommit)) {
+      await this.options.output.commit(offsets);
+      for (const o of offsets) this.committed.set(o.topic, BigInt(o.offset));
+      this.sentSinceCommit = false;
+      commitLatency.labels(this.options.namespace, this.options.output.guarantee).observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    await this.stores.commit();
+    this.lastCommitAt = Date.now();
+  }
+
+  /** Clean: commit, checkpoint, close. Dirty: drop uncommitted output and writes (disk and checkpoint stay at the last commit). */
+  async close(clean: boolean): Promise<void> {
+    await this.lock.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.scheduler.stop();
+      for (const [name, processor] of this.processors) {
+        try {
+          await processor.close?.();
+        } catch (error) {
+          this.options.logger.warn({ err: error, processor: name }, 'processor close failed');
+        }
+      }
+      let commitError: unknown;
+      if (clean) {
+        try {
+          await this.commit();
+        } catch (error) {
+          commitError = error;
+        }
+      }
+      if (!clean || commitError) {
+        this.collector.discard();
+        this.stores.discard();
+        await this.options.output.abort();
+      }
+      await this.stores.close();
+      await this.options.output.close();
+      if (commitError) throw commitError;
+    });
+  }
+
+  storeSizes(): Promise<Record<string, number>> {
+    return this.stores.sizes();
+  }
+
+  private async punctuate(punctuator: Punctuator): Promise<void> {
+    await this.lock.run(async () => {
+      if (this.closed) return;
+      const now = this.options.clock.now();
+      this.currentRecord = this.idleRecord(now);
+      this.forwarded = [];
+      try {
+        await punctuator(now);
+        const items = this.forwarded;
+        this.forwarded = null;
+        await this.drain(items);
+        punctuations.labels(this.options.namespace, 'ok').inc();
+      } catch (error) {
+        punctuations.labels(this.options.namespace, 'error').inc();
+        this.options.logger.error({ err: error }, 'punctuator failed; it runs again at its next interval');
+      } finally {
+        this.forwarded = null;
+        this.currentRecord = this.idleRecord();
+      }
+      try {
+        await this.flush();
+      } catch (error) {
+        this.options.onFailure(error);
+      }
+    });
+  }
+
+  private async initProcessors(): Promise<void> {
+    const { topology } = this.options;
+    const host = {
+      namespace: this.options.namespace,
+      partition: this.partition,
+      current: () => this.currentRecord,
+      forward: (from: string, record: OutputRecord, to?: string) => this.forward(from, record, to),
+      schedule: (intervalMs: number, p: Punctuator) => this.scheduler.schedule(intervalMs, p),
+      store: (name: string) => this.store(name),
+      now: () => this.options.clock.now(),
+    };
+    for (const node of topology.nodes.values()) {
+      if (node.kind !== 'processor') continue;
+      const storeNames = new Set([...topology.stores.values()].filter((s) => s.processors.includes(node.name)).map((s) => s.name));
+      const processor = node.supplier();
+      this.processors.set(node.name, processor);
+      await processor.init?.(new NodeContext(host, node.name, storeNames));
+    }
+  }
+
+  private store(name: string): KeyValueStore | undefined {
+    return this.stores.stores.get(name);
+  }
+
+  private forward(from: string, record: OutputRecord, to?: string): void {
+    if (!this.forwarded) throw new RuntimeError(`"${from}" forwarded outside process() or a punctuator`, false);
+    const children = this.options.topology.children.get(from) ?? [];
+    if (to !== undefined && !children.includes(to)) throw new TopologyError(`"${from}" has no child "${to}"`);
+    this.forwarded.push(...this.childrenOf(from, this.currentRecord, record, to));
+  }
+
+  private childrenOf(node: string, base: WalRecord, record: OutputRecord | undefined, to?: string): QueueItem[] {
+    const targets = to !== undefined ? [to] : (this.options.topology.children.get(node) ?? []);
+    const next: WalRecord = record
+      ? { ...base, key: record.key, value: record.value, headers: record.headers ?? {}, timestamp: record.timestamp ?? base.timestamp }
+      : base;
+    return targets.map((child) => ({ node: child, record: next, outPartition: record?.partition }));
+  }
+
+  /** Depth-first, like Kafka Streams: a child's own forwards run before its next sibling. */
+  private async drain(items: QueueItem[]): Promise<void> {
+    const stack = [...items].reverse();
+    while (stack.length > 0) {
+      const item = stack.pop()!;
+      const node = this.options.topology.nodes.get(item.node)!;
+      if (node.kind === 'sink') {
+        const topic = typeof node.topic === 'string' ? node.topic : node.topic(item.record);
+        const { key, value, headers, timestamp } = item.record;
+        this.collector.send(topic, { key, value, headers, timestamp, partition: item.outPartition }, timestamp);
+        continue;
+      }
+      if (node.kind !== 'processor') continue;
+      this.forwarded = [];
+      await this.processors.get(node.name)!.process(item.record);
+      const produced = this.forwarded;
+      for (let i = produced.length - 1; i >= 0; i--) stack.push(produced[i]);
+    }
+  }
+
+  private async handleError(error: unknown, record: WalRecord): Promise<void> {
+    const { topology, logger, namespace } = this.options;
+    const actions: ErrorPolicyActions = {
+      namespace,
+      deadLetter: (reason) => deadLetterRecord(this.collector, topology.deadLetterTopic, record, reason, error, logger),
+      send: (topic, out) => this.collector.send(topic, out, record.timestamp),
+      getStore: (name) => {
+        const store = this.store(name);
+        if (!store) throw new TopologyError(`error policy: no store "${name}"`);
+        return store;
+      },
+      now: () => this.options.clock.now(),
+    };
+    const policy: ErrorPolicy = topology.errorPolicy ?? defaultErrorPolicy(logger);
+    try {
+      await policy(error, record, actions);
+    } catch (policyError) {
+      logger.error({ err: policyError, offset: record.offset }, 'error policy failed; dead-lettering the record');
+      actions.deadLetter(`error policy failed: ${(policyError as Error)?.message ?? String(policyError)}`);
+    }
+  }
+
+  private idleRecord(now = this.options.clock.now()): WalRecord {
+    const topic = this.options.topology.sourceTopics[0];
+    return { key: null, value: null, headers: {}, timestamp: now, topic, partition: this.partition, offset: '-1' };
+  }
+}
