@@ -79,10 +79,18 @@ function errorChain(error: unknown): KafkaJsErrorLike[] {
   return chain;
 }
 
+/** The messages of an error and its causes, each once. */
+function describeError(error: unknown): string {
+  return errorChain(error)
+    .map((e) => e.message ?? String(e))
+    .filter((m, i, all) => m && all.indexOf(m) === i)
+    .join(': ');
+}
+
 /** Sorts a failed send into "the broker refused it" (not written) and "we cannot know" (maybe written). */
 export function classifySendError(error: unknown): Extract<SendOutcome, { status: 'rejected' | 'ambiguous' }> {
   const chain = errorChain(error);
-  const detail = chain.map((e) => e.message ?? String(e)).filter((m, i, all) => all.indexOf(m) === i).join(': ');
+  const detail = describeError(error);
   const refusal = chain.find((e) => e.type !== undefined && DEFINITE_REJECTIONS.has(e.type));
   if (refusal) return { status: 'rejected', detail: `${refusal.type}: ${refusal.message ?? ''}`.trim() };
   if (chain.some((e) => e.name === 'KafkaJSTopicMetadataNotLoaded' || e.name === 'KafkaJSMetadataNotLoaded')) {
@@ -219,7 +227,7 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
     try {
       p = await ensureProducer();
     } catch (error) {
-      const detail = errorChain(error).map((e) => e.message).filter(Boolean).join(': ');
+      const detail = describeError(error);
       for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'broker-unavailable', detail: `cannot connect to cluster '${clusterName}': ${detail}` });
       return;
     }
@@ -283,6 +291,8 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
     async close() {
       closed = true;
       for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'writer-closed', detail: 'the writer was closed before this record was sent' });
+      // A connect in progress would keep retrying a dead broker: stop it now rather than wait for it.
+      if (connecting && producer) await within(producer.disconnect().catch(() => undefined), 2000);
       if (inFlight) await within(inFlight, timeoutMs);
       const p = producer;
       producer = undefined;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterConfig, NamespaceConfig, WalConfig } from '../config/types';
-import { createKafkaClient } from '../kafka';
 import { createLogger, type Logger } from '../observability/logger';
 import { createAvroCodec, type AvroCodec } from '../serde/codec';
 import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../serde/errors';
 import { writeToLogRequestSchema } from '../serde/intake';
 import { valueSubject } from '../serde/schemas';
+import { createWriterKafkaClient } from './client';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
 import type { WriteRequest, WriteResult } from './types';
@@ -19,7 +19,7 @@ export interface WalWriterOptions {
   /** Hard bound on every write, registry and broker included (default 10 s). */
   readonly timeoutMs?: number;
   readonly logger?: Logger;
-  /** How kafkajs clients are made (default: src/kafka createKafkaClient). */
+  /** How kafkajs clients are made (default: createWriterKafkaClient, retries sized to timeoutMs). */
   readonly kafkaFactory?: (cluster: ClusterConfig, clientId: string) => Kafka;
   readonly now?: () => number;
   readonly newId?: () => string;
@@ -69,7 +69,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const logger = options.logger ?? createLogger({ component: 'writer' });
   const now = options.now ?? Date.now;
   const newId = options.newId ?? randomUUID;
-  const kafkaFactory = options.kafkaFactory ?? createKafkaClient;
+  const kafkaFactory = options.kafkaFactory ?? ((cluster: ClusterConfig, id: string) => createWriterKafkaClient(cluster, id, timeoutMs, logger));
   const codecs = new Map<string, AvroCodec>();
   const senders = new Map<string, ClusterSender>();
   const schemaIds = new Map<string, Promise<number>>();
