@@ -7,6 +7,8 @@ import type { z } from 'zod';
 
 export type Path = readonly (string | number)[];
 
+export const UNKNOWN_FIELD = 'is not a known field';
+
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value);
@@ -57,7 +59,7 @@ export function describeZodIssue(issue: z.core.$ZodIssue): { path: Path; problem
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path: [...path, key], problem: 'is not a known field' }));
+      return issue.keys.map((key) => ({ path: [...path, key], problem: UNKNOWN_FIELD }));
     case 'invalid_type':
       return [input === undefined ? { path, problem: 'is required' } : { path, problem: `must be ${article(issue.expected)}${got}` }];
     case 'invalid_value':

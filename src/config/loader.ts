@@ -4,7 +4,8 @@ import { parseDocument } from 'yaml';
 import { interpolateEnv, type InterpolationIssue } from './env';
 import { ConfigError } from './errors';
 import type { z } from 'zod';
-import { describeZodIssue, fieldPath, formatIssue, type Path } from './issues';
+import { describeZodIssue, fieldPath, formatIssue, UNKNOWN_FIELD, type Path } from './issues';
+import { closestField, knownFields } from './suggest';
 import { resolveConfig, type Sourced } from './resolve';
 import { clusterSchema, fileSchema, NAME_PATTERN, namespaceSchema, type RawCluster, type RawNamespace } from './schema';
 import type { NamespaceConfig, WalConfig } from './types';
@@ -35,7 +36,9 @@ function parseFile(text: string, file: string, env: NodeJS.ProcessEnv, issues: s
   const data: unknown = document.toJS() ?? {};
   const top = fileSchema.safeParse(data, { reportInput: true });
   if (!top.success) {
-    for (const { path, problem } of top.error.issues.flatMap(describeZodIssue)) issues.push(formatIssue(file, path, problem, []));
+    for (const { path, problem } of top.error.issues.flatMap(describeZodIssue)) {
+      issues.push(formatIssue(file, path, problem === UNKNOWN_FIELD ? explainUnknownField(fileSchema, path, data) : problem, []));
+    }
     return parsed;
   }
   const namespaceNames = top.data.namespaces.map((n) => (n && typeof n === 'object' ? (n as { name?: unknown }).name : undefined));
@@ -46,8 +49,9 @@ function parseFile(text: string, file: string, env: NodeJS.ProcessEnv, issues: s
     for (const issue of envIssues) issues.push(formatIssue(file, issue.path, issue.message, namespaceNames));
     const result = schema.safeParse(interpolated, { reportInput: true });
     if (!result.success) {
-      for (const { path, problem } of result.error.issues.flatMap(describeZodIssue)) {
+      for (const { path, problem: described } of result.error.issues.flatMap(describeZodIssue)) {
         const full = [...at, ...path];
+        const problem = described === UNKNOWN_FIELD ? explainUnknownField(schema, path, interpolated) : described;
         // A field whose env variable is missing was already reported; its empty value is no second problem.
         if (envIssues.some((e) => fieldPath(e.path) === fieldPath(full))) continue;
         issues.push(formatIssue(file, full, problem, namespaceNames));
@@ -69,6 +73,14 @@ function parseFile(text: string, file: string, env: NodeJS.ProcessEnv, issues: s
     if (ns) parsed.namespaces.push(ns);
   });
   return parsed;
+}
+
+/** `is not a known field (did you mean "maxRetries"?)`, or the list of known fields when nothing is close. */
+function explainUnknownField(schema: z.ZodType, path: Path, value: unknown): string {
+  const known = knownFields(schema, path.slice(0, -1), value);
+  const suggestion = closestField(String(path[path.length - 1]), known);
+  if (suggestion) return `${UNKNOWN_FIELD} (did you mean "${suggestion}"?)`;
+  return known.length ? `${UNKNOWN_FIELD} (known: ${known.join(', ')})` : UNKNOWN_FIELD;
 }
 
 function merge(files: { file: string; parsed: ParsedFile }[], issues: string[]): WalConfig {

@@ -168,8 +168,10 @@ describe('invalid configurations name file, namespace and field', () => {
     ['max delay below default delay', 'delay: {defaultDelayMs: 1m, maxDelayMs: 1s}', 'namespace "orders": delay.maxDelayMs must be ≥ delay.defaultDelayMs (60000) (got 1000)'],
     ['zero partitions', 'partitions: 0', 'namespace "orders": partitions must be ≥ 1 (got 0)'],
     ['fractional retries', 'maxRetries: 2.5', 'namespace "orders": maxRetries must be a whole number (got 2.5)'],
-    ['an unknown field (typo)', 'maxRetry: 3', 'namespace "orders": maxRetry is not a known field'],
-    ['an unknown nested field', 'backoff: {inital: 5}', 'namespace "orders": backoff.inital is not a known field'],
+    ['an unknown field (typo)', 'maxRetry: 3', 'namespace "orders": maxRetry is not a known field (did you mean "maxRetries"?)'],
+    ['an unknown nested field', 'backoff: {inital: 5}', 'namespace "orders": backoff.inital is not a known field (did you mean "initialMs"?)'],
+    ['an unknown target field', 'targets: {t: {type: redis, url: "redis://h", ttl: 5}}', 'namespace "orders": targets.t.ttl is not a known field (did you mean "ttlSeconds"?)'],
+    ['a field far from any known one', 'delay: {whenever: 1}', 'namespace "orders": delay.whenever is not a known field (known: defaultDelayMs, maxDelayMs)'],
     ['an unknown guarantee', 'processingGuarantee: exactly-twice', 'namespace "orders": processingGuarantee must be one of "at-least-once", "exactly-once" (got "exactly-twice")'],
     ['an unknown target type', 'targets: {t: {type: ftp}}', 'namespace "orders": targets.t.type must be one of "kafka", "http", "postgres", "redis" (got "ftp")'],
     ['a kafka target without topic', 'targets: {t: {type: kafka}}', 'namespace "orders": targets.t.topic is required'],
@@ -206,7 +208,7 @@ describe('invalid configurations name file, namespace and field', () => {
     expect(error.issues).toEqual([
       'topologies/x.yaml: cluster "A": brokers[0] each broker must be "host:port" (got "nohost")',
       'topologies/x.yaml: cluster "A": schemaRegistryUrl must be a URL (http:// or https://…) (got "ftp://x")',
-      'topologies/x.yaml: cluster "A": tls is not a known field',
+      'topologies/x.yaml: cluster "A": tls is not a known field (known: name, brokers, schemaRegistryUrl, clientId)',
     ]);
   });
 
@@ -232,7 +234,7 @@ namespaces:
 
   it('reports YAML syntax errors with their position, and unknown top-level fields', () => {
     expect(errorOf('namespaces: [\n').issues[0]).toMatch(/^topologies\/x\.yaml: .*line \d+/);
-    expect(errorOf('namespace: []\n').issues).toEqual(['topologies/x.yaml: namespace is not a known field']);
+    expect(errorOf('namespace: []\n').issues).toEqual(['topologies/x.yaml: namespace is not a known field (did you mean "namespaces"?)']);
   });
 });
 

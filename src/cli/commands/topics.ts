@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../../config';
+import { ConfigError, findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../../config';
 import { applyTopics, createKafkaClient, planTopics, type TopicSpec } from '../../kafka';
 
 /** Exit code of `wal topics apply` when some topic differs from its configuration. */
@@ -10,7 +10,7 @@ function selectNamespaces(config: WalConfig, name: string | undefined): Namespac
   const ns = findNamespace(config, name);
   if (!ns) {
     const known = config.namespaces.map((n) => `"${n.name}"`).join(', ') || 'none';
-    throw new Error(`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`);
+    throw new ConfigError([`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`]);
   }
   return [ns];
 }
