@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/devcluster/ports';
-import { ManagedProcess, sleep, spawnManaged, stopProcessGroup, tailFile } from '../../src/devcluster/process';
+import { isAlive, ManagedProcess, sleep, spawnManaged, stopProcessGroup, tailFile } from '../../src/devcluster/process';
 
 /** A private PostgreSQL server for one test file: its own data dir, port and socket dir. */
 export interface PostgresServer {
@@ -36,7 +36,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const bin = findPostgresBin();
   const version = path.basename(path.dirname(bin));
   const asUser = serverUser();
+  removeAbandonedDirs('wal-pg-');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-pg-'));
+  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'postgres.log');
   if (asUser) fs.chownSync(dir, asUser.uid, asUser.gid);
@@ -156,5 +158,24 @@ function safeReaddir(dir: string): string[] {
     return fs.readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * Dirs left by test processes that were killed (the watchdog ends their server, but nobody removes
+ * the dir): removed when their owner process is gone.
+ */
+function removeAbandonedDirs(prefix: string): void {
+  for (const entry of fs.readdirSync(os.tmpdir())) {
+    if (!entry.startsWith(prefix)) continue;
+    const dir = path.join(os.tmpdir(), entry);
+    try {
+      const owner = Number(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+      if (owner > 0 && !isAlive(owner)) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* not ours, or being created right now */
+    }
   }
 }

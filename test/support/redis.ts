@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/devcluster/ports';
-import { ManagedProcess, sleep, spawnManaged, stopProcessGroup, tailFile } from '../../src/devcluster/process';
+import { isAlive, ManagedProcess, sleep, spawnManaged, stopProcessGroup, tailFile } from '../../src/devcluster/process';
 
 /** A private redis-server for one test file: no persistence, its own port and dir. */
 export interface RedisServer {
@@ -23,7 +23,9 @@ const INSTALL_HINT = 'run `bash scripts/install-system-deps.sh` (as root) to ins
 export async function startRedis(options: { startTimeoutMs?: number } = {}): Promise<RedisServer> {
   const binary = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
   if (!fs.existsSync(binary)) throw new Error(`redis-server not found at ${binary}: ${INSTALL_HINT}`);
+  removeAbandonedDirs('wal-redis-');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-redis-'));
+  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const logFile = path.join(dir, 'redis.log');
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
@@ -86,4 +88,23 @@ function pong(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
     });
   });
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * Dirs left by test processes that were killed (the watchdog ends their server, but nobody removes
+ * the dir): removed when their owner process is gone.
+ */
+function removeAbandonedDirs(prefix: string): void {
+  for (const entry of fs.readdirSync(os.tmpdir())) {
+    if (!entry.startsWith(prefix)) continue;
+    const dir = path.join(os.tmpdir(), entry);
+    try {
+      const owner = Number(fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+      if (owner > 0 && !isAlive(owner)) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* not ours, or being created right now */
+    }
+  }
 }
