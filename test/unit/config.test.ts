@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, findNamespace, loadConfig, parseConfig, saveConfig, type WalConfig } from '../../src/config';
+import { ConfigError, findNamespace, loadConfig, parseConfig, parseDuration, parseSize, saveConfig, type WalConfig } from '../../src/config';
 
 const CLUSTER = `
 clusters:
@@ -310,5 +310,36 @@ describe('saveConfig', () => {
     saveConfig(rich(), join(dir, 'c.yml'));
     expect(() => JSON.parse(require('node:fs').readFileSync(join(dir, 'c.json'), 'utf8'))).not.toThrow();
     expect(require('node:fs').readFileSync(join(dir, 'c.yml'), 'utf8')).toMatch(/^clusters:\n/);
+  });
+});
+
+describe('parseDuration and parseSize', () => {
+  it.each([
+    [250, 250],
+    ['250', 250],
+    ['250ms', 250],
+    ['1.5s', 1500],
+    ['5m', 300_000],
+    ['1h 30m', 5_400_000],
+    ['3d', 259_200_000],
+    ['1w', 604_800_000],
+    ['5 parsecs', undefined],
+    ['s', undefined],
+    ['', undefined],
+    [true, undefined],
+  ])('duration %p → %p', (input, expected) => {
+    expect(parseDuration(input)).toBe(expected);
+  });
+
+  it.each([
+    [1024, 1024],
+    ['1MiB', 1_048_576],
+    ['512 KiB', 524_288],
+    ['1MB', 1_000_000],
+    ['2gib', 2 * 1024 ** 3],
+    ['10B', 10],
+    ['1 lightyear', undefined],
+  ])('size %p → %p', (input, expected) => {
+    expect(parseSize(input)).toBe(expected);
   });
 });
