@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logCreator, logLevel } from 'kafkajs';
 import type { ClusterConfig } from '../config/types';
 import { kafkaLogCreator } from '../kafka';
 import type { Logger } from '../observability/logger';
@@ -10,6 +10,21 @@ const KAFKA_LEVEL: Record<string, logLevel> = {
   info: logLevel.INFO,
   debug: logLevel.DEBUG,
 };
+
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer';
+
+/**
+ * Drops kafkajs' warning about bounded idempotent retries: bounding them is the point here (every
+ * write has a deadline) and a retry the producer gives up on is left to ids, which dedupe downstream.
+ */
+function quietLogCreator(inner: logCreator): logCreator {
+  return (level) => {
+    const log = inner(level);
+    return (entry) => {
+      if (!entry.log.message?.startsWith(BOUNDED_RETRIES_WARNING)) log(entry);
+    };
+  };
+}
 
 /**
  * A kafkajs client for the writer. Unlike the long-running clients of src/kafka, its connection and
@@ -24,6 +39,6 @@ export function createWriterKafkaClient(cluster: ClusterConfig, clientId: string
     requestTimeout: timeoutMs + 1000,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: Math.max(500, Math.floor(timeoutMs / 4)) },
     logLevel: KAFKA_LEVEL[(process.env.WAL_KAFKA_LOG_LEVEL ?? 'warn').toLowerCase()] ?? logLevel.WARN,
-    logCreator: kafkaLogCreator(logger.child({ cluster: cluster.name })),
+    logCreator: quietLogCreator(kafkaLogCreator(logger.child({ cluster: cluster.name }))),
   });
 }
