@@ -1,13 +1,19 @@
 import { Command } from 'commander';
+import { registerApi } from './api';
 import { registerDev } from './dev';
 import { registerDlq } from './dlq';
+import { registerProduce } from './produce';
 import { registerQueue } from './queue';
 import { registerTopics } from './topics';
+import { registerWrite } from './write';
 
 /** Every CLI command registers itself here: one import and one call per command file. */
 export function registerCommands(program: Command): void {
+  registerApi(program);
   registerDev(program);
   registerDlq(program);
+  registerProduce(program);
   registerQueue(program);
   registerTopics(program);
+  registerWrite(program);
 }
