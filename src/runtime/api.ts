@@ -93,6 +93,12 @@ export interface ProcessorContext {
 export interface Processor<In = WalRecord> {
   init?(context: ProcessorContext): void | Promise<void>;
   process(record: In): Promise<void> | void;
+  /**
+   * Called before the task sends its output and commits its input offsets: a processor that batches
+   * side effects (deliveries to an external target) completes them here, so that no offset is
+   * committed before what its record caused is durable. It may forward.
+   */
+  flush?(): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 

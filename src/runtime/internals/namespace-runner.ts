@@ -38,6 +38,8 @@ export interface NamespaceRunnerOptions {
 
 export interface TaskStatus {
   readonly partition: number;
+  /** Changelog records replayed when this task opened (0 when its checkpoint was current). */
+  readonly restoredRecords: number;
   /** Per source topic: next offset to process, last high watermark seen, lag between them. */
   readonly offsets: Record<string, { readonly processed: string | null; readonly highWatermark: string | null; readonly lag: number | null }>;
   /** Approximate bytes on disk per store. */
@@ -141,7 +143,7 @@ export class NamespaceRunner {
           lag: processed !== undefined && high !== undefined ? Math.max(0, Number(high - processed)) : null,
         };
       }
-      tasks.push({ partition, offsets: byTopic, stores: task.isClosed ? {} : await task.storeSizes().catch(() => ({})) });
+      tasks.push({ partition, restoredRecords: task.restoredRecords, offsets: byTopic, stores: task.isClosed ? {} : await task.storeSizes().catch(() => ({})) });
     }
     return {
       namespace: this.options.namespace.name,
@@ -251,6 +253,7 @@ export class NamespaceRunner {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const p = batch.partition;
+    const commitIntervalMs = this.options.namespace.runtime.commitIntervalMs;
     if (this.state === 'stopping' || this.migrated.has(p) || !this.assigned.has(p)) return;
     const task = await withHeartbeat(this.ensureTask(p, heartbeat), heartbeat);
     let rebalance: unknown;
@@ -268,7 +271,10 @@ export class NamespaceRunner {
             processed += 1;
           }
           lastDone = message.offset;
-          if (task.needsFlush()) {
+          if (task.needsCommit(commitIntervalMs)) {
+            await task.commit();
+            resolveOffset(lastDone);
+          } else if (task.needsFlush()) {
             await task.flush();
             resolveOffset(lastDone);
           }
@@ -287,7 +293,7 @@ export class NamespaceRunner {
         if (rebalance !== undefined && isRebalancing(rebalance)) {
           this.logger.info({ partition: p }, 'group is rebalancing: committing before re-joining');
           await task.commit();
-        } else if (task.needsCommit(this.options.namespace.runtime.commitIntervalMs)) {
+        } else if (task.needsCommit(commitIntervalMs)) {
           await task.commit();
         }
       });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../observability/logger';
-import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, LevelStore, RecoveryPartition } from '../../state';
+import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, LevelStore, partitionBounds, RecoveryPartition } from '../../state';
 import type { Topology } from '../topology';
 import type { RecordCollector } from './record-collector';
 
@@ -101,6 +101,19 @@ export class TaskStores {
       }
     }
     await this.checkpoint.write(offsets);
+  }
+
+  /**
+   * After a final transactional commit: the changelog ends with our commit marker, which the
+   * acknowledged offsets do not cover. We are its only writer, so its end is our state.
+   */
+  async checkpointAtChangelogEnd(kafka: Kafka): Promise<void> {
+    for (const store of this.stores.values()) {
+      if (!store.changelog) continue;
+      const { end } = await partitionBounds(kafka, store.changelog.topic, store.changelog.partition);
+      store.changelog.acknowledge(end);
+    }
+    await this.writeCheckpoint();
   }
 
   async deleteCheckpoint(): Promise<void> {

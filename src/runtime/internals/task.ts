@@ -42,6 +42,8 @@ export class Task {
   private sentSinceCommit = false;
   private closed = false;
   private lastCommitAt = Date.now();
+  /** Changelog records replayed when the task opened. */
+  restoredRecords = 0;
   /** Highest high-watermark seen per source topic, for lag in `wal status`. */
   readonly highWatermarks = new Map<string, bigint>();
 
@@ -65,16 +67,18 @@ export class Task {
   static async open(options: TaskOptions): Promise<Task> {
     const collector = new RecordCollector();
     let stores: TaskStores;
+    let restored: number;
     let committed: ReadonlyMap<string, string>;
     try {
       await options.output.open();
       committed = await options.loadCommitted();
-      ({ stores } = await TaskStores.open({ ...options, collector }));
+      ({ stores, restored } = await TaskStores.open({ ...options, collector }));
     } catch (error) {
       await options.output.close();
       throw error;
     }
     const task = new Task(options, stores, collector, committed);
+    task.restoredRecords = restored;
     try {
       await task.initProcessors();
     } catch (error) {
@@ -132,6 +136,7 @@ export class Task {
 
   /** Sends buffered output (sinks, then changelogs); input up to the processed offsets counts as flushed. */
   async flush(): Promise<void> {
+    await this.flushProcessors();
     const snapshot = new Map(this.processed);
     if (this.collector.size > 0) {
       await this.collector.flush((batch) => this.options.output.send(batch));
@@ -157,6 +162,7 @@ export class Task {
     }
     await this.stores.commit();
     this.lastCommitAt = Date.now();
+    this.options.logger.debug({ offsets: offsets.map((o) => `${o.topic}@${o.offset}`) }, 'committed');
   }
 
   /** Clean: commit, checkpoint, close. Dirty: drop uncommitted output and writes (disk and checkpoint stay at the last commit). */
@@ -176,6 +182,7 @@ export class Task {
       if (clean) {
         try {
           await this.commit();
+          if (this.options.output.guarantee === 'exactly-once') await this.stores.checkpointAtChangelogEnd(this.options.kafka);
         } catch (error) {
           commitError = error;
         }
@@ -220,6 +227,26 @@ export class Task {
         this.options.onFailure(error);
       }
     });
+  }
+
+  /**
+   * Lets processors finish work they batch (deliveries to external targets) before the task's output
+   * is sent and its input counts as done: what they forward meanwhile joins this flush.
+   */
+  private async flushProcessors(): Promise<void> {
+    for (const processor of this.processors.values()) {
+      if (!processor.flush) continue;
+      this.currentRecord = this.idleRecord();
+      this.forwarded = [];
+      try {
+        await processor.flush();
+        const items = this.forwarded;
+        this.forwarded = null;
+        await this.drain(items);
+      } finally {
+        this.forwarded = null;
+      }
+    }
   }
 
   private async initProcessors(): Promise<void> {
