@@ -1,4 +1,4 @@
-import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
+import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, LogController } from 'fastify';
 import type { WalConfig } from '../config/types';
 import { createLogger, type Logger } from '../observability/logger';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
@@ -51,10 +51,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const bodyLimit = bodyLimitFor(config);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request info logs would dominate at thousands of writes/s; failures are logged by the writer.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     // Fastify's defaults coerce "5" into 5 and silently drop unknown fields; a typo must be an error here.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

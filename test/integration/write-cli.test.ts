@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { testCluster, uniqueTopic } from '../support/clusters';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const cluster = testCluster('A');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (`npm test` builds first) as a user would, bounded by `timeoutMs`. */
+function wal(args: string[], timeoutMs = 30000): Promise<Run> {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'commands', 'write.js'))) {
+    throw new Error(`${MAIN} has no write command: run \`npm run build\` first (npm test does)`);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'error' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wal ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('wal write / wal produce / wal api on the real cluster', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-write-cli-'));
+  const intake = uniqueTopic('cli-intake');
+  const topology = path.join(dir, 'orders.yaml');
+
+  beforeAll(async () => {
+    fs.writeFileSync(
+      topology,
+      [
+        'clusters:',
+        `  A: { brokers: "${cluster.brokers.join(',')}", schemaRegistryUrl: "${cluster.registryUrl}" }`,
+        'namespaces:',
+        '  - name: orders',
+        '    cluster: A',
+        '    partitions: 1',
+        `    topics: { intake: ${intake} }`,
+        '    maxPayloadBytes: 1KiB',
+        '',
+      ].join('\n'),
+    );
+    const admin = new Kafka({ clientId: 'write-cli-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: intake, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+  });
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('wal write prints durable true as JSON and exits 0', async () => {
+    const run = await wal(['write', '-t', topology, '-n', 'orders', '--payload', '{"order":1}', '--delay', '30s', '--id', 'cli-1', '-H', 'tenant=acme']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ durable: 'true', id: 'cli-1', partition: 0, offset: expect.any(String) });
+  });
+
+  it('wal write exits 1 with durable false and the reason for an invalid request', async () => {
+    const run = await wal(['write', '-t', topology, '-n', 'orders', '--payload', 'x'.repeat(2000)]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ durable: 'false', message: expect.stringMatching(/over the 1024-byte limit/) });
+  });
+
+  it('wal produce bulk-writes an NDJSON file, reports progress on stderr and exits 1 when a line failed', async () => {
+    const file = path.join(dir, 'data.ndjson');
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: `bulk-${i}`, payload: { i } }));
+    lines.push(JSON.stringify({ payload: 'x', lifecycle: { delayMs: -1 } }));
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const run = await wal(['produce', '-t', topology, '-n', 'orders', '-f', file, '--window', '100']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/wal produce: 301\/301 \(100%\), \d+ records\/s, 1 false, 0 unknown/);
+    const summary = JSON.parse(run.stdout) as { total: number; durable: Record<string, number>; failures: Array<{ line: number; message: string }> };
+    expect(summary).toMatchObject({ total: 301, durable: { true: 300, false: 1, unknown: 0 } });
+    expect(summary.failures).toEqual([expect.objectContaining({ line: 301, message: expect.stringMatching(/lifecycle.delayMs/) })]);
+  });
+
+  it('wal api serves writes and stops gracefully on SIGTERM', async () => {
+    const child = spawn(process.execPath, [MAIN, 'api', '-t', topology, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`wal api did not listen within 20 s: ${stderr}`)), 20000);
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(stderr);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      const response = await fetch(`${base}/v1/wal/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ namespace: 'orders', payload: { via: 'api' } }) });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ durable: 'true' });
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r('no exit within 15 s'), 15000)))]);
+      clearTimeout(timer);
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/SIGTERM: finishing in-flight requests[\s\S]*stopped/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
