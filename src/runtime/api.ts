@@ -22,7 +22,9 @@ export interface WalRecord {
 export interface OutputRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** Defaults to the headers of the input record being processed (as in Kafka Streams). */
   readonly headers?: Record<string, string>;
+  /** Defaults to the input record's timestamp. */
   readonly timestamp?: number;
   /** Explicit output partition; by default a sink partitions by key (murmur2, as the Java client). */
   readonly partition?: number;

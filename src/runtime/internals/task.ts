@@ -283,7 +283,7 @@ export class Task {
   private childrenOf(node: string, base: WalRecord, record: OutputRecord | undefined, to?: string): QueueItem[] {
     const targets = to !== undefined ? [to] : (this.options.topology.children.get(node) ?? []);
     const next: WalRecord = record
-      ? { ...base, key: record.key, value: record.value, headers: record.headers ?? {}, timestamp: record.timestamp ?? base.timestamp }
+      ? { ...base, key: record.key, value: record.value, headers: record.headers ?? base.headers, timestamp: record.timestamp ?? base.timestamp }
       : base;
     return targets.map((child) => ({ node: child, record: next, outPartition: record?.partition }));
   }
