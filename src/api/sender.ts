@@ -127,6 +127,7 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
   let connected = false;
   let connecting: Promise<Producer> | undefined;
   let inFlight: Promise<void> | undefined;
+  let sending: Promise<RecordMetadata[]> | undefined;
   let scheduled = false;
   let closed = false;
 
@@ -234,17 +235,19 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
     if (queue.length === 0 || closed) return;
     const batch = takeBatch();
     try {
-      const metadata = await p.sendBatch({
+      sending = p.sendBatch({
         acks: -1,
         timeout: Math.min(timeoutMs, 30000),
         topicMessages: [{ topic: batch[0]!.record.topic, messages: batch.map((item) => item.message) }],
       });
-      acknowledge(batch, metadata);
+      acknowledge(batch, await sending);
     } catch (error) {
       const outcome = classifySendError(error);
       logger.warn({ cluster: clusterName, topic: batch[0]!.record.topic, records: batch.length, outcome: outcome.status, err: outcome.detail }, 'send failed');
       batch.forEach((item) => settle(item, outcome));
       replaceProducer();
+    } finally {
+      sending = undefined;
     }
   };
 
@@ -293,7 +296,8 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
       for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'writer-closed', detail: 'the writer was closed before this record was sent' });
       // A connect in progress would keep retrying a dead broker: stop it now rather than wait for it.
       if (connecting && producer) await within(producer.disconnect().catch(() => undefined), 2000);
-      if (inFlight) await within(inFlight, timeoutMs);
+      // A batch already handed over gets its answer (bounded); a connect attempt is not waited for.
+      if (sending) await within(sending.catch(() => undefined), timeoutMs);
       const p = producer;
       producer = undefined;
       connected = false;
