@@ -8,6 +8,8 @@ const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 120000,
+  // A test that fails mid-way may leave a kafkajs consumer polling; never let that hang the run.
+  forceExit: true,
   projects: [
     {
       displayName: 'unit',

@@ -7,6 +7,8 @@ export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** Epoch ms when the body had arrived: tests measure retry gaps with it. */
+  receivedAt: number;
 }
 
 export interface ScriptedResponse {
@@ -53,7 +55,7 @@ export async function startHttpTargetServer(initial: Script = respond.ok()): Pro
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const request: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      const request: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), receivedAt: Date.now() };
       received.push(request);
       const answer = current(request, counter++);
       const send = (): void => {

@@ -1,8 +1,8 @@
-import type { NamespaceConfig } from '../../config/types';
+import type { ClusterConfig, NamespaceConfig } from '../../config/types';
 import type { Processor, ProcessorContext, WalRecord } from '../../runtime/api';
-import { AvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest } from '../../serde';
+import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest } from '../../serde';
 import type { Delivery, DeliveryResult } from '../../targets';
-import type { Dispatcher } from '../dispatch/dispatcher';
+import { Dispatcher } from '../dispatch/dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../dlq/headers';
 import { backoffDelay } from './backoff';
 import { CONTROL_HEADER, ControlCommand } from './control';
@@ -14,8 +14,8 @@ export const DLQ_SINK = 'dlq';
 
 export interface DelayProcessorOptions {
   readonly namespace: NamespaceConfig;
-  readonly codec: AvroCodec;
-  readonly dispatcher: Dispatcher;
+  /** Every cluster of the config: Kafka targets may live on another cluster than the namespace. */
+  readonly clusters: Record<string, ClusterConfig>;
   /** Records handed to a target at once (and due timers read per scan). */
   readonly batchSize?: number;
   readonly random?: () => number;
@@ -37,6 +37,9 @@ interface Ready {
 export class DelayProcessor implements Processor {
   private context!: ProcessorContext;
   private timers!: TimerStore;
+  // Per task: a task's targets and schema cache open and close with its partition.
+  private codec!: AvroCodec;
+  private dispatcher!: Dispatcher;
   private readonly ready: Ready[] = [];
   private readonly batchSize: number;
   private readonly random: () => number;
@@ -49,6 +52,9 @@ export class DelayProcessor implements Processor {
   async init(context: ProcessorContext): Promise<void> {
     this.context = context;
     this.timers = new TimerStore(context.getStore(TIMER_STORE));
+    const { namespace, clusters } = this.options;
+    this.codec = createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
+    this.dispatcher = new Dispatcher(namespace, clusters);
     await this.reportPending();
     context.schedule(this.options.namespace.runtime.punctuationIntervalMs, (now) => this.punctuate(now));
   }
@@ -59,7 +65,7 @@ export class DelayProcessor implements Processor {
 
     let request: WriteToLogRequest;
     try {
-      request = await decodeIntakeRecord(this.options.codec, record.value, this.options.namespace);
+      request = await decodeIntakeRecord(this.codec, record.value, this.options.namespace);
     } catch (error) {
       if (error instanceof SerdeError && error.retriable) {
         // The registry is away: park the raw record and decode it again later, in order with retries.
@@ -89,6 +95,7 @@ export class DelayProcessor implements Processor {
 
   async close(): Promise<void> {
     this.ready.length = 0;
+    await this.dispatcher?.close();
   }
 
   private async punctuate(now: number): Promise<void> {
@@ -113,7 +120,7 @@ export class DelayProcessor implements Processor {
     const batch = this.ready.splice(0, this.ready.length);
     const byTarget = new Map<string, Ready[]>();
     for (const item of batch) {
-      const target = this.options.dispatcher.targetFor(item.request.target);
+      const target = this.dispatcher.targetFor(item.request.target);
       if (!target) {
         await this.fail(item.entry, item.fromStore, 'unrouted', { ok: false, retriable: false, reason: `request names no target and namespace "${this.options.namespace.name}" has no defaultTarget` });
         continue;
@@ -122,7 +129,7 @@ export class DelayProcessor implements Processor {
     }
     await Promise.all(
       [...byTarget].map(async ([target, items]) => {
-        const results = await this.options.dispatcher.deliver(target, items.map((i) => toDelivery(i)));
+        const results = await this.dispatcher.deliver(target, items.map((i) => toDelivery(i)));
         const now = this.context.now();
         for (let i = 0; i < items.length; i += 1) {
           const item = items[i] as Ready;
@@ -196,7 +203,7 @@ export class DelayProcessor implements Processor {
   /** A stored record decoded again; undecodable ones are retried while the registry is away, else dead-lettered. */
   private async decodeStored(entry: TimerEntry): Promise<WriteToLogRequest | undefined> {
     try {
-      const request = await decodeIntakeRecord(this.options.codec, entry.value, this.options.namespace);
+      const request = await decodeIntakeRecord(this.codec, entry.value, this.options.namespace);
       if (request.id !== entry.id && entry.id.startsWith('offset-')) {
         // A parked record decoded at last: re-key it under its request id.
         await this.timers.remove(entry.id);

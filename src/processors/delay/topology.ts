@@ -1,12 +1,9 @@
-import type { NamespaceConfig } from '../../config/types';
+import type { ClusterConfig, NamespaceConfig } from '../../config/types';
 import { Topology, TopologyBuilder } from '../../runtime/api';
-import type { AvroCodec } from '../../serde';
-import type { Dispatcher } from '../dispatch/dispatcher';
 import { DelayProcessor, DLQ_SINK, TIMER_STORE } from './delay-processor';
 
 export interface DelayedQueueDeps {
-  readonly codec: AvroCodec;
-  readonly dispatcher: Dispatcher;
+  readonly clusters: Record<string, ClusterConfig>;
   readonly batchSize?: number;
 }
 
@@ -17,7 +14,7 @@ export interface DelayedQueueDeps {
 export function delayedQueueTopology(namespace: NamespaceConfig, deps: DelayedQueueDeps): Topology {
   return new TopologyBuilder()
     .addSource('intake', namespace.topics.intake)
-    .addProcessor('delay', () => new DelayProcessor({ namespace, codec: deps.codec, dispatcher: deps.dispatcher, batchSize: deps.batchSize }), 'intake')
+    .addProcessor('delay', () => new DelayProcessor({ namespace, clusters: deps.clusters, batchSize: deps.batchSize }), 'intake')
     .addSink(DLQ_SINK, namespace.topics.dlq, 'delay')
     .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, 'delay')
     .setDeadLetterTopic(namespace.topics.dlq)
