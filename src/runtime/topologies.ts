@@ -5,16 +5,22 @@ import { TopologyBuilder, type Topology } from './topology';
 
 /**
  * Which topology a namespace runs. Processor issues register theirs here (delayed queue, fan-out,
- * mirror); until then the only one is `passthrough`: intake → a sink topic, unchanged, which is
- * what the engine benchmark and smoke tests use.
+ * mirror) with `appliesTo`, so `wal start` picks them for the namespaces they serve. `passthrough`
+ * (intake → a sink topic, unchanged: the engine benchmark and smoke tests) never applies by itself;
+ * it runs only when asked for by name.
  */
 export type TopologyFactory = (namespace: NamespaceConfig, options: Record<string, string>) => Topology;
 
-const registry = new Map<string, TopologyFactory>();
+interface Registration {
+  readonly factory: TopologyFactory;
+  readonly appliesTo?: (namespace: NamespaceConfig) => boolean;
+}
 
-export function registerTopology(name: string, factory: TopologyFactory): void {
+const registry = new Map<string, Registration>();
+
+export function registerTopology(name: string, factory: TopologyFactory, appliesTo?: (namespace: NamespaceConfig) => boolean): void {
   if (registry.has(name)) throw new TopologyError(`topology "${name}" is registered twice`);
-  registry.set(name, factory);
+  registry.set(name, { factory, appliesTo });
 }
 
 export function registeredTopologies(): string[] {
@@ -22,13 +28,20 @@ export function registeredTopologies(): string[] {
 }
 
 /**
- * The topology for `namespace`: `name` picks a registered one (default `passthrough` for now).
- * `options` carry topology-specific settings (passthrough: `output` topic, default `wal.<ns>.out`).
+ * The topology for `namespace`: `name` picks a registered one; without it, the first registered
+ * topology that applies to the namespace. `options` carry topology-specific settings
+ * (passthrough: `output` topic, default `wal.<ns>.out`).
  */
-export function topologyFor(namespace: NamespaceConfig, name = 'passthrough', options: Record<string, string> = {}): Topology {
-  const factory = registry.get(name);
-  if (!factory) throw new TopologyError(`unknown topology "${name}" for namespace ${namespace.name}; registered: ${registeredTopologies().join(', ')}`);
-  return factory(namespace, options);
+export function topologyFor(namespace: NamespaceConfig, name?: string, options: Record<string, string> = {}): Topology {
+  if (name !== undefined) {
+    const entry = registry.get(name);
+    if (!entry) throw new TopologyError(`unknown topology "${name}" for namespace ${namespace.name}; registered: ${registeredTopologies().join(', ')}`);
+    return entry.factory(namespace, options);
+  }
+  for (const entry of registry.values()) if (entry.appliesTo?.(namespace)) return entry.factory(namespace, options);
+  throw new TopologyError(
+    `no processor topology applies to namespace ${namespace.name} yet; name one explicitly (registered: ${registeredTopologies().join(', ')})`,
+  );
 }
 
 class PassthroughProcessor implements Processor {

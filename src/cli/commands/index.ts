@@ -4,6 +4,8 @@ import { registerDev } from './dev';
 import { registerDlq } from './dlq';
 import { registerProduce } from './produce';
 import { registerQueue } from './queue';
+import { registerStart } from './start';
+import { registerStatus } from './status';
 import { registerTopics } from './topics';
 import { registerWrite } from './write';
 
@@ -14,6 +16,8 @@ export function registerCommands(program: Command): void {
   registerDlq(program);
   registerProduce(program);
   registerQueue(program);
+  registerStart(program);
+  registerStatus(program);
   registerTopics(program);
   registerWrite(program);
 }

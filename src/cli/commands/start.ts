@@ -1,0 +1,150 @@
+import os from 'node:os';
+import { Command } from 'commander';
+import type { Kafka } from 'kafkajs';
+import { ConfigError, findNamespace, loadConfig, parseDuration, type NamespaceConfig, type WalConfig } from '../../config';
+import { applyTopics, createKafkaClient, planTopics } from '../../kafka';
+import { rootLogger } from '../../observability/logger';
+import { NamespaceRunner, topologyFor, WalInstance } from '../../runtime';
+
+export interface StartOptions {
+  readonly topology: string[];
+  readonly namespace?: string[];
+  readonly instanceId?: string;
+  readonly stateDir?: string;
+  /** A registered topology to run for every selected namespace, instead of the one that applies. */
+  readonly processor?: string;
+  /** Topology options `key=value` (e.g. passthrough `output=topic`). */
+  readonly set?: string[];
+  readonly createTopics?: boolean;
+  readonly shutdownTimeout?: string;
+}
+
+export const DEFAULT_STATE_DIR = 'wal-state';
+
+function selectNamespaces(config: WalConfig, names: string[] | undefined): NamespaceConfig[] {
+  if (!names || names.length === 0) return config.namespaces;
+  return names.map((name) => {
+    const ns = findNamespace(config, name);
+    if (!ns) {
+      const known = config.namespaces.map((n) => `"${n.name}"`).join(', ') || 'none';
+      throw new ConfigError([`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`]);
+    }
+    return ns;
+  });
+}
+
+function parseSettings(pairs: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError([`--set "${pair}": expected key=value`]);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * Runs the selected namespaces until SIGTERM/SIGINT, then stops gracefully: stop fetching, finish
+ * in-flight records, commit, close stores, leave the groups. Resolves with the exit code: 0 after a
+ * clean stop, 1 when the stop exceeded the shutdown timeout (or a second signal forced it).
+ */
+export async function runStart(options: StartOptions): Promise<number> {
+  const logger = rootLogger();
+  const config = loadConfig(options.topology);
+  const namespaces = selectNamespaces(config, options.namespace);
+  if (namespaces.length === 0) throw new ConfigError([`${config.sourceFiles.join(', ')} defines no namespace`]);
+  const instanceId = options.instanceId ?? process.env.WAL_INSTANCE_ID ?? os.hostname();
+  const stateDir = options.stateDir ?? process.env.WAL_STATE_DIR ?? DEFAULT_STATE_DIR;
+  const timeoutMs = options.shutdownTimeout !== undefined ? parseDuration(options.shutdownTimeout) : 30000;
+  if (timeoutMs === undefined || timeoutMs <= 0) throw new ConfigError([`--shutdown-timeout "${options.shutdownTimeout}": expected a duration like 30s`]);
+  const settings = parseSettings(options.set);
+
+  const clients = new Map<string, Kafka>();
+  const clientFor = (alias: string): Kafka => {
+    let kafka = clients.get(alias);
+    if (!kafka) clients.set(alias, (kafka = createKafkaClient(config.clusters[alias]!, `wal-${instanceId}`)));
+    return kafka;
+  };
+  if (options.createTopics) {
+    for (const ns of namespaces) {
+      const admin = clientFor(ns.cluster).admin();
+      await admin.connect();
+      try {
+        const result = await applyTopics(admin, planTopics(ns));
+        if (result.created.length > 0) logger.info({ namespace: ns.name, created: result.created }, 'created namespace topics');
+        for (const drift of result.drift) logger.warn({ namespace: ns.name, topic: drift.topic }, drift.message);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+  }
+  const runners = namespaces.map(
+    (ns) =>
+      new NamespaceRunner({
+        kafka: clientFor(ns.cluster),
+        namespace: ns,
+        topology: topologyFor(ns, options.processor, settings),
+        stateDir,
+        instanceId,
+        logger: logger.child({ namespace: ns.name, instance: instanceId }),
+      }),
+  );
+  const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
+
+  let signalled: (signal: NodeJS.Signals) => void = () => undefined;
+  const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  let forced: (code: number) => void = () => undefined;
+  const force = new Promise<number>((resolve) => (forced = resolve));
+  let received = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    received += 1;
+    if (received === 1) signalled(name);
+    else {
+      logger.warn({ signal: name }, 'second signal: exiting without waiting for the shutdown to finish');
+      forced(1);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await instance.start();
+    logger.info({ instanceId, stateDir, namespaces: namespaces.map((n) => n.name) }, 'wal started; SIGTERM or SIGINT stops it gracefully');
+    const name = await signal;
+    logger.info({ signal: name, timeoutMs }, 'shutting down: stop fetching, drain, commit, close stores');
+    return await Promise.race([
+      instance.stop(timeoutMs).then(
+        () => 0,
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown did not complete; uncommitted work is replayed on the next start');
+          return 1;
+        },
+      ),
+      force,
+    ]);
+  } catch (error) {
+    await instance.stop(timeoutMs).catch(() => undefined);
+    throw error;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the stream processors of the configured namespaces (one consumer group wal.<ns> per namespace)')
+    .requiredOption('--topology <files...>', 'topology files (YAML or JSON) or directories of them')
+    .option('--namespace <names...>', 'only these namespaces (default: all in the files)')
+    .option('--instance-id <id>', 'name of this instance in logs and `wal status` (default: $WAL_INSTANCE_ID or the host name)')
+    .option('--state-dir <dir>', `local state stores and checkpoints (default: $WAL_STATE_DIR or ./${DEFAULT_STATE_DIR})`)
+    .option('--processor <name>', 'run this registered topology for every selected namespace (e.g. passthrough)')
+    .option('--set <key=value...>', 'topology options (passthrough: output=<topic>)')
+    .option('--create-topics', 'create missing namespace topics before starting')
+    .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
+    .action(async (options: StartOptions) => {
+      const code = await runStart(options);
+      // kafkajs may leave sockets half-closed for a while; the work is done, so leave now.
+      process.exit(code);
+    });
+}

@@ -1,0 +1,109 @@
+import { Command } from 'commander';
+import { ConfigError, findNamespace, loadConfig, type NamespaceConfig } from '../../config';
+import { createKafkaClient } from '../../kafka';
+import { readInstanceStatuses, type InstanceStatus } from '../../runtime';
+import { DEFAULT_STATE_DIR } from './start';
+
+export interface StatusOptions {
+  readonly stateDir?: string;
+  readonly topology?: string[];
+  readonly namespace?: string[];
+  readonly json?: boolean;
+}
+
+/** An instance counts as running when its process exists and it refreshed its status file recently. */
+export function isRunning(status: InstanceStatus, now = Date.now()): boolean {
+  let alive = true;
+  try {
+    process.kill(status.pid, 0);
+  } catch (error) {
+    alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return alive && now - Date.parse(status.updatedAt) < 10_000;
+}
+
+function bytes(n: number): string {
+  if (n < 0) return '?';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function formatInstances(statuses: InstanceStatus[], now = Date.now()): string[] {
+  const lines: string[] = [];
+  for (const s of statuses.sort((a, b) => a.instanceId.localeCompare(b.instanceId))) {
+    const ago = Math.round((now - Date.parse(s.updatedAt)) / 1000);
+    lines.push(`instance ${s.instanceId} (pid ${s.pid}, ${isRunning(s, now) ? 'running' : 'NOT running'}, updated ${ago}s ago, state dir ${s.stateDir})`);
+    for (const ns of s.namespaces) {
+      lines.push(`  namespace ${ns.namespace} (group ${ns.groupId}, ${ns.guarantee}, ${ns.state}): assigned [${ns.assigned.join(', ')}]`);
+      for (const t of ns.tasks) {
+        const offsets = Object.entries(t.offsets)
+          .map(([topic, o]) => `${topic}: processed ${o.processed ?? '-'} high ${o.highWatermark ?? '-'} lag ${o.lag ?? '-'}`)
+          .join('; ');
+        const stores = Object.entries(t.stores).map(([name, size]) => `${name}=${bytes(size)}`).join(' ') || 'none';
+        lines.push(`    partition ${t.partition}  ${offsets}  stores ${stores}  restored ${t.restoredRecords}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/** The brokers' view of a namespace group: members and per-partition committed offset, end offset and lag. */
+async function brokerView(files: string[], names: string[] | undefined): Promise<string[]> {
+  const config = loadConfig(files);
+  const namespaces: NamespaceConfig[] = names?.length
+    ? names.map((n) => {
+        const ns = findNamespace(config, n);
+        if (!ns) throw new ConfigError([`namespace "${n}" is not in ${config.sourceFiles.join(', ')}`]);
+        return ns;
+      })
+    : config.namespaces;
+  const lines: string[] = [];
+  for (const ns of namespaces) {
+    const groupId = `wal.${ns.name}`;
+    const admin = createKafkaClient(config.clusters[ns.cluster]!, 'wal-status').admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([groupId]);
+      const group = groups[0];
+      lines.push(`namespace ${ns.name} on cluster ${ns.cluster}: group ${groupId} ${group?.state ?? 'unknown'}, ${group?.members.length ?? 0} member(s)`);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [ns.topics.intake] });
+      const ends = await admin.fetchTopicOffsets(ns.topics.intake);
+      for (const end of ends.sort((a, b) => a.partition - b.partition)) {
+        const c = committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+        const lag = BigInt(end.high) - (BigInt(c) >= 0n ? BigInt(c) : BigInt(end.low));
+        lines.push(`  ${ns.topics.intake}[${end.partition}]  committed ${BigInt(c) >= 0n ? c : 'none'}  end ${end.high}  lag ${lag}`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  return lines;
+}
+
+export async function runStatus(options: StatusOptions, print: (line: string) => void): Promise<number> {
+  const stateDir = options.stateDir ?? process.env.WAL_STATE_DIR ?? DEFAULT_STATE_DIR;
+  const statuses = await readInstanceStatuses(stateDir);
+  if (options.json) {
+    print(JSON.stringify({ instances: statuses.map((s) => ({ ...s, running: isRunning(s) })) }, null, 2));
+  } else if (statuses.length === 0) {
+    print(`no wal instance has written status under ${stateDir}`);
+  } else {
+    for (const line of formatInstances(statuses)) print(line);
+  }
+  if (options.topology?.length && !options.json) for (const line of await brokerView(options.topology, options.namespace)) print(line);
+  return 0;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show running instances (assignment, lag, store sizes) from their status files, and the group lag from the brokers')
+    .option('--state-dir <dir>', `state dir the instances use (default: $WAL_STATE_DIR or ./${DEFAULT_STATE_DIR})`)
+    .option('--topology <files...>', 'also ask the brokers for each namespace group: members, committed offsets, lag')
+    .option('--namespace <names...>', 'with --topology: only these namespaces')
+    .option('--json', 'print the instances status files as JSON')
+    .action(async (options: StatusOptions) => {
+      process.exitCode = await runStatus(options, (line) => process.stdout.write(`${line}\n`));
+    });
+}
