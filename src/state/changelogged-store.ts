@@ -1,12 +1,18 @@
 import type { KeyValueStore, RangeOptions } from '../runtime/api';
 import type { ChangelogWriter } from './changelog-writer';
-import type { LevelStore } from './level-store';
+import type { LevelStore, StoreWrite } from './level-store';
+
+const cmp = (a: Buffer, b: Buffer): number => Buffer.compare(a, b);
 
 /**
- * The store a processor sees: writes go to LevelDB first, then to the changelog (buffered until the
- * task flushes). Without a writer the store is local only.
+ * The store a processor sees. Writes go to an in-memory overlay and to the changelog buffer; the
+ * overlay reaches LevelDB only at commit, after the changelog records are durable (Quix Streams'
+ * partition transaction). So the files on disk never run ahead of the changelog, and after a crash
+ * "checkpoint + changelog replay" is exact: no write is on disk that the changelog lacks.
  */
 export class ChangeloggedStore implements KeyValueStore {
+  private pending = new Map<string, StoreWrite>();
+
   constructor(
     readonly local: LevelStore,
     readonly changelog: ChangelogWriter | null,
@@ -16,25 +22,83 @@ export class ChangeloggedStore implements KeyValueStore {
     return this.local.name;
   }
 
-  get(key: Buffer): Promise<Buffer | undefined> {
+  /** Writes not yet applied to disk. */
+  get pendingWrites(): number {
+    return this.pending.size;
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    const hit = this.pending.get(key.toString('latin1'));
+    if (hit) return hit.value ?? undefined;
     return this.local.get(key);
   }
 
   async put(key: Buffer, value: Buffer): Promise<void> {
-    await this.local.put(key, value);
-    this.changelog?.append(key, value);
+    this.write(Buffer.from(key), Buffer.from(value));
   }
 
   async delete(key: Buffer): Promise<void> {
-    await this.local.delete(key);
-    this.changelog?.append(key, null);
+    this.write(Buffer.from(key), null);
   }
 
-  range(options?: RangeOptions): AsyncIterable<[Buffer, Buffer]> {
-    return this.local.range(options);
+  async *range(options: RangeOptions = {}): AsyncIterable<[Buffer, Buffer]> {
+    const { gte, lt, reverse = false } = options;
+    const limit = options.limit ?? -1;
+    if (this.pending.size === 0) {
+      yield* this.local.range(options);
+      return;
+    }
+    const order = reverse ? (a: Buffer, b: Buffer) => cmp(b, a) : cmp;
+    const overlay = [...this.pending.values()]
+      .filter((w) => (gte === undefined || cmp(w.key, gte) >= 0) && (lt === undefined || cmp(w.key, lt) < 0))
+      .sort((a, b) => order(a.key, b.key));
+    let i = 0;
+    let yielded = 0;
+    const full = (): boolean => limit >= 0 && yielded >= limit;
+    for await (const [key, value] of this.local.range({ gte, lt, reverse })) {
+      while (i < overlay.length && order(overlay[i].key, key) < 0) {
+        const w = overlay[i++];
+        if (w.value !== null) {
+          yield [w.key, w.value];
+          if (++yielded && full()) return;
+        }
+      }
+      if (i < overlay.length && order(overlay[i].key, key) === 0) {
+        const w = overlay[i++];
+        if (w.value === null) continue;
+        yield [w.key, w.value];
+      } else {
+        yield [key, value];
+      }
+      if (++yielded && full()) return;
+    }
+    for (; i < overlay.length; i++) {
+      const w = overlay[i];
+      if (w.value === null) continue;
+      yield [w.key, w.value];
+      if (++yielded && full()) return;
+    }
   }
 
   approximateSize(): Promise<number> {
     return this.local.approximateSize();
+  }
+
+  /** Applies the overlay to disk; call only once the changelog records of these writes are durable. */
+  async applyPending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const writes = [...this.pending.values()];
+    this.pending = new Map();
+    await this.local.write(writes);
+  }
+
+  /** Drops unapplied writes (the output they belong to was not committed). */
+  discardPending(): void {
+    this.pending = new Map();
+  }
+
+  private write(key: Buffer, value: Buffer | null): void {
+    this.pending.set(key.toString('latin1'), { key, value });
+    this.changelog?.append(key, value);
   }
 }

@@ -82,6 +82,7 @@ describe('wal start / wal status', () => {
       child.kill('SIGTERM');
       const code = await Promise.race([exited, sleep(25_000).then(() => 'timeout')]);
       expect({ code, output: code === 0 ? '' : out }).toEqual({ code: 0, output: '' });
+      process.stdout.write(`stopped in ${Date.now() - stopAt} ms\n`);
       expect(Date.now() - stopAt).toBeLessThan(25_000);
       expect(out).toContain('shutting down: stop fetching, drain, commit, close stores');
 
