@@ -18,6 +18,11 @@ export interface DelayProcessorOptions {
   readonly clusters: Record<string, ClusterConfig>;
   /** Records handed to a target at once (and due timers read per scan). */
   readonly batchSize?: number;
+  /**
+   * Child node that due requests carrying `mutations` are forwarded to (the fan-out), as the raw
+   * intake record. Without one, such requests are dead-lettered: this topology cannot apply them.
+   */
+  readonly mutationsChild?: string;
   readonly random?: () => number;
 }
 
@@ -120,6 +125,10 @@ export class DelayProcessor implements Processor {
     const batch = this.ready.splice(0, this.ready.length);
     const byTarget = new Map<string, Ready[]>();
     for (const item of batch) {
+      if (item.request.mutations.length > 0) {
+        await this.handOverMutations(item);
+        continue;
+      }
       const target = this.dispatcher.targetFor(item.request.target);
       if (!target) {
         await this.fail(item.entry, item.fromStore, 'unrouted', { ok: false, retriable: false, reason: `request names no target and namespace "${this.options.namespace.name}" has no defaultTarget` });
@@ -144,6 +153,18 @@ export class DelayProcessor implements Processor {
         }
       }),
     );
+  }
+
+  /** The fan-out owns a due multi-key request from here; it commits with this task like any output. */
+  private async handOverMutations(item: Ready): Promise<void> {
+    const child = this.options.mutationsChild;
+    if (!child) {
+      if (item.fromStore) await this.timers.remove(item.entry.id);
+      this.deadLetter(item.entry, 'permanent', `request carries ${item.request.mutations.length} mutations but namespace "${this.options.namespace.name}" runs no fan-out`);
+      return;
+    }
+    if (item.fromStore) await this.timers.remove(item.entry.id);
+    this.context.forward({ key: item.entry.key, value: item.entry.value, headers: item.entry.headers }, child);
   }
 
   /** A failed try: back off and retry while retries remain and it may help, else dead-letter. */
