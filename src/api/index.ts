@@ -7,3 +7,4 @@ export { createHttpServer, statusFor, bodyLimitFor } from './http';
 export type { HttpServerOptions } from './http';
 export { writeBodySchema, writeRequestFromBody } from './body';
 export type { WriteBody } from './body';
+export { createWriterKafkaClient } from './client';
