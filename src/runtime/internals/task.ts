@@ -39,6 +39,7 @@ export class Task {
   private readonly committed = new Map<string, bigint>();
   private currentRecord: WalRecord;
   private forwarded: QueueItem[] | null = null;
+  private sources?: Map<string, string>;
   private sentSinceCommit = false;
   private closed = false;
   private lastCommitAt = Date.now();
@@ -111,10 +112,9 @@ export class Task {
   /** Runs one input record through the topology. A record that throws goes to the error policy. */
   async process(record: WalRecord): Promise<void> {
     this.currentRecord = record;
-    const source = [...this.options.topology.nodes.values()].find((n) => n.kind === 'source' && n.topics.includes(record.topic));
-    if (!source) throw new TopologyError(`no source reads topic ${record.topic}`);
+    const source = this.sourceOf(record.topic);
     try {
-      await this.drain(this.childrenOf(source.name, record, undefined));
+      await this.drain(this.childrenOf(source, record, undefined));
     } catch (error) {
       processingErrors.labels(this.options.namespace).inc();
       await this.handleError(error, record);
@@ -267,6 +267,16 @@ export class Task {
       this.processors.set(node.name, processor);
       await processor.init?.(new NodeContext(host, node.name, storeNames));
     }
+  }
+
+  private sourceOf(topic: string): string {
+    if (!this.sources) {
+      this.sources = new Map();
+      for (const node of this.options.topology.nodes.values()) if (node.kind === 'source') for (const t of node.topics) this.sources.set(t, node.name);
+    }
+    const source = this.sources.get(topic);
+    if (!source) throw new TopologyError(`no source reads topic ${topic}`);
+    return source;
   }
 
   private store(name: string): KeyValueStore | undefined {

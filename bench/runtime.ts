@@ -1,0 +1,187 @@
+/**
+ * Engine benchmark on a real broker (not a test: numbers, no assertions).
+ *
+ *   KAFKA_BROKERS=host:port node -r ./test/support/runtime-fixtures/register-ts.js bench/runtime.ts
+ *
+ * 1. Restore speed: a changelog partition of RESTORE_RECORDS records replayed into an empty store.
+ * 2. Steady-state throughput, same broker, same run, same input: a raw kafkajs consume→produce loop
+ *    (eachBatch → sendBatch acks=all → commit) versus the engine running the passthrough topology.
+ * Env: RESTORE_RECORDS (default 200000; 0 skips), PASS_RECORDS (200000), VALUE_BYTES (100), PARTITIONS (4),
+ * BENCH_ONLY (run only the loops whose name contains it, e.g. "raw" or "at-least-once").
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { createLogger } from '../src/observability/logger';
+import { NamespaceRunner, passthroughTopology } from '../src/runtime';
+import { LevelStore, RecoveryPartition } from '../src/state';
+import { testNamespace } from '../test/support/runtime-fixtures/counting';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const RESTORE_RECORDS = Number(process.env.RESTORE_RECORDS ?? 200_000);
+const PASS_RECORDS = Number(process.env.PASS_RECORDS ?? 200_000);
+const VALUE_BYTES = Number(process.env.VALUE_BYTES ?? 100);
+const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
+const kafka = new Kafka({ clientId: 'wal-bench', brokers, logLevel: logLevel.NOTHING });
+const logger = createLogger({ bench: 'runtime' }, { level: 'warn' });
+const run = `bench-${Date.now().toString(36)}`;
+
+async function createTopic(topic: string, partitions: number, compacted = false): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: partitions, configEntries: compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [] }],
+  });
+  await admin.disconnect();
+}
+
+async function fill(topic: string, count: number, keyOf: (i: number) => string, partition?: number): Promise<void> {
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  const value = Buffer.alloc(VALUE_BYTES, 'x');
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i += 2000) {
+    const messages = [];
+    for (let j = i; j < Math.min(i + 2000, count); j++) messages.push({ key: keyOf(j), value, ...(partition !== undefined ? { partition } : {}) });
+    inFlight.push(producer.send({ topic, acks: -1, messages }));
+    if (inFlight.length >= 8) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await producer.disconnect();
+}
+
+async function totalEnd(topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  return offsets.reduce((n, o) => n + Number(o.high), 0);
+}
+
+/** Resolves with the time the output first held ≥ 10% and ≥ 100% of the records (steady state = between). */
+async function waitForEnd(topic: string, count: number, timeoutMs = 300_000): Promise<Window> {
+  const deadline = Date.now() + timeoutMs;
+  let tenth: number | undefined;
+  for (;;) {
+    const n = await totalEnd(topic);
+    if (tenth === undefined && n >= count / 10) tenth = Date.now();
+    if (n >= count) return { tenth: tenth!, done: Date.now() };
+    if (Date.now() > deadline) throw new Error(`${topic} did not reach ${count} records in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Window {
+  readonly tenth: number;
+  readonly done: number;
+}
+
+interface Timing {
+  /** From start (join, task open) to the last record out. */
+  readonly total: number;
+  /** Records/s between 10% and 100% of the output. */
+  readonly steady: number;
+}
+
+function timing(started: number, w: Window): Timing {
+  return { total: (w.done - started) / 1000, steady: (PASS_RECORDS * 0.9) / ((w.done - w.tenth) / 1000) };
+}
+
+async function benchRestore(): Promise<void> {
+  const topic = `${run}.restore-changelog`;
+  await createTopic(topic, 1, true);
+  await fill(topic, RESTORE_RECORDS, (i) => `key-${i}`, 0);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-restore-'));
+  try {
+    const store = await LevelStore.open('bench', path.join(dir, 'store'));
+    const started = Date.now();
+    const { store: restored, result } = await new RecoveryPartition({ kafka, namespace: run, topic, partition: 0, checkpointed: null, logger }).recover(store);
+    const seconds = (Date.now() - started) / 1000;
+    await restored.close();
+    print(`restore: ${result.restored} changelog records (${VALUE_BYTES} B values) in ${seconds.toFixed(2)} s = ${Math.round(result.restored / seconds)} records/s`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The baseline: what kafkajs alone does for consume → produce → commit, with the same settings. */
+async function rawLoop(input: string, output: string): Promise<Timing> {
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: `${run}.raw`, maxWaitTimeInMs: 1000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  const started = Date.now();
+  let lastCommit = started;
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets }) => {
+      const messages = batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }));
+      for (let i = 0; i < messages.length; i += 5000) await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: messages.slice(i, i + 5000) }] });
+      const last = batch.lastOffset();
+      resolveOffset(last);
+      // Commit at most once a second, like the engine's commit interval in this bench.
+      if (Date.now() - lastCommit >= 1000) {
+        lastCommit = Date.now();
+        await commitOffsetsIfNecessary(uncommittedOffsets());
+      }
+    },
+  });
+  const result = timing(started, await waitForEnd(output, PASS_RECORDS));
+  await consumer.disconnect();
+  await producer.disconnect();
+  return result;
+}
+
+async function engineLoop(input: string, output: string, guarantee: 'at-least-once' | 'exactly-once'): Promise<Timing> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-engine-'));
+  const runner = new NamespaceRunner({
+    kafka,
+    namespace: testNamespace(`${run}-${guarantee}`, { intake: input, partitions: PARTITIONS, guarantee, commitIntervalMs: 1000 }),
+    topology: passthroughTopology(input, output),
+    stateDir: dir,
+    instanceId: 'bench',
+    logger,
+  });
+  const started = Date.now();
+  await runner.start();
+  const result = timing(started, await waitForEnd(output, PASS_RECORDS));
+  await runner.stop();
+  await rm(dir, { recursive: true, force: true });
+  return result;
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  print(`wal engine bench on ${brokers.join(',')} (${os.cpus().length} cores), run ${run}`);
+  if (RESTORE_RECORDS > 0) await benchRestore();
+
+  const input = `${run}.in`;
+  await createTopic(input, PARTITIONS);
+  await fill(input, PASS_RECORDS, (i) => `k${i % 10_000}`);
+  for (const [name, loop] of [
+    ['raw kafkajs consume→produce', (o: string) => rawLoop(input, o)],
+    ['engine passthrough (at-least-once)', (o: string) => engineLoop(input, o, 'at-least-once')],
+    ['engine passthrough (exactly-once)', (o: string) => engineLoop(input, o, 'exactly-once')],
+  ] as const) {
+    if (process.env.BENCH_ONLY && !name.includes(process.env.BENCH_ONLY)) continue;
+    const output = `${run}.out-${name.replace(/[^a-z]+/g, '-')}`;
+    await createTopic(output, PARTITIONS);
+    const t = await loop(output);
+    print(
+      `${name}: ${PASS_RECORDS} records (${VALUE_BYTES} B values, ${PARTITIONS} partitions) in ${t.total.toFixed(2)} s from start; ` +
+        `steady state ${Math.round(t.steady)} records/s`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});
