@@ -1,0 +1,155 @@
+import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import { MirrorDeliveryError } from './errors';
+import { Lock } from './lock';
+import type { SyncPair } from './offset-syncs';
+import type { PositionStore } from './positions';
+
+/**
+ * Writing one source batch to the target. At-least-once: an idempotent producer, acks=all; the
+ * source position is committed by the consumer only after this resolves. Exactly-once: one target
+ * transaction holds the records and the new source position (see PositionStore).
+ */
+
+export interface OutgoingBatch {
+  readonly sourceTopic: string;
+  readonly sourcePartition: number;
+  readonly targetTopic: string;
+  /** Set when the target has this partition: partition preserved, offsets can be synced. */
+  readonly targetPartition?: number;
+  /** Already carrying the origin header; parallel to `sourceOffsets`. */
+  readonly messages: Message[];
+  readonly sourceOffsets: bigint[];
+  /** Next source offset once this batch is done (skipped records included). */
+  readonly next: bigint;
+}
+
+export interface Delivery {
+  start(): Promise<void>;
+  /** Resolves once the batch is durable on the target; returns (source, target) offset pairs when the partition was preserved. */
+  deliver(batch: OutgoingBatch): Promise<SyncPair[]>;
+  stop(): Promise<void>;
+}
+
+/** Produce requests stay well under the default max.message.bytes (1 MiB) even with headers added. */
+const MAX_CHUNK_BYTES = 512 * 1024;
+
+function sizeOf(m: Message): number {
+  let n = 64 + (m.key ? Buffer.byteLength(m.key as Buffer | string) : 0) + (m.value ? Buffer.byteLength(m.value as Buffer | string) : 0);
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    for (const x of Array.isArray(v) ? v : [v]) n += k.length + (x ? Buffer.byteLength(x as Buffer | string) : 0);
+  }
+  return n;
+}
+
+export function chunkByBytes(messages: Message[], maxBytes = MAX_CHUNK_BYTES): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  let from = 0;
+  let bytes = 0;
+  messages.forEach((m, i) => {
+    const size = sizeOf(m);
+    if (i > from && bytes + size > maxBytes) {
+      out.push({ from, to: i });
+      from = i;
+      bytes = 0;
+    }
+    bytes += size;
+  });
+  if (from < messages.length) out.push({ from, to: messages.length });
+  return out;
+}
+
+function pairsOf(batch: OutgoingBatch, from: number, to: number, meta: RecordMetadata[]): SyncPair[] {
+  if (batch.targetPartition === undefined) return [];
+  const entry = meta.find((m) => m.partition === batch.targetPartition);
+  if (!entry || entry.baseOffset === undefined) return [];
+  const base = BigInt(entry.baseOffset);
+  const first = { source: batch.sourceOffsets[from], target: base };
+  const last = { source: batch.sourceOffsets[to - 1], target: base + BigInt(to - 1 - from) };
+  return to - from > 1 ? [first, last] : [first];
+}
+
+export class AtLeastOnceDelivery implements Delivery {
+  private producer?: Producer;
+  /** Sends to a partition chosen by key may land on the same target partition from several source partitions. */
+  private readonly keyedLocks = new Map<string, Lock>();
+
+  constructor(private readonly kafka: Kafka) {}
+
+  async start(): Promise<void> {
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+  }
+
+  async deliver(batch: OutgoingBatch): Promise<SyncPair[]> {
+    const send = async (): Promise<SyncPair[]> => {
+      const pairs: SyncPair[] = [];
+      for (const { from, to } of chunkByBytes(batch.messages)) {
+        const messages = batch.messages.slice(from, to).map((m) => (batch.targetPartition === undefined ? m : { ...m, partition: batch.targetPartition }));
+        try {
+          const meta = await this.producer!.send({ topic: batch.targetTopic, acks: -1, messages });
+          pairs.push(...pairsOf(batch, from, to, meta));
+        } catch (error) {
+          throw new MirrorDeliveryError(`producing to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
+        }
+      }
+      return pairs;
+    };
+    if (batch.targetPartition !== undefined) return send();
+    let lock = this.keyedLocks.get(batch.targetTopic);
+    if (!lock) this.keyedLocks.set(batch.targetTopic, (lock = new Lock()));
+    return lock.run(send);
+  }
+
+  async stop(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}
+
+export class ExactlyOnceDelivery implements Delivery {
+  private producer?: Producer;
+  private readonly lock = new Lock();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly transactionalId: string,
+    private readonly positions: PositionStore,
+  ) {}
+
+  /** Initialising the transactional id fences an earlier incarnation and aborts its open transaction. */
+  async start(): Promise<void> {
+    this.producer = this.kafka.producer({ transactionalId: this.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+  }
+
+  deliver(batch: OutgoingBatch): Promise<SyncPair[]> {
+    return this.lock.run(async () => {
+      if (!this.producer) await this.start();
+      const txn = await this.producer!.transaction();
+      const pairs: SyncPair[] = [];
+      try {
+        for (const { from, to } of chunkByBytes(batch.messages)) {
+          const messages = batch.messages.slice(from, to).map((m) => (batch.targetPartition === undefined ? m : { ...m, partition: batch.targetPartition }));
+          pairs.push(...pairsOf(batch, from, to, await txn.send({ topic: batch.targetTopic, acks: -1, messages })));
+        }
+        await txn.send({ topic: this.positions.topic, acks: -1, messages: [this.positions.record(batch.sourceTopic, batch.sourcePartition, batch.next)] });
+        await txn.commit();
+      } catch (error) {
+        await txn.abort().catch(async () => {
+          // A producer whose abort fails (fenced, coordinator lost) is replaced before the next batch.
+          const broken = this.producer;
+          this.producer = undefined;
+          await broken?.disconnect().catch(() => undefined);
+        });
+        throw new MirrorDeliveryError(`transaction to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
+      }
+      this.positions.set(batch.sourceTopic, batch.sourcePartition, batch.next);
+      return pairs;
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.lock.run(async () => {
+      await this.producer?.disconnect().catch(() => undefined);
+    });
+  }
+}
