@@ -331,7 +331,7 @@ export class NamespaceRunner {
         logger,
         clock: this.clock,
         output: this.createOutput(p),
-        loadCommitted: () => committedOffsets(this.admin!, this.groupId, topology.sourceTopics, p),
+        loadCommitted: () => this.withAdmin((admin) => committedOffsets(admin, this.groupId, topology.sourceTopics, p)),
         restoreStallTimeoutMs: this.tuning.restoreStallTimeoutMs ?? 60000,
         keepAlive,
         onFailure: (error) => void this.onTaskError(p, task, error),
@@ -341,6 +341,19 @@ export class NamespaceRunner {
       logger.info({ openMs: Date.now() - started }, 'task opened');
       return task;
     });
+  }
+
+  /** Admin calls on a long-lived client; after a failure the client is replaced (its connections may be dead). */
+  private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = this.admin ?? (this.admin = this.options.kafka.admin());
+    try {
+      await admin.connect();
+      return await fn(admin);
+    } catch (error) {
+      if (this.admin === admin) this.admin = undefined;
+      void admin.disconnect().catch(() => undefined);
+      throw error;
+    }
   }
 
   private createOutput(p: number): TaskOutput {
@@ -382,9 +395,9 @@ export class NamespaceRunner {
       consumer.pause(topics.map((topic) => ({ topic, partitions: [p] })));
       return;
     }
-    if (this.guarantee === 'exactly-once' && consumer && this.admin) {
+    if (this.guarantee === 'exactly-once' && consumer) {
       for (const topic of topics) {
-        const offset = await rewindTarget(this.admin, this.groupId, topic, p).catch(() => null);
+        const offset = await this.withAdmin((admin) => rewindTarget(admin, this.groupId, topic, p)).catch(() => null);
         if (offset !== null) consumer.seek({ topic, partition: p, offset });
       }
     }
