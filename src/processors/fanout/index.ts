@@ -1,0 +1,18 @@
+export { addMutationNodes, mutationTopology } from './topology';
+export type { MutationDeps } from './topology';
+export { planChunks, mutationBytes } from './chunking';
+export type { ChunkPlan, ChunkingLimits, PlannedChunk } from './chunking';
+export { keyPartition } from './partitioner';
+export { FanoutProcessor, FanoutRetryError } from './fanout-processor';
+export { ApplierProcessor } from './applier-processor';
+export type { ApplierProcessorOptions } from './applier-processor';
+export { TxnTracker, DEFAULT_TXN_RETENTION_MS } from './txn-tracker';
+export { applyTxnEvent, formatTxnStatus } from './txn-status';
+export type { TxnStatus, TxnState, TargetProgress, ChunkFailure } from './txn-status';
+export { decodeTxnEvent, encodeTxnEvent, InvalidTxnEventError } from './events';
+export type { TxnEvent } from './events';
+export { CHUNK_HEADERS, ChunkCodec } from './chunk-codec';
+export type { ChunkRecord } from './chunk-codec';
+export { REDRIVE_HEADERS } from './redrive';
+export { readTxnStatus } from './txn-reader';
+export * from './names';
