@@ -7,7 +7,8 @@
  * 2. Steady-state throughput, same broker, same run, same input: a raw kafkajs consume→produce loop
  *    (eachBatch → sendBatch acks=all → commit) versus the engine running the passthrough topology.
  * Env: RESTORE_RECORDS (default 200000; 0 skips), PASS_RECORDS (200000), VALUE_BYTES (100), PARTITIONS (4),
- * BENCH_ONLY (run only the loops whose name contains it, e.g. "raw" or "at-least-once").
+ * BENCH_ONLY (run only the loops whose name contains it, e.g. "raw" or "at-least-once"),
+ * CONCURRENCY (engine partitionsConsumedConcurrently, default 1).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -145,6 +146,7 @@ async function engineLoop(input: string, output: string, guarantee: 'at-least-on
     stateDir: dir,
     instanceId: 'bench',
     logger,
+    tuning: { partitionsConsumedConcurrently: Number(process.env.CONCURRENCY ?? 1) },
   });
   const started = Date.now();
   await runner.start();

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import type { ProcessingGuarantee } from '../../src/config/types';
 import { NamespaceRunner, type NamespaceStatus } from '../../src/runtime';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
@@ -28,19 +29,19 @@ async function until(runners: NamespaceRunner[], check: (s: NamespaceStatus[]) =
 
 const taskPartitions = (s: NamespaceStatus): number[] => s.tasks.map((t) => t.partition);
 
-describe('two instances of one namespace', () => {
+describe.each<ProcessingGuarantee>(['at-least-once', 'exactly-once'])('two instances of one namespace (%s)', (guarantee) => {
   const dirs: string[] = [];
   afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
   it('split the partitions; when one stops its tasks move with their state, and come back when it restarts', async () => {
-    const ns = uniqueTopic('rebal');
+    const ns = uniqueTopic(guarantee === 'exactly-once' ? 'rebal-eos' : 'rebal');
     const input = `${ns}.in`;
     const output = `${ns}.out`;
     await createTopics(kafka, [
       { topic: input, partitions: 4 },
       { topic: output, partitions: 4 },
     ]);
-    const namespace = testNamespace(ns, { intake: input, partitions: 4 });
+    const namespace = testNamespace(ns, { intake: input, partitions: 4, guarantee });
     const topology = countingTopology(input, output);
     const makeRunner = async (id: string) => {
       const stateDir = await mkdtemp(path.join(os.tmpdir(), `wal-${id}-`));

@@ -119,7 +119,11 @@ export class NamespaceRunner {
     this.state = 'stopping';
     clearInterval(this.commitTimer);
     clearTimeout(this.restartTimer);
-    this.consumer?.pause(this.options.topology.sourceTopics.map((topic) => ({ topic })));
+    try {
+      this.consumer?.pause(this.options.topology.sourceTopics.map((topic) => ({ topic })));
+    } catch {
+      // A crashed consumer has nothing to pause.
+    }
     const results = await Promise.allSettled([...this.tasks.keys()].map((p) => this.closeTask(p, true)));
     for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'final commit of a task failed');
     this.consumerLive = false;
@@ -166,6 +170,10 @@ export class NamespaceRunner {
       const layout = metadata.topics.map((t) => `${t.name}=${t.partitions.length}`).join(', ');
       throw new TopicLayoutError(`source topics must have the same partition count (a task owns partition p of each): ${layout}`);
     }
+    const outputs = [...topology.nodes.values()].flatMap((n) => (n.kind === 'sink' && typeof n.topic === 'string' ? [n.topic] : []));
+    if (topology.deadLetterTopic) outputs.push(topology.deadLetterTopic);
+    const absent = [...new Set(outputs)].filter((t) => !existing.has(t));
+    if (absent.length > 0) this.logger.warn({ topics: absent }, 'output topics do not exist yet: the first send relies on broker auto-creation');
     return [...counts][0];
   }
 
