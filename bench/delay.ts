@@ -1,0 +1,214 @@
+/**
+ * Delayed-queue benchmarks on a real broker (numbers, not assertions):
+ *  - passthrough: the baseline, raw kafkajs consume → produce of the same intake records;
+ *  - delay-0: intake → delay processor → Kafka target, and its ratio to the baseline of the same run;
+ *  - timers-<N>: N pending timers (puts/s, RSS), then a slice of them firing (lateness p50/p99/max).
+ */
+import { rm } from 'node:fs/promises';
+import { createWalWriter } from '../src/api';
+import { metricsRegistry } from '../src/observability/metrics';
+import { clusterA, type BenchContext } from './lib/context';
+import { benchKafka, collect, createTopics, deleteTopics, runId, startRawLoop, steadyRate, totalEnd, waitForCount } from './lib/kafka';
+import { collectGarbage, provisionQueue, queueConfig, rssMiB, startQueue, writeAll } from './lib/queue';
+import { repeat, ReportBuilder, type Report } from './lib/results';
+import { distribution } from './lib/stats';
+
+export interface DelayZeroOptions {
+  readonly records: number;
+  readonly partitions: number;
+  readonly valueBytes: number;
+  readonly runs: number;
+}
+
+/** Generous bound for draining `records` (a stuck pipeline fails the run instead of hanging it). */
+function drainTimeoutMs(records: number): number {
+  return 60_000 + records * 2;
+}
+
+/**
+ * Runs (1) and (2) on the same input in each run: the intake is filled once through the WriteToLog
+ * library, then read by the raw loop and by the delayed queue (alternating which goes first).
+ */
+export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Promise<Report[]> {
+  const params = { records: o.records, partitions: o.partitions, valueBytes: o.valueBytes };
+  const baseline = new ReportBuilder('passthrough', 'raw kafkajs consume → produce (same broker, same intake records)', [{ key: 'rate', label: 'records/s (steady)', unit: 'rec/s' }], params);
+  const queue = new ReportBuilder(
+    'delay-0',
+    'delayed queue, delay 0: intake → delay processor → Kafka target',
+    [
+      { key: 'rate', label: 'records/s (steady)', unit: 'rec/s' },
+      { key: 'ratio', label: 'ratio to passthrough (same run)', unit: '×', digits: 2 },
+      { key: 'writes', label: 'WriteToLog library writes/s (fill)', unit: 'rec/s' },
+    ],
+    params,
+  );
+  const kafka = benchKafka(clusterA(ctx).brokers, 'wal-bench-delay0');
+  const payload = 'x'.repeat(o.valueBytes);
+  await repeat(
+    queue,
+    o.runs,
+    async (run) => {
+      const name = runId('bench-dq0');
+      const setup = queueConfig(clusterA(ctx), name, { partitions: o.partitions });
+      try {
+        await provisionQueue(kafka, setup.namespace);
+        const rawOut = `${name}.raw-out`;
+        await createTopics(kafka, [{ topic: rawOut, partitions: o.partitions }]);
+        const writer = createWalWriter({ config: setup.config, logger: ctx.logger });
+        const fill = await writeAll(writer, o.records, (i) => ({ namespace: name, id: `r-${i}`, lifecycle: { delayMs: 0 }, payload }));
+        await writer.close();
+
+        const measureRaw = async (): Promise<number> => {
+          const loop = await startRawLoop(kafka, setup.namespace.topics.intake, rawOut, `${name}.raw`);
+          try {
+            return steadyRate(o.records, await waitForCount('raw loop output', () => totalEnd(kafka, rawOut), o.records, drainTimeoutMs(o.records)));
+          } finally {
+            await loop.stop();
+          }
+        };
+        const measureQueue = async (): Promise<number> => {
+          const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger });
+          try {
+            return steadyRate(o.records, await waitForCount('delayed queue output', () => totalEnd(kafka, setup.out), o.records, drainTimeoutMs(o.records)));
+          } finally {
+            await runner.stop();
+            await rm(stateDir, { recursive: true, force: true });
+          }
+        };
+        let rawRate: number;
+        let queueRate: number;
+        if (run % 2 === 0) {
+          rawRate = await measureRaw();
+          queueRate = await measureQueue();
+        } else {
+          queueRate = await measureQueue();
+          rawRate = await measureRaw();
+        }
+        baseline.addRun({ rate: rawRate });
+        return { rate: queueRate, ratio: queueRate / rawRate, writes: fill.written / fill.seconds };
+      } finally {
+        await deleteTopics(kafka, (t) => t.startsWith(name));
+      }
+    },
+    ctx.log,
+  );
+  return [baseline.build(), queue.build()];
+}
+
+export interface TimersOptions {
+  /** Timers pending at once (the far ones plus the slice that fires). */
+  readonly pending: number;
+  /** How many of them are made due (spread over `fireWindowMs`) once all are pending. */
+  readonly firing: number;
+  readonly fireWindowMs: number;
+  readonly partitions: number;
+  readonly valueBytes: number;
+  readonly runs: number;
+}
+
+async function pendingTimers(namespace: string): Promise<number> {
+  const metric = metricsRegistry.getSingleMetric('wal_delay_pending_timers');
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.filter((v) => v.labels.namespace === namespace).reduce((n, v) => n + v.value, 0);
+}
+
+/**
+ * N timers pending, then `firing` of them come due while the rest stay pending. An injected clock
+ * (real time + a skew the bench sets) makes "an hour later" arrive at once, so the run does not
+ * depend on guessing how long the puts take. RSS is this process's (the queue runs in-process),
+ * read after a forced GC: before the puts, with all timers pending, and after the slice fired.
+ */
+export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<Report> {
+  const builder = new ReportBuilder(
+    `timers-${o.pending >= 1e6 ? `${o.pending / 1e6}M` : `${Math.round(o.pending / 1e3)}k`}`,
+    `delayed queue with ${o.pending.toLocaleString('en-US')} pending timers; ${o.firing.toLocaleString('en-US')} of them fire over ${o.fireWindowMs / 1000} s`,
+    [
+      { key: 'puts', label: 'timer puts/s (intake → timer store, steady)', unit: 'rec/s' },
+      { key: 'writes', label: 'WriteToLog library writes/s (fill)', unit: 'rec/s' },
+      { key: 'p50', label: 'fire lateness p50', unit: 'ms' },
+      { key: 'p99', label: 'fire lateness p99', unit: 'ms' },
+      { key: 'max', label: 'fire lateness max', unit: 'ms' },
+      { key: 'early', label: 'fired before due', unit: 'records', digits: 0 },
+      { key: 'rssStart', label: 'RSS before the puts', unit: 'MiB' },
+      { key: 'rssPending', label: 'RSS with all timers pending', unit: 'MiB' },
+      { key: 'rssEnd', label: 'RSS at the end', unit: 'MiB' },
+    ],
+    { pending: o.pending, firing: o.firing, fireWindowMs: o.fireWindowMs, partitions: o.partitions, valueBytes: o.valueBytes },
+  );
+  const kafka = benchKafka(clusterA(ctx).brokers, 'wal-bench-timers');
+  const payload = 'x'.repeat(o.valueBytes);
+  const step = Math.max(1, Math.floor(o.pending / o.firing));
+  return repeat(
+    builder,
+    o.runs,
+    async () => {
+      const name = runId('bench-timers');
+      const setup = queueConfig(clusterA(ctx), name, { partitions: o.partitions });
+      const base = Date.now();
+      const nearStart = base + 3_600_000;
+      const far = base + 2 * 86_400_000;
+      // Every step-th request is "near" (fires in the window); the rest wait two days.
+      const dueOf = (i: number): number => {
+        const k = i / step;
+        return i % step === 0 && k < o.firing ? nearStart + Math.floor((k / o.firing) * o.fireWindowMs) : far + (i % 60_000);
+      };
+      const firing = Math.min(o.firing, Math.ceil(o.pending / step));
+      try {
+        await provisionQueue(kafka, setup.namespace);
+        const writer = createWalWriter({ config: setup.config, logger: ctx.logger });
+        const fill = await writeAll(writer, o.pending, (i) => ({ namespace: name, id: `t-${i}`, lifecycle: { deliverAt: dueOf(i) }, payload }));
+        await writer.close();
+        collectGarbage();
+        const rssStart = rssMiB();
+
+        let skew = 0;
+        const clock = { now: () => Date.now() + skew };
+        const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger, clock });
+        try {
+          const puts = await waitForCount('pending timers', () => pendingTimers(name), o.pending, drainTimeoutMs(o.pending), 250);
+          collectGarbage();
+          const rssPending = rssMiB();
+
+          const out = await collect(kafka, setup.out, { keepValues: false });
+          // From here the queue's clock reads one second before the first near timer is due.
+          skew = nearStart - 1000 - Date.now();
+          const skewUsed = skew;
+          try {
+            await out.waitFor(firing, o.fireWindowMs + drainTimeoutMs(firing));
+            await new Promise((r) => setTimeout(r, 1000)); // anything early/extra shows up
+          } finally {
+            await out.stop();
+          }
+          const lateness = new Float64Array(out.messages.length);
+          let early = 0;
+          out.messages.forEach((m, j) => {
+            const i = Number(m.key!.toString().slice(2));
+            const dueReal = dueOf(i) - skewUsed;
+            lateness[j] = Number(m.timestamp) - dueReal;
+            if (lateness[j]! < 0) early += 1;
+          });
+          const d = distribution(lateness);
+          collectGarbage();
+          return {
+            puts: steadyRate(o.pending, puts),
+            writes: fill.written / fill.seconds,
+            p50: d.p50,
+            p99: d.p99,
+            max: d.max,
+            early,
+            rssStart,
+            rssPending,
+            rssEnd: rssMiB(),
+          };
+        } finally {
+          await runner.stop();
+          await rm(stateDir, { recursive: true, force: true });
+        }
+      } finally {
+        await deleteTopics(kafka, (t) => t.startsWith(name));
+      }
+    },
+    ctx.log,
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: every wal benchmark against the local cluster (or KAFKA_BROKERS), a Markdown
+ * table on stdout and bench/results/bench-<time>.json (machine, Node, Kafka versions, git commit).
+ * Each figure is the median of several runs, with min and max. Not part of `npm test`.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '../src/observability/logger';
+import { benchDelayZero, benchTimers } from './delay';
+import { benchHttp } from './http';
+import { resolveClusters } from './lib/cluster';
+import type { BenchContext } from './lib/context';
+import { benchExternal } from './lib/external';
+import { BenchUsageError, durationFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
+import { compiled, linkSchemas, REPO_ROOT } from './lib/layout';
+import { describeEnvironment, writeResults, type Report } from './lib/results';
+import { figuresTable } from './lib/table';
+
+const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
+
+const USAGE = `npm run bench -- [flags]
+  --quick                  small sizes (about a minute or two on a laptop); default is the full run (~10 min)
+  --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
+  --runs <n>               runs per figure (default 3; median, min, max are reported)
+  --records <n>            records for passthrough / delay-0 (quick 10k, full 200k)
+  --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
+  --firing <n>             timers made due per timers run (quick 1k, full 10k)
+  --fire-window <dur>      spread of the due times of those (quick 2s, full 10s)
+  --partitions <n>         intake partitions (default 4)
+  --value-bytes <n>        payload size (default 100)
+  --http-concurrency <n>   concurrent HTTP clients (default 32)
+  --http-duration <dur>    measured time per HTTP run (quick 3s, full 15s)
+  --cluster-dir <dir>      use the running \`wal dev up --dir <dir>\` clusters
+  --out <dir>              results directory (default bench/results)
+Clusters: --cluster-dir, else KAFKA_BROKERS/SCHEMA_REGISTRY_URL (+ _B), else a running .wal/dev, else a private JVM cluster.`;
+
+async function main(): Promise<number> {
+  linkSchemas();
+  const flags = parseFlags(
+    process.argv.slice(2),
+    {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      records: { type: 'string' },
+      timers: { type: 'string' },
+      firing: { type: 'string' },
+      'fire-window': { type: 'string' },
+      partitions: { type: 'string' },
+      'value-bytes': { type: 'string' },
+      'http-concurrency': { type: 'string' },
+      'http-duration': { type: 'string' },
+      'cluster-dir': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const quick = flags.quick === true;
+  const only = selection(flags, BENCHES);
+  const runs = intFlag(flags, 'runs', 3);
+  const records = intFlag(flags, 'records', quick ? 10_000 : 200_000);
+  const timerSizes = intListFlag(flags, 'timers', quick ? [10_000] : [100_000, 1_000_000]);
+  const firing = intFlag(flags, 'firing', quick ? 1_000 : 10_000);
+  const fireWindowMs = durationFlag(flags, 'fire-window', quick ? 2_000 : 10_000);
+  const partitions = intFlag(flags, 'partitions', 4);
+  const valueBytes = intFlag(flags, 'value-bytes', 100);
+  const outDir = path.resolve(String(flags.out ?? path.join(REPO_ROOT, 'bench', 'results')));
+
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const needsB = only.has('mirror');
+  const cluster = await resolveClusters({
+    names: needsB ? ['A', 'B'] : ['A'],
+    clusterDir: flags['cluster-dir'] as string | undefined,
+    privateDir: path.join(REPO_ROOT, '.wal', 'bench'),
+    log,
+  });
+  const environment = describeEnvironment('bench', cluster.clusters, cluster.origin);
+  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: createLogger({ bench: true }, { level: 'warn' }) };
+  log(
+    `wal bench (${quick ? 'quick' : 'full'}): ${os.cpus().length} × ${environment.machine.cpuModel}, Node ${process.version}, ` +
+      `Kafka ${cluster.clusters.map((c) => `${c.name} ${c.kafkaVersion} at ${c.brokers.join(',')}`).join('; ')} (${cluster.origin}), load ${environment.machine.loadAverageAtStart.join(' ')}`,
+  );
+
+  const reports: Report[] = [];
+  const section = async (name: string, body: () => Promise<Report | Report[] | undefined>): Promise<void> => {
+    if (!only.has(name)) return;
+    log(`\n== ${name}`);
+    const started = Date.now();
+    try {
+      const result = await body();
+      if (result) reports.push(...(Array.isArray(result) ? result : [result]));
+    } catch (error) {
+      log(`  ${name} failed: ${(error as Error)?.stack ?? String(error)}`);
+      reports.push({ name, title: name, params: {}, runs: 0, figures: [], checks: [], notes: [], error: String((error as Error)?.message ?? error), durationMs: Date.now() - started });
+    }
+    log(`  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  };
+
+  try {
+    await section('runtime', () =>
+      benchExternal(ctx, {
+        name: 'runtime',
+        title: 'engine restore speed and passthrough vs raw kafkajs (bench/runtime.ts)',
+        script: compiled('bench/runtime.js'),
+        env: { RESTORE_RECORDS: String(quick ? 20_000 : 200_000), PASS_RECORDS: String(records), VALUE_BYTES: String(valueBytes), PARTITIONS: String(partitions) },
+        runs,
+        timeoutMs: quick ? 300_000 : 1_200_000,
+      }),
+    );
+    await section('delay', () => benchDelayZero(ctx, { records, partitions, valueBytes, runs }));
+    await section('timers', async () => {
+      const out: Report[] = [];
+      for (const pending of timerSizes) {
+        out.push(await benchTimers(ctx, { pending, firing: Math.min(firing, pending), fireWindowMs, partitions, valueBytes, runs: pending >= 1_000_000 ? 1 : runs }));
+      }
+      return out;
+    });
+    await section('http', () =>
+      benchHttp(ctx, {
+        concurrency: intFlag(flags, 'http-concurrency', 32),
+        durationMs: durationFlag(flags, 'http-duration', quick ? 3_000 : 15_000),
+        warmupMs: quick ? 1_000 : 3_000,
+        valueBytes,
+        runs,
+        cli: path.join(REPO_ROOT, 'dist', 'cli', 'main.js'),
+      }),
+    );
+    await section('fanout', () => benchFanout(ctx, quick, runs));
+    await section('mirror', () => benchMirror(ctx, quick, runs, records));
+  } finally {
+    await cluster.stop();
+  }
+
+  const file = writeResults(outDir, environment, reports);
+  log(`\n${figuresTable(reports)}\n`);
+  log(`results: ${path.relative(process.cwd(), file)}`);
+  return reports.some((r) => r.error) ? 1 : 0;
+}
+
+function benchFanout(ctx: BenchContext, quick: boolean, runs: number): Promise<Report | undefined> {
+  return benchExternal(ctx, {
+    name: 'fanout',
+    title: 'fan-out: mutations into per-target topics applied to PostgreSQL, vs a plain batched upsert loop (bench/fanout.ts)',
+    script: compiled('bench/fanout.js'),
+    env: { BENCH_QUICK: quick ? '1' : '' },
+    runs,
+    timeoutMs: quick ? 300_000 : 1_200_000,
+  });
+}
+
+function benchMirror(ctx: BenchContext, quick: boolean, runs: number, records: number): Promise<Report | undefined> {
+  return benchExternal(ctx, {
+    name: 'mirror',
+    title: 'mirror A → B vs raw kafkajs consume(A) → produce(B) (bench/mirror.ts)',
+    script: compiled('bench/mirror.js'),
+    env: { BENCH_QUICK: quick ? '1' : '', MIRROR_RECORDS: String(records) },
+    runs,
+    timeoutMs: quick ? 300_000 : 1_200_000,
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(error instanceof BenchUsageError ? `${error.message}\n` : `bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(error instanceof BenchUsageError ? 2 : 1);
+  },
+);

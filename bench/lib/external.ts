@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ClusterEndpoints } from '../../src/devcluster';
+import { spawnChild } from './child';
+import type { BenchContext } from './context';
+import { ReportBuilder, type FigureSpec, type Report } from './results';
+
+/**
+ * Runs another helper's bench script (compiled next to this one) as a child and reads its figures
+ * from stdout, so that each bench file stays a standalone script. Two output forms are understood:
+ *  - a JSON line `{"figures": {"<key>": {"label": "...", "unit": "...", "value": 123}}}`;
+ *  - human lines `<label>: … <number> <unit>/s` (records/s, mutations/s, req/s): the last such
+ *    number of the line is the figure, the text before the first colon its label.
+ */
+export interface ExternalBench {
+  readonly name: string;
+  readonly title: string;
+  /** Compiled script, e.g. dist-bench/bench/runtime.js. */
+  readonly script: string;
+  readonly env: Record<string, string>;
+  readonly runs: number;
+  readonly timeoutMs: number;
+}
+
+/** KAFKA_BROKERS & co. for child scripts, so they use the same clusters as this run. */
+export function clusterEnv(clusters: ClusterEndpoints[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  clusters.forEach((c, i) => {
+    const suffix = i === 0 ? '' : `_${c.name.toUpperCase()}`;
+    env[`KAFKA_BROKERS${suffix}`] = c.brokers.join(',');
+    env[`SCHEMA_REGISTRY_URL${suffix}`] = c.registryUrl;
+  });
+  return env;
+}
+
+type Parsed = Map<string, { spec: FigureSpec; value: number }>;
+
+export function parseFigures(output: string): Parsed {
+  const figures: Parsed = new Map();
+  for (const line of output.split('\n')) {
+    const text = line.trim();
+    if (text.startsWith('{')) {
+      try {
+        const json = JSON.parse(text) as { figures?: Record<string, { label?: string; unit?: string; value?: number }> };
+        for (const [key, f] of Object.entries(json.figures ?? {})) {
+          if (typeof f.value === 'number') figures.set(key, { spec: { key, label: f.label ?? key, unit: f.unit ?? '' }, value: f.value });
+        }
+      } catch {
+        /* a log line, not figures */
+      }
+      continue;
+    }
+    const colon = text.indexOf(':');
+    const rates = [...text.matchAll(/(\d[\d,]*(?:\.\d+)?)\s*(records|mutations|rows|requests|req|rec)\/s/g)];
+    if (colon <= 0 || rates.length === 0) continue;
+    const last = rates[rates.length - 1]!;
+    const label = text.slice(0, colon).trim();
+    const key = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    figures.set(key, { spec: { key, label, unit: `${last[2]}/s` }, value: Number(last[1]!.replace(/,/g, '')) });
+  }
+  return figures;
+}
+
+export async function benchExternal(ctx: BenchContext, b: ExternalBench): Promise<Report | undefined> {
+  if (!fs.existsSync(b.script)) {
+    ctx.log(`  ${b.name}: ${path.relative(process.cwd(), b.script)} does not exist (yet): skipped`);
+    return undefined;
+  }
+  const runs: Parsed[] = [];
+  let error: string | undefined;
+  for (let run = 0; run < b.runs; run += 1) {
+    const child = spawnChild(process.execPath, ['--expose-gc', b.script], { ...clusterEnv(ctx.clusters), WAL_LOG_LEVEL: 'warn', ...b.env });
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), b.timeoutMs);
+    const code = await child.exited;
+    clearTimeout(timer);
+    const figures = parseFigures(child.output());
+    if (code !== 0 || figures.size === 0) {
+      error = `${path.basename(b.script)} exited with ${code ?? 'a signal (timeout?)'} and ${figures.size} figures; last output: ${child.output().slice(-600)}`;
+      ctx.log(`  ${b.name} run ${run + 1}/${b.runs} failed: ${error}`);
+      break;
+    }
+    runs.push(figures);
+    ctx.log(`  ${b.name} run ${run + 1}/${b.runs}: ${[...figures.values()].map((f) => `${f.spec.label}=${Math.round(f.value)}`).join('; ')}`);
+  }
+  const specs = new Map<string, FigureSpec>();
+  for (const r of runs) for (const [key, f] of r) if (!specs.has(key)) specs.set(key, f.spec);
+  const builder = new ReportBuilder(b.name, b.title, [...specs.values()], { script: path.relative(process.cwd(), b.script), env: b.env });
+  for (const r of runs) builder.addRun(Object.fromEntries([...r].map(([key, f]) => [key, f.value])));
+  if (error) builder.fail(error);
+  return builder.build();
+}
