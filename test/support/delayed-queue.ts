@@ -5,7 +5,7 @@ import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/config';
 import { applyTopics, planTopics } from '../../src/kafka';
 import { delayedQueueTopology } from '../../src/processors/delay';
-import { NamespaceRunner, type Clock } from '../../src/runtime';
+import { NamespaceRunner, type Clock, type Topology } from '../../src/runtime';
 import { testCluster, uniqueTopic } from './clusters';
 
 export interface QueueOptions {
@@ -51,13 +51,17 @@ ${options.extra ?? ''}
 }
 
 /** Runs the delayed-queue topology of a namespace in this process. */
-export async function startQueue(config: WalConfig, namespace: NamespaceConfig, options: { stateDir?: string; clock?: Clock } = {}): Promise<{ runner: NamespaceRunner; stateDir: string }> {
+export async function startQueue(
+  config: WalConfig,
+  namespace: NamespaceConfig,
+  options: { stateDir?: string; clock?: Clock; topology?: Topology } = {},
+): Promise<{ runner: NamespaceRunner; stateDir: string }> {
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wal-dq-'));
   const cluster = config.clusters[namespace.cluster]!;
   const runner = new NamespaceRunner({
     kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING }),
     namespace,
-    topology: delayedQueueTopology(namespace, { clusters: config.clusters }),
+    topology: options.topology ?? delayedQueueTopology(namespace, { clusters: config.clusters }),
     stateDir,
     instanceId: `test-${process.pid}`,
     clock: options.clock,

@@ -1,6 +1,6 @@
 export { DelayProcessor, dueTime, DLQ_SINK, TIMER_STORE } from './delay-processor';
 export type { DelayProcessorOptions } from './delay-processor';
-export { delayedQueueTopology } from './topology';
+export { addDelayNodes, delayedQueueTopology, DELAY_NODE } from './topology';
 export type { DelayedQueueDeps } from './topology';
 export { TimerStore } from './timer-store';
 export type { TimerEntry } from './timer-store';
