@@ -88,7 +88,7 @@ describe('the admin server (real sockets)', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const missing = await fetch(`${server.url}/nope`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).message).toContain('/metrics, /health or /ready');
+    expect(((await missing.json()) as { message: string }).message).toContain('/metrics, /health or /ready');
   });
 
   it('answers /ready with 503 until the readiness check says ready, then 200, with its details', async () => {
@@ -109,11 +109,11 @@ describe('the admin server (real sockets)', () => {
     });
     const r1 = await fetch(`${throwing.url}/ready`);
     expect(r1.status).toBe(503);
-    expect((await r1.json()).details.reason).toBe('readiness check failed: no status');
+    expect(((await r1.json()) as { details: { reason: string } }).details.reason).toBe('readiness check failed: no status');
     const hanging = await start(() => new Promise(() => undefined), { readinessTimeoutMs: 100 });
     const r2 = await fetch(`${hanging.url}/ready`);
     expect(r2.status).toBe(503);
-    expect((await r2.json()).details.reason).toBe('readiness check did not answer within 100 ms');
+    expect(((await r2.json()) as { details: { reason: string } }).details.reason).toBe('readiness check did not answer within 100 ms');
   });
 
   it('rejects a bad port, and a busy port with a retriable AdminServerError', async () => {
