@@ -23,7 +23,7 @@ export const REBALANCE_FIGURES = [{ key: 'changes', label: 'membership changes (
 
 export async function drillRebalance(ctx: DrillContext, builder: ReportBuilder, o: RebalanceOptions): Promise<Record<string, number>> {
   const { setup, kafka, writer, fleet } = await drillNamespace(ctx, clusterA(ctx), 'drill-rebalance');
-  await fleet.start(0);
+  await Promise.all(Array.from({ length: o.instances }, (_, slot) => fleet.start(slot)));
   const out = await collect(kafka, setup.out, { keepValues: false });
   ctx.onCleanup(() => out.stop());
   const ledger = new Ledger(setup.namespace.name, 'rb', o.mix);
@@ -31,6 +31,11 @@ export async function drillRebalance(ctx: DrillContext, builder: ReportBuilder, 
   let produced = false;
   const producing = produceNumbered(writer, ledger, o.records, o.ratePerSec, remaining(ctx)).finally(() => (produced = true));
   let changes = 0;
+  const inFlight: Promise<void>[] = [];
+  const track = (change: Promise<void>): void => {
+    change.catch(() => undefined); // reported by the Promise.all below, not as an unhandled rejection
+    inFlight.push(change);
+  };
   const settleBudget = 60_000;
   while (Date.now() < (produced ? ledger.lastDue() : Infinity) && Date.now() < ctx.deadline - settleBudget) {
     await sleep(randomBetween(...o.changeGapMs));
@@ -38,18 +43,20 @@ export async function drillRebalance(ctx: DrillContext, builder: ReportBuilder, 
     const stopped = Array.from({ length: o.instances }, (_, i) => i).filter((i) => !running.includes(i));
     // Join when few are running, leave when all are; otherwise either, at random.
     const join = running.length <= 1 || (stopped.length > 0 && Math.random() < 0.5);
+    // Changes are not awaited: the next one may come while the group is still rebalancing.
     if (join) {
       const slot = stopped[Math.floor(Math.random() * stopped.length)]!;
-      await fleet.start(slot);
-      ctx.log(`    instance ${slot} joined (${running.length + 1} running)`);
+      track(fleet.start(slot));
+      ctx.log(`    instance ${slot} joins (${running.length + 1} running)`);
     } else {
       const slot = running[Math.floor(Math.random() * running.length)]!;
-      await fleet.stop(slot);
-      ctx.log(`    instance ${slot} left (${running.length - 1} running)`);
+      track(fleet.stop(slot));
+      ctx.log(`    instance ${slot} leaves (${running.length - 1} running)`);
     }
     changes += 1;
   }
   await producing;
+  await Promise.all(inFlight);
   if (fleet.running().length === 0) await fleet.start(0);
   await settle(ledger, out, Math.max(5000, ledger.lastDue() - Date.now()) + Math.min(settleBudget, remaining(ctx) - 5000));
   const verdict = verify(ledger, out);
