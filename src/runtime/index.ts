@@ -1,7 +1,8 @@
 export * from './api';
 export * from './errors';
 export { NamespaceRunner } from './internals/namespace-runner';
-export type { NamespaceRunnerOptions, NamespaceStatus, RunnerTuning, TaskStatus } from './internals/namespace-runner';
+export type { NamespaceRunnerOptions, RunnerTuning } from './internals/namespace-runner';
+export type { NamespaceStatus, TaskStatus } from './internals/runner-status';
 export { DLQ_HEADERS } from './internals/error-policy';
 export { WalInstance, readInstanceStatuses, statusFile } from './instance';
 export type { InstanceStatus } from './instance';

@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { createLogger, type Logger } from '../observability/logger';
 import { ShutdownTimeoutError } from './errors';
-import { NamespaceRunner, type NamespaceStatus } from './internals/namespace-runner';
+import type { NamespaceRunner } from './internals/namespace-runner';
+import type { NamespaceStatus } from './internals/runner-status';
 
 export interface InstanceStatus {
   readonly instanceId: string;

@@ -30,14 +30,14 @@ describe('exactly-once task output (one transactional id per task)', () => {
     await owner.send([{ topic, messages: [{ key: 'k', value: 'from the owner' }] }]);
     await owner.commit([{ topic: marker, partition: 0, offset: '0' }]);
 
+    // Once the owner's commit markers are written (its record is visible to read_committed readers),
+    // the zombie is told it was fenced.
+    const records = await consumeUntil(kafka, topic, (r) => r.length >= 1, 20_000);
+    expect(records.map((r) => r.value?.toString())).toEqual(['from the owner']);
     const error = await zombie.commit([{ topic: marker, partition: 0, offset: '0' }]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskMigratedError);
     await zombie.close();
     await owner.close();
-
-    // A read_committed reader sees only the owner's record.
-    const records = await consumeUntil(kafka, topic, (r) => r.length >= 1, 20_000);
-    expect(records.map((r) => r.value?.toString())).toEqual(['from the owner']);
     const admin = kafka.admin();
     await admin.connect();
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [marker] });

@@ -4,11 +4,14 @@ import { createLogger, type Logger } from '../../observability/logger';
 import { engineRestarts, recordsProcessed, tasksAssigned } from '../../observability/metrics';
 import { ensureChangelogTopics } from '../../state';
 import { systemClock, type Clock } from '../api';
-import { TaskFailedError, TaskMigratedError, TopicLayoutError } from '../errors';
+import { RuntimeError, TaskFailedError, TaskMigratedError, TopicLayoutError } from '../errors';
 import type { Topology } from '../topology';
 import { coPartitionedAssigner } from './assignor';
 import { committedOffsets, isRebalancing, rewindTarget, toWalRecord, withHeartbeat } from './kafka-helpers';
 import { Mutex } from './mutex';
+import { taskStatus, type NamespaceStatus } from './runner-status';
+
+export type { NamespaceStatus, TaskStatus } from './runner-status';
 import { Task } from './task';
 import { atLeastOnceOutput, exactlyOnceOutput, type TaskOutput } from './task-output';
 
@@ -36,25 +39,6 @@ export interface NamespaceRunnerOptions {
   readonly tuning?: RunnerTuning;
 }
 
-export interface TaskStatus {
-  readonly partition: number;
-  /** Changelog records replayed when this task opened (0 when its checkpoint was current). */
-  readonly restoredRecords: number;
-  /** Per source topic: next offset to process, last high watermark seen, lag between them. */
-  readonly offsets: Record<string, { readonly processed: string | null; readonly highWatermark: string | null; readonly lag: number | null }>;
-  /** Approximate bytes on disk per store. */
-  readonly stores: Record<string, number>;
-}
-
-export interface NamespaceStatus {
-  readonly namespace: string;
-  readonly groupId: string;
-  readonly guarantee: NamespaceConfig['processingGuarantee'];
-  readonly state: 'created' | 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
-  readonly assigned: number[];
-  readonly tasks: TaskStatus[];
-}
-
 /**
  * Runs one namespace's topology in this instance (Kafka Streams' StreamThread): one consumer in
  * group `wal.<ns>`, a task per assigned partition, a commit loop, and recovery from engine failures.
@@ -72,6 +56,8 @@ export class NamespaceRunner {
   private producer?: Producer;
   private consumer?: Consumer;
   private consumerLive = false;
+  /** Between kafkajs noticing a rebalance and the next assignment: ownership is unknown. */
+  private rebalancing = false;
   private state: NamespaceStatus['state'] = 'created';
   private commitTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
@@ -124,7 +110,8 @@ export class NamespaceRunner {
     } catch {
       // A crashed consumer has nothing to pause.
     }
-    const results = await Promise.allSettled([...this.tasks.keys()].map((p) => this.closeTask(p, true)));
+    // Every partition with a lifecycle, so that a task still restoring is closed once it opened.
+    const results = await Promise.allSettled([...this.lifecycles.keys()].map((p) => this.closeTask(p, true)));
     for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'final commit of a task failed');
     this.consumerLive = false;
     await this.consumer?.disconnect().catch((err: unknown) => this.logger.warn({ err }, 'consumer disconnect failed'));
@@ -135,27 +122,14 @@ export class NamespaceRunner {
   }
 
   async status(): Promise<NamespaceStatus> {
-    const tasks: TaskStatus[] = [];
-    for (const [partition, task] of [...this.tasks].sort((a, b) => a[0] - b[0])) {
-      const byTopic: Record<string, TaskStatus['offsets'][string]> = {};
-      for (const topic of this.options.topology.sourceTopics) {
-        const processed = task.flushedOffsets().get(topic);
-        const high = task.highWatermarks.get(topic);
-        byTopic[topic] = {
-          processed: processed?.toString() ?? null,
-          highWatermark: high?.toString() ?? null,
-          lag: processed !== undefined && high !== undefined ? Math.max(0, Number(high - processed)) : null,
-        };
-      }
-      tasks.push({ partition, restoredRecords: task.restoredRecords, offsets: byTopic, stores: task.isClosed ? {} : await task.storeSizes().catch(() => ({})) });
-    }
+    const sorted = [...this.tasks].sort((a, b) => a[0] - b[0]);
     return {
       namespace: this.options.namespace.name,
       groupId: this.groupId,
       guarantee: this.guarantee,
       state: this.state,
       assigned: [...this.assigned].sort((a, b) => a - b),
-      tasks,
+      tasks: await Promise.all(sorted.map(([p, task]) => taskStatus(p, task, this.options.topology.sourceTopics))),
     };
   }
 
@@ -195,10 +169,14 @@ export class NamespaceRunner {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       if (this.consumer !== consumer) return;
       this.consumerLive = true;
+      this.rebalancing = false;
       this.restartDelayMs = this.tuning.restartBackoffMs?.initial ?? 1000;
       const assigned = new Set<number>();
       for (const topic of topology.sourceTopics) for (const p of payload.memberAssignment[topic] ?? []) assigned.add(p);
       void this.reconcile(assigned);
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (this.consumer === consumer) this.rebalancing = true;
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (this.consumer !== consumer) return;
@@ -326,6 +304,7 @@ export class NamespaceRunner {
     return this.lifecycle(p).run(async () => {
       const existing = this.tasks.get(p);
       if (existing && !existing.isClosed) return existing;
+      if (this.state === 'stopping' || this.state === 'stopped') throw new RuntimeError(`not opening task ${p}: the runner is stopping`, true);
       const { kafka, namespace, topology, stateDir } = this.options;
       const logger = this.logger.child({ partition: p });
       const started = Date.now();
@@ -390,32 +369,32 @@ export class NamespaceRunner {
   /**
    * A task could not make its work durable. Its uncommitted output and writes are dropped (disk and
    * checkpoint stay at the last commit); exactly-once also rewinds the input to the committed offset.
-   * A fenced task belongs to another instance now: its partition stays paused until the next assignment.
+   * The task re-opens after a pause, unless the group is rebalancing (the next assignment decides).
+   * A fenced task may belong to another instance now: its partition stays paused a few heartbeats,
+   * long enough for a revoked member to learn it, then a still-assigned owner takes it back.
    */
   private async onTaskError(p: number, task: Task, error: unknown): Promise<void> {
     const migrated = error instanceof TaskMigratedError;
-    this.logger.child({ partition: p }).error({ err: error, migrated }, migrated ? 'task migrated to another instance' : 'task failed; re-opening from its last commit');
+    this.logger.child({ partition: p }).error({ err: error, migrated }, migrated ? 'task fenced: another instance claimed it' : 'task failed; re-opening from its last commit');
     if (this.tasks.get(p) === task) await this.closeTask(p, false).catch(() => undefined);
     const consumer = this.consumer;
     const topics = this.options.topology.sourceTopics;
+    const heartbeatMs = this.tuning.heartbeatIntervalMs ?? 3000;
     if (migrated && consumer) {
       this.migrated.add(p);
       consumer.pause(topics.map((topic) => ({ topic, partitions: [p] })));
-      return;
-    }
-    if (this.guarantee === 'exactly-once' && consumer) {
+    } else if (this.guarantee === 'exactly-once' && consumer) {
       for (const topic of topics) {
         const offset = await this.withAdmin((admin) => rewindTarget(admin, this.groupId, topic, p)).catch(() => null);
         if (offset !== null) consumer.seek({ topic, partition: p, offset });
       }
     }
-    if (this.assigned.has(p) && this.state === 'running') {
-      setTimeout(() => {
-        if (this.assigned.has(p) && this.state === 'running' && !this.tasks.has(p)) {
-          this.ensureTask(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 're-opening task failed'));
-        }
-      }, 1000).unref();
-    }
+    const delay = migrated ? 3 * heartbeatMs + 1000 : this.guarantee === 'exactly-once' ? 2 * heartbeatMs : 1000;
+    setTimeout(() => {
+      if (!this.assigned.has(p) || this.state !== 'running' || this.rebalancing || this.tasks.has(p)) return;
+      if (this.migrated.delete(p)) consumer?.resume(topics.map((topic) => ({ topic, partitions: [p] })));
+      this.ensureTask(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 're-opening task failed'));
+    }, delay).unref();
   }
 
   private resumeMigrated(): void {
