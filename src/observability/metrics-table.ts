@@ -1,0 +1,92 @@
+import { parsePrometheusText, sumSamples, type Sample } from './metrics-text';
+
+/** A running instance's admin endpoint did not answer /metrics. Retriable: it may be starting or restarting. */
+export class MetricsScrapeError extends Error {
+  readonly retriable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MetricsScrapeError';
+  }
+}
+
+/** Fetches and parses `<adminUrl>/metrics`, bounded by `timeoutMs`. */
+export async function scrapeMetrics(adminUrl: string, timeoutMs = 3000): Promise<Sample[]> {
+  const url = `${adminUrl.replace(/\/+$/, '')}/metrics`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new MetricsScrapeError(`${url}: ${(error as Error)?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message}`, { cause: error });
+  }
+  if (!response.ok) throw new MetricsScrapeError(`${url}: HTTP ${response.status}`);
+  return parsePrometheusText(await response.text());
+}
+
+/** One row of `wal status --admin`: what an instance reports for one namespace. */
+export interface NamespaceMetricsRow {
+  readonly instance: string;
+  readonly namespace: string;
+  readonly ready: boolean | null;
+  readonly tasks: number;
+  readonly restoring: number;
+  readonly processed: number;
+  readonly lag: number;
+  readonly pendingTimers: number;
+  readonly delivered: number;
+  readonly retries: number;
+  readonly deadLettered: number;
+  readonly targetErrors: number;
+  readonly mirrorLag: number;
+  readonly txnCompleted: number;
+}
+
+/** Per namespace found in `samples` (any metric with a `namespace` label), the figures an operator looks at first. */
+export function namespaceRows(instance: string, samples: readonly Sample[]): NamespaceMetricsRow[] {
+  const namespaces = [...new Set(samples.map((s) => s.labels.namespace).filter((n): n is string => n !== undefined))].sort();
+  return namespaces.map((namespace) => {
+    const ns = { namespace };
+    const sum = (name: string, extra: Record<string, string> = {}) => sumSamples(samples, name, { ...ns, ...extra });
+    const readySample = samples.find((s) => s.name === 'wal_namespace_ready' && s.labels.namespace === namespace);
+    const targetAll = sum('wal_target_deliveries_total');
+    return {
+      instance,
+      namespace,
+      ready: readySample ? readySample.value === 1 : null,
+      tasks: sum('wal_runtime_tasks_assigned'),
+      restoring: sum('wal_namespace_partitions_restoring'),
+      processed: sum('wal_runtime_records_processed_total'),
+      lag: sum('wal_consumer_lag_records'),
+      pendingTimers: sum('wal_delay_pending_timers'),
+      delivered: sum('wal_delay_delivered_total') + sum('wal_mirror_records_total') + sum('wal_fanout_mutations_applied_total'),
+      retries: sum('wal_delay_retries_total') + sum('wal_fanout_apply_retries_total'),
+      deadLettered: sum('wal_dlq_records_total') + sum('wal_fanout_chunks_dead_lettered_total'),
+      targetErrors: targetAll - sum('wal_target_deliveries_total', { result: 'ok' }),
+      mirrorLag: sum('wal_mirror_lag_records'),
+      txnCompleted: sum('wal_txn_completed_total'),
+    };
+  });
+}
+
+const COLUMNS: [string, (r: NamespaceMetricsRow) => string][] = [
+  ['INSTANCE', (r) => r.instance],
+  ['NAMESPACE', (r) => r.namespace],
+  ['READY', (r) => (r.ready === null ? '-' : r.ready ? 'yes' : 'no')],
+  ['TASKS', (r) => String(r.tasks)],
+  ['RESTORING', (r) => String(r.restoring)],
+  ['PROCESSED', (r) => String(r.processed)],
+  ['LAG', (r) => String(r.lag)],
+  ['TIMERS', (r) => String(r.pendingTimers)],
+  ['DELIVERED', (r) => String(r.delivered)],
+  ['RETRIES', (r) => String(r.retries)],
+  ['DLQ', (r) => String(r.deadLettered)],
+  ['TARGET ERR', (r) => String(r.targetErrors)],
+  ['MIRROR LAG', (r) => String(r.mirrorLag)],
+  ['TXN DONE', (r) => String(r.txnCompleted)],
+];
+
+/** A plain aligned table, one line per row, header first. */
+export function formatMetricsTable(rows: readonly NamespaceMetricsRow[]): string[] {
+  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+  return cells.map((c) => c.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd());
+}
