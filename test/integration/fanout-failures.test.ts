@@ -1,8 +1,15 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createWalWriter, type WalWriter } from '../../src/api';
+import { DLQ_HEADERS, readDeadLetters } from '../../src/processors/dlq';
+import { REDRIVE_HEADERS } from '../../src/processors/fanout';
 import { metricsRegistry } from '../../src/observability/metrics';
 import type { NamespaceRunner } from '../../src/runtime';
 import {
   complete,
+  expectedChunkCount,
   expectedState,
   liveEntries,
   mutationNamespace,
@@ -16,6 +23,29 @@ import {
 } from '../support/mutations';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { startRedis, type RedisServer } from '../support/redis';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Runs the built CLI (`npm test` builds first) as a user would, bounded by `timeoutMs`. */
+function wal(args: string[], timeoutMs = 45_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'commands', 'txn.js'))) throw new Error(`${MAIN} has no txn command: run \`npm run build\` first (npm test does)`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'error' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wal ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 /** Sum of a counter over the label values that match. */
 async function counter(name: string, labels: Record<string, string>): Promise<number> {
@@ -89,5 +119,50 @@ describe('fan-out when a target fails', () => {
     for (let t = 0, d = backoff.initialMs; t + d <= outageMs + 1000; t += d, d = Math.min(backoff.maxMs, d * backoff.multiplier)) triesPerQueue += 1;
     expect(failedTries).toBeGreaterThanOrEqual(queues);
     expect(failedTries).toBeLessThanOrEqual(queues * triesPerQueue);
+  }, 60_000);
+
+  it('dead-letters chunks whose retries ran out, shows the txn failed, and `wal dlq replay` re-drives it to complete', async () => {
+    const { env, writer } = await start({ tables: { ledger: 'dlq_ledger' }, maxRetries: 1, chunkSize: 10, backoff: '{ initialMs: 100, maxMs: 100, multiplier: 1, jitter: 0 }' });
+    const topology = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wal-fanout-dlq-')), 'wal.yaml');
+    fs.writeFileSync(topology, env.yaml);
+    const ns = ['--namespace', env.namespace.name, '--topology', topology];
+    const mutations = randomMutations(60, ['ledger'], 40, seeded(5));
+    const chunkCount = expectedChunkCount(mutations, 10, env.namespace.partitions);
+
+    await pg.halt();
+    try {
+      expect((await writer.writeToLog({ namespace: env.namespace.name, id: 'txn-dlq', mutations })).durable).toBe('true');
+      await waitForTxn(env.kafka, env.namespace, 'txn-dlq', (s) => s.failed === chunkCount, 30_000);
+    } finally {
+      await pg.resume();
+    }
+
+    const shown = await wal(['txn', 'status', 'txn-dlq', ...ns]);
+    expect(shown.code).toBe(3);
+    expect(shown.stdout).toContain(`txn txn-dlq: FAILED  0/${chunkCount} chunks applied, ${chunkCount} failed, 0 pending`);
+    expect(shown.stdout).toMatch(/dead-lettered after 2 attempt\(s\): .*ECONNREFUSED/);
+
+    const letters = await readDeadLetters(env.kafka, env.namespace.topics.dlq, { ids: ['txn-dlq'] });
+    expect(letters).toHaveLength(chunkCount);
+    for (const letter of letters) {
+      expect(letter.headers[DLQ_HEADERS.kind]).toBe('exhausted');
+      expect(letter.headers[DLQ_HEADERS.attempts]).toBe('2');
+      expect(letter.headers[DLQ_HEADERS.target]).toBe('ledger');
+      expect(letter.headers[REDRIVE_HEADERS.chunkCount]).toBe(String(chunkCount));
+    }
+    expect(new Set(letters.map((l) => l.headers[REDRIVE_HEADERS.chunkIndex]))).toEqual(new Set(Array.from({ length: chunkCount }, (_, i) => String(i))));
+    expect(await tableState(pg.url, 'dlq_ledger')).toEqual(new Map());
+
+    const replay = await wal(['dlq', 'replay', '--id', 'txn-dlq', ...ns]);
+    expect(replay.stdout).toContain(`replayed ${chunkCount} record(s)`);
+    expect(replay.code).toBe(0);
+
+    const done = await wal(['txn', 'status', 'txn-dlq', '--wait', '30s', '--json', ...ns]);
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ txnId: 'txn-dlq', status: 'complete', applied: chunkCount, failed: 0, failures: [] });
+    expect(await tableState(pg.url, 'dlq_ledger')).toEqual(liveEntries(expectedState(mutations), 'ledger'));
+
+    const unknown = await wal(['txn', 'status', 'no-such-txn', ...ns]);
+    expect([unknown.code, unknown.stdout]).toEqual([4, expect.stringContaining('txn no-such-txn: UNKNOWN')]);
   }, 60_000);
 });

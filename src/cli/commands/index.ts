@@ -7,6 +7,7 @@ import { registerQueue } from './queue';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 import { registerTopics } from './topics';
+import { registerTxn } from './txn';
 import { registerWrite } from './write';
 
 /** Every CLI command registers itself here: one import and one call per command file. */
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerStart(program);
   registerStatus(program);
   registerTopics(program);
+  registerTxn(program);
   registerWrite(program);
 }

@@ -14,5 +14,6 @@ export type { TxnEvent } from './events';
 export { CHUNK_HEADERS, ChunkCodec } from './chunk-codec';
 export type { ChunkRecord } from './chunk-codec';
 export { REDRIVE_HEADERS } from './redrive';
-export { readTxnStatus } from './txn-reader';
+export { readTxnStatus, TxnStatusUnavailableError } from './txn-reader';
+export type { ReadTxnStatusOptions } from './txn-reader';
 export * from './names';

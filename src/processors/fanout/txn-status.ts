@@ -147,7 +147,7 @@ function withState(status: TxnStatus, at?: number): TxnStatus {
 }
 
 /** One line per fact, for people (`wal txn status`). */
-export function formatTxnStatus(status: TxnStatus): string {
+export function formatTxnStatus(status: TxnStatus, namespace = '<ns>'): string {
   const lines = [
     `txn ${status.txnId}: ${status.status.toUpperCase()}  ${status.applied}/${status.chunkCount} chunks applied, ${status.failed} failed, ${status.pending} pending`,
   ];
@@ -165,6 +165,6 @@ export function formatTxnStatus(status: TxnStatus): string {
   for (const f of status.failures) {
     lines.push(`  chunk ${f.chunkIndex} (${f.target}) dead-lettered after ${f.attempts} attempt(s): ${f.error}`);
   }
-  if (status.failed > 0) lines.push(`  re-drive failed chunks with: wal dlq replay --namespace <ns> --id ${status.txnId}`);
+  if (status.failed > 0) lines.push(`  re-drive failed chunks with: wal dlq replay --namespace ${namespace} --id ${status.txnId}`);
   return lines.join('\n');
 }
