@@ -1,4 +1,4 @@
-import type { NamespaceConfig } from '../config/types';
+import type { NamespaceConfig, WalConfig } from '../config/types';
 import { TopologyError } from './errors';
 import type { Processor, ProcessorContext, WalRecord } from './api';
 import { TopologyBuilder, type Topology } from './topology';
@@ -9,7 +9,8 @@ import { TopologyBuilder, type Topology } from './topology';
  * (intake → a sink topic, unchanged: the engine benchmark and smoke tests) never applies by itself;
  * it runs only when asked for by name.
  */
-export type TopologyFactory = (namespace: NamespaceConfig, options: Record<string, string>) => Topology;
+/** `config` gives processors that reach other clusters (Kafka targets, the schema registry) their aliases. */
+export type TopologyFactory = (namespace: NamespaceConfig, options: Record<string, string>, config: WalConfig) => Topology;
 
 interface Registration {
   readonly factory: TopologyFactory;
@@ -32,13 +33,14 @@ export function registeredTopologies(): string[] {
  * topology that applies to the namespace. `options` carry topology-specific settings
  * (passthrough: `output` topic, default `wal.<ns>.out`).
  */
-export function topologyFor(namespace: NamespaceConfig, name?: string, options: Record<string, string> = {}): Topology {
+export function topologyFor(namespace: NamespaceConfig, name?: string, options: Record<string, string> = {}, config?: WalConfig): Topology {
+  const wal = config ?? { clusters: {}, namespaces: [namespace], sourceFiles: [] };
   if (name !== undefined) {
     const entry = registry.get(name);
     if (!entry) throw new TopologyError(`unknown topology "${name}" for namespace ${namespace.name}; registered: ${registeredTopologies().join(', ')}`);
-    return entry.factory(namespace, options);
+    return entry.factory(namespace, options, wal);
   }
-  for (const entry of registry.values()) if (entry.appliesTo?.(namespace)) return entry.factory(namespace, options);
+  for (const entry of registry.values()) if (entry.appliesTo?.(namespace)) return entry.factory(namespace, options, wal);
   throw new TopologyError(
     `no processor topology applies to namespace ${namespace.name} yet; name one explicitly (registered: ${registeredTopologies().join(', ')})`,
   );

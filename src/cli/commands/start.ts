@@ -5,6 +5,8 @@ import { ConfigError, findNamespace, loadConfig, parseDuration, type NamespaceCo
 import { applyTopics, createKafkaClient, planTopics } from '../../kafka';
 import { rootLogger } from '../../observability/logger';
 import { NamespaceRunner, topologyFor, WalInstance } from '../../runtime';
+import '../../processors/register';
+import { startAdminServer, type AdminServer } from '../../observability/admin-server';
 
 export interface StartOptions {
   readonly topology: string[];
@@ -17,6 +19,8 @@ export interface StartOptions {
   readonly set?: string[];
   readonly createTopics?: boolean;
   readonly shutdownTimeout?: string;
+  /** Serve /metrics, /health and /ready on this port (0 = any free port). */
+  readonly adminPort?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
@@ -83,13 +87,14 @@ export async function runStart(options: StartOptions): Promise<number> {
       new NamespaceRunner({
         kafka: clientFor(ns.cluster),
         namespace: ns,
-        topology: topologyFor(ns, options.processor, settings),
+        topology: topologyFor(ns, options.processor, settings, config),
         stateDir,
         instanceId,
         logger: logger.child({ namespace: ns.name, instance: instanceId }),
       }),
   );
   const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
+  let admin: AdminServer | undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
@@ -107,6 +112,12 @@ export async function runStart(options: StartOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    const adminPort = options.adminPort ?? process.env.WAL_ADMIN_PORT;
+    if (adminPort !== undefined) {
+      // Up before the runners start, so /ready can answer 503 while they join and restore.
+      admin = await startAdminServer({ port: Number(adminPort), sources: runners, logger });
+      logger.info({ url: admin.url }, 'admin endpoint: /metrics, /health, /ready');
+    }
     await instance.start();
     logger.info({ instanceId, stateDir, namespaces: namespaces.map((n) => n.name) }, 'wal started; SIGTERM or SIGINT stops it gracefully');
     const name = await signal;
@@ -125,6 +136,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     await instance.stop(timeoutMs).catch(() => undefined);
     throw error;
   } finally {
+    await admin?.close().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
@@ -142,6 +154,7 @@ export function registerStart(program: Command): void {
     .option('--set <key=value...>', 'topology options (passthrough: output=<topic>)')
     .option('--create-topics', 'create missing namespace topics before starting')
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
+    .option('--admin-port <port>', 'serve /metrics, /health and /ready on this port (default: $WAL_ADMIN_PORT, else none)')
     .action(async (options: StartOptions) => {
       const code = await runStart(options);
       // kafkajs may leave sockets half-closed for a while; the work is done, so leave now.
