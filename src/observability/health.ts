@@ -1,4 +1,4 @@
-import type { NamespaceStatus } from '../runtime/internals/namespace-runner';
+import type { NamespaceStatus } from '../runtime';
 
 /** What `/ready` answers: 200 with `details` when ready, 503 with `details` otherwise. */
 export interface ReadinessReport {

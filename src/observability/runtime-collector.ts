@@ -1,5 +1,5 @@
 import { Gauge } from 'prom-client';
-import type { NamespaceStatus } from '../runtime/internals/namespace-runner';
+import type { NamespaceStatus } from '../runtime';
 import { namespaceReadiness, type StatusSource } from './health';
 import { metricsRegistry } from './metrics';
 
