@@ -19,6 +19,8 @@ export interface StartOptions {
   readonly set?: string[];
   readonly createTopics?: boolean;
   readonly shutdownTimeout?: string;
+  /** How long the group waits for a silent instance before moving its partitions (kill -9 recovery time). */
+  readonly sessionTimeout?: string;
   /** Serve /metrics, /health and /ready on this port (0 = any free port). */
   readonly adminPort?: string;
 }
@@ -62,6 +64,12 @@ export async function runStart(options: StartOptions): Promise<number> {
   const timeoutMs = options.shutdownTimeout !== undefined ? parseDuration(options.shutdownTimeout) : 30000;
   if (timeoutMs === undefined || timeoutMs <= 0) throw new ConfigError([`--shutdown-timeout "${options.shutdownTimeout}": expected a duration like 30s`]);
   const settings = parseSettings(options.set);
+  const sessionTimeoutMs = options.sessionTimeout !== undefined ? parseDuration(options.sessionTimeout) : undefined;
+  if (options.sessionTimeout !== undefined && (sessionTimeoutMs === undefined || sessionTimeoutMs < 6000)) {
+    throw new ConfigError([`--session-timeout "${options.sessionTimeout}": expected a duration of at least 6s (the broker's group.min.session.timeout.ms)`]);
+  }
+  // kafkajs heartbeats every heartbeatInterval; a third of the session keeps the usual ratio.
+  const tuning = sessionTimeoutMs === undefined ? undefined : { sessionTimeoutMs, heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 3) };
 
   const clients = new Map<string, Kafka>();
   const clientFor = (alias: string): Kafka => {
@@ -90,6 +98,7 @@ export async function runStart(options: StartOptions): Promise<number> {
         topology: topologyFor(ns, options.processor, settings, config),
         stateDir,
         instanceId,
+        tuning,
         logger: logger.child({ namespace: ns.name, instance: instanceId }),
       }),
   );
@@ -154,6 +163,7 @@ export function registerStart(program: Command): void {
     .option('--set <key=value...>', 'topology options (passthrough: output=<topic>)')
     .option('--create-topics', 'create missing namespace topics before starting')
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
+    .option('--session-timeout <duration>', 'how long the group waits for a silent instance before moving its partitions (kafkajs default 30s)')
     .option('--admin-port <port>', 'serve /metrics, /health and /ready on this port (default: $WAL_ADMIN_PORT, else none)')
     .action(async (options: StartOptions) => {
       const code = await runStart(options);
