@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { createWalWriter } from '../src/api';
 import { metricsRegistry } from '../src/observability/metrics';
 import { clusterA, type BenchContext } from './lib/context';
-import { benchKafka, collect, createTopics, deleteTopics, runId, startRawLoop, steadyRate, totalEnd, waitForCount } from './lib/kafka';
+import { benchKafka, collect, createTopics, deleteTopics, endCounter, runId, startRawLoop, steadyRate, waitForCount } from './lib/kafka';
 import { collectGarbage, provisionQueue, queueConfig, rssMiB, startQueue, writeAll } from './lib/queue';
 import { repeat, ReportBuilder, type Report } from './lib/results';
 import { distribution } from './lib/stats';
@@ -59,19 +59,23 @@ export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Pr
         await writer.close();
 
         const measureRaw = async (): Promise<number> => {
+          const counter = await endCounter(kafka, rawOut);
           const loop = await startRawLoop(kafka, setup.namespace.topics.intake, rawOut, `${name}.raw`);
           try {
-            return steadyRate(o.records, await waitForCount('raw loop output', () => totalEnd(kafka, rawOut), o.records, drainTimeoutMs(o.records)));
+            return steadyRate(await waitForCount('raw loop output', counter.count, o.records, drainTimeoutMs(o.records)));
           } finally {
             await loop.stop();
+            await counter.close();
           }
         };
         const measureQueue = async (): Promise<number> => {
+          const counter = await endCounter(kafka, setup.out);
           const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger });
           try {
-            return steadyRate(o.records, await waitForCount('delayed queue output', () => totalEnd(kafka, setup.out), o.records, drainTimeoutMs(o.records)));
+            return steadyRate(await waitForCount('delayed queue output', counter.count, o.records, drainTimeoutMs(o.records)));
           } finally {
             await runner.stop();
+            await counter.close();
             await rm(stateDir, { recursive: true, force: true });
           }
         };
@@ -191,7 +195,7 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
           const d = distribution(lateness);
           collectGarbage();
           return {
-            puts: steadyRate(o.pending, puts),
+            puts: steadyRate(puts),
             writes: fill.written / fill.seconds,
             p50: d.p50,
             p99: d.p99,

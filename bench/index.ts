@@ -5,15 +5,14 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '../src/observability/logger';
 import { benchDelayZero, benchTimers } from './delay';
 import { benchHttp } from './http';
 import { resolveClusters } from './lib/cluster';
-import type { BenchContext } from './lib/context';
+import { fileLogger, type BenchContext } from './lib/context';
 import { benchExternal } from './lib/external';
 import { BenchUsageError, durationFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
 import { compiled, linkSchemas, REPO_ROOT } from './lib/layout';
-import { describeEnvironment, writeResults, type Report } from './lib/results';
+import { describeEnvironment, resultFile, writeResults, type Report } from './lib/results';
 import { figuresTable } from './lib/table';
 
 const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
@@ -22,7 +21,8 @@ const USAGE = `npm run bench -- [flags]
   --quick                  small sizes (about a minute or two on a laptop); default is the full run (~10 min)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
   --runs <n>               runs per figure (default 3; median, min, max are reported)
-  --records <n>            records for passthrough / delay-0 (quick 10k, full 200k)
+  --records <n>            records for runtime, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
+  --mutations <n>          mutations for the fan-out bench (quick 10k, full 50k)
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
   --firing <n>             timers made due per timers run (quick 1k, full 10k)
   --fire-window <dur>      spread of the due times of those (quick 2s, full 10s)
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       runs: { type: 'string' },
       records: { type: 'string' },
+      mutations: { type: 'string' },
       timers: { type: 'string' },
       firing: { type: 'string' },
       'fire-window': { type: 'string' },
@@ -63,7 +64,8 @@ async function main(): Promise<number> {
   const quick = flags.quick === true;
   const only = selection(flags, BENCHES);
   const runs = intFlag(flags, 'runs', 3);
-  const records = intFlag(flags, 'records', quick ? 10_000 : 200_000);
+  const records = intFlag(flags, 'records', quick ? 10_000 : 100_000);
+  const mutations = intFlag(flags, 'mutations', quick ? 10_000 : 50_000);
   const timerSizes = intListFlag(flags, 'timers', quick ? [10_000] : [100_000, 1_000_000]);
   const firing = intFlag(flags, 'firing', quick ? 1_000 : 10_000);
   const fireWindowMs = durationFlag(flags, 'fire-window', quick ? 2_000 : 10_000);
@@ -80,7 +82,8 @@ async function main(): Promise<number> {
     log,
   });
   const environment = describeEnvironment('bench', cluster.clusters, cluster.origin);
-  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: createLogger({ bench: true }, { level: 'warn' }) };
+  const logFile = resultFile(outDir, environment, 'log');
+  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: fileLogger(logFile, { bench: true }) };
   log(
     `wal bench (${quick ? 'quick' : 'full'}): ${os.cpus().length} × ${environment.machine.cpuModel}, Node ${process.version}, ` +
       `Kafka ${cluster.clusters.map((c) => `${c.name} ${c.kafkaVersion} at ${c.brokers.join(',')}`).join('; ')} (${cluster.origin}), load ${environment.machine.loadAverageAtStart.join(' ')}`,
@@ -107,9 +110,13 @@ async function main(): Promise<number> {
         name: 'runtime',
         title: 'engine restore speed and passthrough vs raw kafkajs (bench/runtime.ts)',
         script: compiled('bench/runtime.js'),
-        env: { RESTORE_RECORDS: String(quick ? 20_000 : 200_000), PASS_RECORDS: String(records), VALUE_BYTES: String(valueBytes), PARTITIONS: String(partitions) },
+        env: { RESTORE_RECORDS: String(records), PASS_RECORDS: String(quick ? Math.max(records, 30_000) : records), VALUE_BYTES: String(valueBytes), PARTITIONS: String(partitions) },
         runs,
         timeoutMs: quick ? 300_000 : 1_200_000,
+        ratios: [
+          { key: 'ratio-alo', label: 'engine at-least-once / raw (same run)', of: /engine passthrough \(at-least-once\)/, to: /^raw kafkajs/ },
+          { key: 'ratio-eos', label: 'engine exactly-once / raw (same run)', of: /engine passthrough \(exactly-once\)/, to: /^raw kafkajs/ },
+        ],
       }),
     );
     await section('delay', () => benchDelayZero(ctx, { records, partitions, valueBytes, runs }));
@@ -130,7 +137,7 @@ async function main(): Promise<number> {
         cli: path.join(REPO_ROOT, 'dist', 'cli', 'main.js'),
       }),
     );
-    await section('fanout', () => benchFanout(ctx, quick, runs));
+    await section('fanout', () => benchFanout(ctx, quick, runs, mutations));
     await section('mirror', () => benchMirror(ctx, quick, runs, records));
   } finally {
     await cluster.stop();
@@ -138,18 +145,19 @@ async function main(): Promise<number> {
 
   const file = writeResults(outDir, environment, reports);
   log(`\n${figuresTable(reports)}\n`);
-  log(`results: ${path.relative(process.cwd(), file)}`);
+  log(`results: ${path.relative(process.cwd(), file)} (warnings and errors of in-process components: ${path.relative(process.cwd(), logFile)})`);
   return reports.some((r) => r.error) ? 1 : 0;
 }
 
-function benchFanout(ctx: BenchContext, quick: boolean, runs: number): Promise<Report | undefined> {
+function benchFanout(ctx: BenchContext, quick: boolean, runs: number, mutations: number): Promise<Report | undefined> {
   return benchExternal(ctx, {
     name: 'fanout',
     title: 'fan-out: mutations into per-target topics applied to PostgreSQL, vs a plain batched upsert loop (bench/fanout.ts)',
     script: compiled('bench/fanout.js'),
-    env: { BENCH_QUICK: quick ? '1' : '' },
+    env: { MUTATIONS: String(mutations) },
     runs,
     timeoutMs: quick ? 300_000 : 1_200_000,
+    ratios: [{ key: 'ratio', label: 'wal / plain upsert loop (same run)', of: /^through wal/, to: /^plain batched upsert/ }],
   });
 }
 
@@ -158,9 +166,13 @@ function benchMirror(ctx: BenchContext, quick: boolean, runs: number, records: n
     name: 'mirror',
     title: 'mirror A → B vs raw kafkajs consume(A) → produce(B) (bench/mirror.ts)',
     script: compiled('bench/mirror.js'),
-    env: { BENCH_QUICK: quick ? '1' : '', MIRROR_RECORDS: String(records) },
+    env: { RECORDS: String(Math.max(1000, Math.round(records / 2))) },
     runs,
     timeoutMs: quick ? 300_000 : 1_200_000,
+    ratios: [
+      { key: 'ratio-alo', label: 'mirror at-least-once / raw (same run)', of: /MirrorRunner at-least-once/, to: /^raw kafkajs/ },
+      { key: 'ratio-eos', label: 'mirror exactly-once / raw (same run)', of: /MirrorRunner exactly-once/, to: /^raw kafkajs/ },
+    ],
   });
 }
 

@@ -6,11 +6,11 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '../../src/observability/logger';
+import { fileLogger } from '../lib/context';
 import { resolveClusters } from '../lib/cluster';
 import { BenchUsageError, durationFlag, intFlag, parseFlags, selection } from '../lib/flags';
 import { linkSchemas, REPO_ROOT } from '../lib/layout';
-import { describeEnvironment, ReportBuilder, writeResults, type FigureSpec, type Report } from '../lib/results';
+import { describeEnvironment, ReportBuilder, resultFile, writeResults, type FigureSpec, type Report } from '../lib/results';
 import { checksTable, figuresTable } from '../lib/table';
 import { BAD_INPUT_FIGURES, drillBadInput } from './bad-input';
 import { BROKER_FIGURES, drillBrokerRestart } from './broker-restart';
@@ -65,7 +65,9 @@ async function main(): Promise<number> {
 
   const cluster = await resolveClusters({ names: ['A'], clusterDir: flags['cluster-dir'] as string | undefined, privateDir: path.join(REPO_ROOT, '.wal', 'bench'), log });
   const environment = describeEnvironment('drill', cluster.clusters, cluster.origin);
-  const logger = createLogger({ drill: true }, { level: 'warn' });
+  const outDir = path.resolve(String(flags.out ?? path.join(REPO_ROOT, 'bench', 'results')));
+  const logFile = resultFile(outDir, environment, 'log');
+  const logger = fileLogger(logFile, { drill: true });
   log(`wal drill (${quick ? 'quick' : 'full'}): ${os.cpus().length} × ${environment.machine.cpuModel}, Node ${process.version}, Kafka ${cluster.clusters[0]!.kafkaVersion} at ${cluster.clusters[0]!.brokers.join(',')} (${cluster.origin}), load ${environment.machine.loadAverageAtStart.join(' ')}`);
 
   const reports: Report[] = [];
@@ -122,10 +124,10 @@ async function main(): Promise<number> {
     await cluster.stop();
   }
 
-  const file = writeResults(path.resolve(String(flags.out ?? path.join(REPO_ROOT, 'bench', 'results'))), environment, reports);
+  const file = writeResults(outDir, environment, reports);
   log(`\n${checksTable(reports)}\n\n${figuresTable(reports)}\n`);
   for (const r of reports) for (const note of r.notes) log(`${r.name}: ${note}`);
-  log(`results: ${path.relative(process.cwd(), file)}`);
+  log(`results: ${path.relative(process.cwd(), file)} (warnings and errors of in-process components: ${path.relative(process.cwd(), logFile)})`);
   return reports.some((r) => r.error || r.checks.some((c) => !c.ok)) ? 1 : 0;
 }
 

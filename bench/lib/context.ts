@@ -1,3 +1,4 @@
+import pino from 'pino';
 import type { ClusterEndpoints } from '../../src/devcluster';
 import type { Logger } from '../../src/observability/logger';
 
@@ -13,4 +14,12 @@ export interface BenchContext {
 
 export function clusterA(ctx: BenchContext): ClusterEndpoints {
   return ctx.clusters[0]!;
+}
+
+/**
+ * The logger for wal components run in-process: warnings and errors go to a file next to the
+ * results (a broker outage makes kafkajs and the writer loud; the console keeps the progress lines).
+ */
+export function fileLogger(file: string, bindings: Record<string, unknown>): Logger {
+  return pino({ level: process.env.WAL_LOG_LEVEL ?? 'warn', base: { service: 'wal', ...bindings }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: file, mkdir: true, sync: false }));
 }

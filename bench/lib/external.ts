@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ClusterEndpoints } from '../../src/devcluster';
 import { spawnChild } from './child';
 import type { BenchContext } from './context';
-import { ReportBuilder, type FigureSpec, type Report } from './results';
+import { formatNumber, ReportBuilder, type FigureSpec, type Report } from './results';
 
 /**
  * Runs another helper's bench script (compiled next to this one) as a child and reads its figures
@@ -20,6 +20,8 @@ export interface ExternalBench {
   readonly env: Record<string, string>;
   readonly runs: number;
   readonly timeoutMs: number;
+  /** Ratios computed per run from two figures whose labels match `of` and `to` (e.g. engine / raw). */
+  readonly ratios?: Array<{ readonly key: string; readonly label: string; readonly of: RegExp; readonly to: RegExp }>;
 }
 
 /** KAFKA_BROKERS & co. for child scripts, so they use the same clusters as this run. */
@@ -50,11 +52,11 @@ export function parseFigures(output: string): Parsed {
       }
       continue;
     }
-    const colon = text.indexOf(':');
     const rates = [...text.matchAll(/(\d[\d,]*(?:\.\d+)?)\s*(records|mutations|rows|requests|req|rec)\/s/g)];
-    if (colon <= 0 || rates.length === 0) continue;
+    // The label ends at the first ": " or at a run of spaces (column-aligned output).
+    const label = text.split(/:\s|\s{2,}/)[0]!.trim();
+    if (rates.length === 0 || label === '' || label === text) continue;
     const last = rates[rates.length - 1]!;
-    const label = text.slice(0, colon).trim();
     const key = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
     figures.set(key, { spec: { key, label, unit: `${last[2]}/s` }, value: Number(last[1]!.replace(/,/g, '')) });
   }
@@ -79,8 +81,14 @@ export async function benchExternal(ctx: BenchContext, b: ExternalBench): Promis
       ctx.log(`  ${b.name} run ${run + 1}/${b.runs} failed: ${error}`);
       break;
     }
+    for (const ratio of b.ratios ?? []) {
+      const find = (re: RegExp) => [...figures.values()].find((f) => re.test(f.spec.label));
+      const of = find(ratio.of);
+      const to = find(ratio.to);
+      if (of && to && to.value > 0) figures.set(ratio.key, { spec: { key: ratio.key, label: ratio.label, unit: '×', digits: 2 }, value: of.value / to.value });
+    }
     runs.push(figures);
-    ctx.log(`  ${b.name} run ${run + 1}/${b.runs}: ${[...figures.values()].map((f) => `${f.spec.label}=${Math.round(f.value)}`).join('; ')}`);
+    ctx.log(`  ${b.name} run ${run + 1}/${b.runs}: ${[...figures.values()].map((f) => `${f.spec.label}=${formatNumber(f.value, f.spec.digits)}`).join('; ')}`);
   }
   const specs = new Map<string, FigureSpec>();
   for (const r of runs) for (const [key, f] of r) if (!specs.has(key)) specs.set(key, f.spec);

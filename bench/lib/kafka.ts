@@ -46,32 +46,55 @@ export async function totalEnd(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
+/** A count observed at a time (ms). */
+export interface Sample {
+  readonly t: number;
+  readonly n: number;
+}
+
+/** What `waitForCount` saw: every poll's count, the last one at or over the target. */
 export interface Window {
-  /** When a tenth of the records was there (the start of the steady state). */
-  readonly tenth: number;
+  readonly samples: Sample[];
   readonly done: number;
 }
 
 /**
- * Polls `count()` until it reaches `target`; returns when it first held ≥ 10% and 100%, so that a
- * rate can leave out start-up (group join, task open). Rejects after `timeoutMs`, naming the count.
+ * Polls `count()` until it reaches `target`, keeping every sample so that a rate can leave out the
+ * start-up (group join, task open). Rejects after `timeoutMs`, naming the count reached.
  */
-export async function waitForCount(what: string, count: () => Promise<number>, target: number, timeoutMs: number, pollMs = 100): Promise<Window> {
+export async function waitForCount(what: string, count: () => Promise<number>, target: number, timeoutMs: number, pollMs = 50): Promise<Window> {
   const deadline = Date.now() + timeoutMs;
-  let tenth: number | undefined;
-  let last = 0;
+  const samples: Sample[] = [];
   for (;;) {
-    last = await count();
-    if (tenth === undefined && last >= target / 10) tenth = Date.now();
-    if (last >= target) return { tenth: tenth!, done: Date.now() };
-    if (Date.now() > deadline) throw new Error(`${what}: ${last} of ${target} after ${timeoutMs} ms`);
+    const n = await count();
+    samples.push({ t: Date.now(), n });
+    if (n >= target) return { samples, done: Date.now() };
+    if (Date.now() > deadline) throw new Error(`${what}: ${n} of ${target} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
-/** Records/s between 10% and 100% of `total` (the steady state). */
-export function steadyRate(total: number, w: Window): number {
-  return (total * 0.9) / (Math.max(1, w.done - w.tenth) / 1000);
+/**
+ * Records/s in the steady state: from the first sample holding ≥ 10% of the records to the end,
+ * using the counts actually seen. When that span is too short to measure (a fast loop on a small
+ * run), from the last sample that still held nothing, which includes some start-up and so errs low.
+ */
+export function steadyRate(w: Window): number {
+  const last = w.samples[w.samples.length - 1]!;
+  const first = w.samples.find((s) => s.n >= last.n / 10)!;
+  if (last.t - first.t >= 500 && last.n > first.n) return ((last.n - first.n) / (last.t - first.t)) * 1000;
+  const empty = [...w.samples].reverse().find((s) => s.n === 0) ?? w.samples[0]!;
+  return (last.n - empty.n) / (Math.max(1, last.t - empty.t) / 1000);
+}
+
+/** End offsets of a topic over one admin connection (polling it should not cost a connect each time). */
+export async function endCounter(kafka: Kafka, topic: string): Promise<{ count(): Promise<number>; close(): Promise<void> }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  return {
+    count: async () => (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0),
+    close: () => admin.disconnect(),
+  };
 }
 
 export interface Collected {

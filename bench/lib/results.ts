@@ -150,7 +150,7 @@ export async function repeat(builder: ReportBuilder, runs: number, once: (run: n
     try {
       const figures = await once(run);
       builder.addRun(figures);
-      log(`  ${builder.name} run ${run + 1}/${runs}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v)}`).join(' ')}`);
+      log(`  ${builder.name} run ${run + 1}/${runs}: ${Object.entries(figures).map(([k, v]) => `${k}=${formatNumber(v, builder.specs.find((s) => s.key === k)?.digits)}`).join(' ')}`);
     } catch (error) {
       builder.fail(error);
       log(`  ${builder.name} run ${run + 1}/${runs} failed: ${(error as Error)?.stack ?? String(error)}`);
@@ -166,11 +166,15 @@ export function formatNumber(value: number, digits?: number): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 }
 
+/** `<dir>/<kind>-<timestamp>.<extension>`: the results JSON and the log of the same run. */
+export function resultFile(dir: string, environment: Environment, extension: 'json' | 'log'): string {
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${environment.kind}-${environment.startedAt.replace(/[:.]/g, '-')}.${extension}`);
+}
+
 /** Writes `<dir>/<kind>-<timestamp>.json` and returns its path. */
 export function writeResults(dir: string, environment: Environment, reports: Report[]): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const stamp = environment.startedAt.replace(/[:.]/g, '-');
-  const file = path.join(dir, `${environment.kind}-${stamp}.json`);
+  const file = resultFile(dir, environment, 'json');
   const body = { ...environment, finishedAt: new Date().toISOString(), loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), reports };
   fs.writeFileSync(file, `${JSON.stringify(body, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   return file;
