@@ -1,0 +1,151 @@
+/**
+ * Fan-out benchmark (not a test: numbers, no assertions): mutations per second applied to
+ * PostgreSQL through wal (writer → intake → fanout → per-target topic → applier → upsert) versus a
+ * plain loop of batched upserts into the same database, same run, same rows.
+ *
+ *   KAFKA_BROKERS=host:port SCHEMA_REGISTRY_URL=http://host:port/apis/ccompat/v7 \
+ *     node -r ./test/support/runtime-fixtures/register-ts.js bench/fanout.ts
+ *
+ * PostgreSQL: PG_URL, or a private server from Debian's packages (test/support/postgres.ts).
+ * Env: MUTATIONS (default 100000), REQUEST_MUTATIONS per request (5000), CHUNK_SIZE (100),
+ * PARTITIONS (3), TABLES (1: mutations spread over this many tables), VALUE_BYTES (100),
+ * CONCURRENCY (1: partitions the engine's consumer processes at once, kafkajs partitionsConsumedConcurrently).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { createWalWriter, type MutationInput } from '../src/api';
+import { parseConfig } from '../src/config';
+import { applyTopics, planTopics } from '../src/kafka';
+import { mutationTopology, readTxnStatus } from '../src/processors/fanout';
+import { NamespaceRunner } from '../src/runtime';
+import { startPostgres } from '../test/support/postgres';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const registry = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+const MUTATIONS = Number(process.env.MUTATIONS ?? 100_000);
+const REQUEST_MUTATIONS = Number(process.env.REQUEST_MUTATIONS ?? 5000);
+const CHUNK_SIZE = Number(process.env.CHUNK_SIZE ?? 100);
+const PARTITIONS = Number(process.env.PARTITIONS ?? 3);
+const TABLES = Number(process.env.TABLES ?? 1);
+const VALUE_BYTES = Number(process.env.VALUE_BYTES ?? 100);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 1);
+const run = `benchfan${Date.now().toString(36)}`;
+
+function report(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function rate(count: number, ms: number): string {
+  return `${Math.round((count / ms) * 1000).toLocaleString('en-US')} mutations/s (${count} in ${(ms / 1000).toFixed(2)} s)`;
+}
+
+async function count(sql: Client, tables: string[]): Promise<number> {
+  let total = 0;
+  for (const t of tables) {
+    const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`).catch(() => ({ rows: [{ n: '0' }] }));
+    total += Number(rows[0]!.n);
+  }
+  return total;
+}
+
+/** Through wal: from the first write until every row is in (keys are distinct, so rows = mutations). */
+async function throughWal(pgUrl: string, sql: Client, mutations: MutationInput[]): Promise<number> {
+  const targets = Array.from({ length: TABLES }, (_, i) => `t${i}`);
+  const yaml = `
+clusters:
+  primary: { brokers: "${brokers.join(',')}", schemaRegistryUrl: "${registry}" }
+namespaces:
+  - name: ${run}
+    partitions: ${PARTITIONS}
+    maxPayloadBytes: 4MiB
+    chunking: { chunkSize: ${CHUNK_SIZE} }
+    targets:
+${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}", table: ${run}_wal_${t} }`).join('\n')}
+`;
+  const config = parseConfig(yaml, `${run}.yaml`);
+  const namespace = config.namespaces[0]!;
+  const kafka = new Kafka({ brokers, clientId: run, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await applyTopics(admin, planTopics(namespace));
+  await admin.disconnect();
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-fanout-'));
+  const runner = new NamespaceRunner({ kafka, namespace, topology: mutationTopology(namespace, { clusters: config.clusters }), stateDir, instanceId: 'bench', tuning: { maxWaitTimeMs: 100, partitionsConsumedConcurrently: CONCURRENCY } });
+  const writer = createWalWriter({ config, timeoutMs: 60_000 });
+  try {
+    await runner.start();
+    await writer.connect();
+    // Warm-up: one small request, so table creation, schema registration and group join are not timed.
+    const warm = await writer.writeToLog({ namespace: run, id: `${run}-warm`, mutations: targets.map((t) => ({ target: t, key: 'warm', op: 'PUT', value: 'x', sequence: 0 })) });
+    if (warm.durable !== 'true') throw new Error(`warm-up write failed: ${warm.message}`);
+    const tables = targets.map((t) => `${run}_wal_${t}`);
+    while ((await count(sql, tables)) < targets.length) await new Promise((r) => setTimeout(r, 100));
+
+    const started = Date.now();
+    const requests = [];
+    for (let i = 0; i < mutations.length; i += REQUEST_MUTATIONS) {
+      requests.push({ namespace: run, id: `${run}-${i / REQUEST_MUTATIONS}`, mutations: mutations.slice(i, i + REQUEST_MUTATIONS).map((m) => ({ ...m, target: targets[Number(m.key.slice(1)) % TABLES]! })) });
+    }
+    const results = await writer.writeBatch(requests);
+    const bad = results.find((r) => r.durable !== 'true');
+    if (bad) throw new Error(`write failed: ${bad.message}`);
+    const written = Date.now();
+    const expected = mutations.length + targets.length;
+    while ((await count(sql, tables)) < expected) await new Promise((r) => setTimeout(r, 50));
+    const elapsed = Date.now() - started;
+    report(`  written (acked by the broker) after ${((written - started) / 1000).toFixed(2)} s; applied from then on: ${rate(mutations.length, Date.now() - written)}`);
+    const last = await readTxnStatus(kafka, namespace, requests[requests.length - 1]!.id);
+    report(`  last txn: ${last?.status ?? 'unknown'}, ${last?.chunkCount ?? '?'} chunks`);
+    return elapsed;
+  } finally {
+    await runner.stop();
+    await writer.close();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The same rows with a plain loop: one connection, batches of CHUNK_SIZE, the applier's own statement shape. */
+async function plainLoop(sql: Client, mutations: MutationInput[]): Promise<number> {
+  const table = `${run}_plain`;
+  await sql.query(`CREATE TABLE ${table} (key text PRIMARY KEY, value bytea, sequence bigint NOT NULL, wal_deleted boolean NOT NULL DEFAULT false)`);
+  const started = Date.now();
+  for (let i = 0; i < mutations.length; i += CHUNK_SIZE) {
+    const batch = mutations.slice(i, i + CHUNK_SIZE);
+    await sql.query(
+      `INSERT INTO ${table} AS t (key, value, sequence, wal_deleted)
+       SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::boolean[])
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, sequence = EXCLUDED.sequence, wal_deleted = EXCLUDED.wal_deleted
+       WHERE t.sequence < EXCLUDED.sequence`,
+      [batch.map((m) => m.key), batch.map((m) => Buffer.from(String(m.value))), batch.map((m) => String(m.sequence)), batch.map(() => false)],
+    );
+  }
+  return Date.now() - started;
+}
+
+async function main(): Promise<void> {
+  const server = process.env.PG_URL ? undefined : await startPostgres();
+  const pgUrl = process.env.PG_URL ?? server!.url;
+  const sql = new Client({ connectionString: pgUrl });
+  await sql.connect();
+  const value = 'v'.repeat(VALUE_BYTES);
+  const mutations: MutationInput[] = Array.from({ length: MUTATIONS }, (_, i) => ({ target: 't0', key: `k${i}`, op: 'PUT', value, sequence: i + 1 }));
+  report(`fan-out benchmark: ${MUTATIONS} PUTs of ${VALUE_BYTES}-byte values, ${REQUEST_MUTATIONS} per request, chunkSize ${CHUNK_SIZE}, ${PARTITIONS} partitions (${CONCURRENCY} processed at once), ${TABLES} table(s), PostgreSQL ${server?.version ?? pgUrl}`);
+  try {
+    const plain = await plainLoop(sql, mutations);
+    report(`plain batched upsert loop (1 connection, ${CHUNK_SIZE} rows/statement): ${rate(MUTATIONS, plain)}`);
+    const wal = await throughWal(pgUrl, sql, mutations);
+    report(`through wal (write → intake → fanout → target topics → appliers → PostgreSQL): ${rate(MUTATIONS, wal)}`);
+    report(`wal / plain: ${(plain / wal).toFixed(2)}`);
+  } finally {
+    await sql.end();
+    await server?.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});
