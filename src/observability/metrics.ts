@@ -14,6 +14,13 @@ export const recordsProcessed = new Counter({
   registers: [metricsRegistry],
 });
 
+export const recordsOut = new Counter({
+  name: 'wal_runtime_records_out_total',
+  help: 'Records tasks sent to sink topics (changelogs not counted)',
+  labelNames: ['namespace', 'topic'] as const,
+  registers: [metricsRegistry],
+});
+
 export const processingErrors = new Counter({
   name: 'wal_runtime_processing_errors_total',
   help: 'Input records whose processing threw and went to the error policy',

@@ -111,6 +111,8 @@ describe('the admin server of a running namespace (real broker)', () => {
       () => last.filter((s) => s.labels.namespace === ns).map((s) => `${s.name}${JSON.stringify(s.labels)}=${s.value}`).join(', '),
     );
     expect(sumSamples(samples, 'wal_runtime_records_processed_total', labels)).toBeGreaterThanOrEqual(500);
+    // Passthrough: every record processed and committed was also sent to the output topic.
+    expect(sumSamples(samples, 'wal_runtime_records_out_total', labels)).toBeGreaterThanOrEqual(500);
     expect(sumSamples(samples, 'wal_runtime_commit_duration_seconds_count', { namespace: ns, guarantee: 'at-least-once' })).toBeGreaterThan(0);
     expect(sumSamples(samples, 'wal_runtime_commit_duration_seconds_sum', labels)).toBeGreaterThan(0);
     expect(sumSamples(samples, 'wal_runtime_tasks_assigned', labels)).toBe(2);

@@ -57,10 +57,12 @@ export class RecordCollector implements ChangelogSink {
   /**
    * Sends everything buffered: sink records first, changelog records only once those are acknowledged,
    * so a store never records an effect (a fired timer's tombstone) whose output was lost. On failure
-   * the records are dropped: the task re-processes from its last commit.
+   * the records are dropped: the task re-processes from its last commit. Answers how many sink
+   * (non-changelog) records went to each topic.
    */
-  async flush(sender: BatchSender): Promise<void> {
-    if (this.count === 0) return;
+  async flush(sender: BatchSender): Promise<Map<string, number>> {
+    const sent = new Map<string, number>();
+    if (this.count === 0) return sent;
     const pending = this.pending;
     this.pending = new Map();
     this.bytes = 0;
@@ -76,7 +78,8 @@ export class RecordCollector implements ChangelogSink {
     const sinks = [...pending].filter(([topic]) => !this.changelogTopics.has(topic));
     const changelogs = [...pending].filter(([topic]) => this.changelogTopics.has(topic));
     if (sinks.length > 0) await sender(sinks.map(([topic, messages]) => ({ topic, messages })));
-    if (changelogs.length === 0) return;
+    for (const [topic, messages] of sinks) sent.set(topic, messages.length);
+    if (changelogs.length === 0) return sent;
     const metadata = await sender(changelogs.map(([topic, messages]) => ({ topic, messages })));
     for (const entry of metadata) {
       const tp = `${entry.topicName}\u0000${entry.partition}`;
@@ -86,6 +89,7 @@ export class RecordCollector implements ChangelogSink {
         listener((BigInt(entry.baseOffset) + BigInt(n)).toString());
       }
     }
+    return sent;
   }
 
   /** Forgets buffered output (after an aborted transaction). */

@@ -1,5 +1,5 @@
 import type { TopicPartitionOffset } from 'kafkajs';
-import { commitLatency, processingErrors, punctuations } from '../../observability/metrics';
+import { commitLatency, processingErrors, punctuations, recordsOut } from '../../observability/metrics';
 import type { Clock, ErrorPolicy, ErrorPolicyActions, KeyValueStore, OutputRecord, Processor, Punctuator, WalRecord } from '../api';
 import { RuntimeError, TopologyError } from '../errors';
 import { defaultErrorPolicy, deadLetterRecord } from './error-policy';
@@ -139,7 +139,8 @@ export class Task {
     await this.flushProcessors();
     const snapshot = new Map(this.processed);
     if (this.collector.size > 0) {
-      await this.collector.flush((batch) => this.options.output.send(batch));
+      const sent = await this.collector.flush((batch) => this.options.output.send(batch));
+      for (const [topic, n] of sent) recordsOut.labels(this.options.namespace, topic).inc(n);
       this.sentSinceCommit = true;
     }
     for (const [topic, offset] of snapshot) this.flushed.set(topic, offset);
