@@ -5,6 +5,6 @@ export type { NamespaceRunnerOptions, RunnerTuning } from './internals/namespace
 export type { NamespaceStatus, TaskStatus } from './internals/runner-status';
 export { DLQ_HEADERS } from './internals/error-policy';
 export { WalInstance, readInstanceStatuses, statusFile } from './instance';
-export type { InstanceStatus } from './instance';
+export type { InstanceRunner, InstanceStatus } from './instance';
 export { topologyFor, registerTopology, registeredTopologies, passthroughTopology } from './topologies';
 export type { TopologyFactory } from './topologies';

@@ -2,8 +2,17 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { createLogger, type Logger } from '../observability/logger';
 import { ShutdownTimeoutError } from './errors';
-import type { NamespaceRunner } from './internals/namespace-runner';
 import type { NamespaceStatus } from './internals/runner-status';
+
+/**
+ * What an instance runs per namespace: the stream engine's NamespaceRunner, or a runner of its own
+ * kind (the cross-cluster mirror) with the same lifecycle and status.
+ */
+export interface InstanceRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): Promise<NamespaceStatus>;
+}
 
 export interface InstanceStatus {
   readonly instanceId: string;
@@ -47,7 +56,7 @@ export class WalInstance {
   constructor(
     readonly instanceId: string,
     readonly stateDir: string,
-    readonly runners: readonly NamespaceRunner[],
+    readonly runners: readonly InstanceRunner[],
     logger?: Logger,
   ) {
     this.logger = logger ?? createLogger({ instance: instanceId });
