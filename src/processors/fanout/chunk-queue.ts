@@ -60,12 +60,13 @@ export class ChunkQueue {
 
   /** Appends at the tail of `target`'s queue. */
   async push(target: string, chunk: QueuedChunk): Promise<void> {
+    const size = await this.size(target);
     const nextKey = prefix(NEXT, target);
     const stored = await this.store.get(nextKey);
     const seq = stored ? stored.readBigUInt64BE(0) : 0n;
     await this.store.put(Buffer.concat([prefix(QUEUE, target), u64(seq)]), encode(chunk));
     await this.store.put(nextKey, u64(seq + 1n));
-    this.sizes.set(target, (await this.size(target)) + 1);
+    this.sizes.set(target, size + 1);
   }
 
   /** The oldest chunk of `target`, with the key to replace or remove it by. */
@@ -81,8 +82,9 @@ export class ChunkQueue {
   }
 
   async remove(target: string, key: Buffer): Promise<void> {
+    const size = await this.size(target);
     await this.store.delete(key);
-    this.sizes.set(target, Math.max(0, (await this.size(target)) - 1));
+    this.sizes.set(target, Math.max(0, size - 1));
   }
 
   async isEmpty(target: string): Promise<boolean> {
