@@ -1,7 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../../config/types';
 import { HEADER_NAMESPACE } from '../../api/writer';
 import type { Processor, ProcessorContext, WalRecord } from '../../runtime/api';
-import { createAvroCodec, SerdeError } from '../../serde';
+import { createAvroCodec, SerdeError, type AvroCodec } from '../../serde';
 import { createTarget, failed, type DeliveryResult, type Target } from '../../targets';
 import { describeError, TargetError } from '../../targets/errors';
 import { backoffDelay } from '../delay/backoff';
@@ -26,6 +26,8 @@ export interface ApplierProcessorOptions {
   readonly random?: () => number;
   /** How targets are made (default: createTarget from src/targets). */
   readonly targetFactory?: (name: string) => Target;
+  /** Avro codec (default: one over the namespace cluster's registry). */
+  readonly codec?: AvroCodec;
 }
 
 type Outcome = 'done' | 'held';
@@ -58,7 +60,7 @@ export class ApplierProcessor implements Processor {
   async init(context: ProcessorContext): Promise<void> {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = new ChunkCodec(createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl }));
+    this.codec = new ChunkCodec(this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl }));
     this.queue = new ChunkQueue(context.getStore(HELD_STORE));
     for (const target of Object.keys(namespace.targets)) {
       if (!(await this.queue.isEmpty(target))) this.held.add(target);
