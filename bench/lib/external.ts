@@ -57,7 +57,8 @@ export function parseFigures(output: string): Parsed {
     const label = text.split(/:\s|\s{2,}/)[0]!.trim();
     if (rates.length === 0 || label === '' || label === text) continue;
     const last = rates[rates.length - 1]!;
-    const key = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    // Numbers inside a label (a time, a count) vary between runs; the key must not.
+    const key = label.toLowerCase().replace(/\d[\d.,]*/g, '#').replace(/[^a-z#]+/g, '-').replace(/^-|-$/g, '');
     figures.set(key, { spec: { key, label, unit: `${last[2]}/s` }, value: Number(last[1]!.replace(/,/g, '')) });
   }
   return figures;
