@@ -21,6 +21,8 @@ export interface OutgoingBatch {
   readonly sourceOffsets: bigint[];
   /** Next source offset once this batch is done (skipped records included). */
   readonly next: bigint;
+  /** Keeps the source consumer's group membership alive between produce requests of a large batch. */
+  readonly heartbeat?: () => Promise<void>;
 }
 
 export interface Delivery {
@@ -88,6 +90,7 @@ export class AtLeastOnceDelivery implements Delivery {
         try {
           const meta = await this.producer!.send({ topic: batch.targetTopic, acks: -1, messages });
           pairs.push(...pairsOf(batch, from, to, meta));
+          await batch.heartbeat?.();
         } catch (error) {
           throw new MirrorDeliveryError(`producing to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
         }
@@ -130,6 +133,7 @@ export class ExactlyOnceDelivery implements Delivery {
         for (const { from, to } of chunkByBytes(batch.messages)) {
           const messages = batch.messages.slice(from, to).map((m) => (batch.targetPartition === undefined ? m : { ...m, partition: batch.targetPartition }));
           pairs.push(...pairsOf(batch, from, to, await txn.send({ topic: batch.targetTopic, acks: -1, messages })));
+          await batch.heartbeat?.();
         }
         await txn.send({ topic: this.positions.topic, acks: -1, messages: [this.positions.record(batch.sourceTopic, batch.sourcePartition, batch.next)] });
         await txn.commit();
