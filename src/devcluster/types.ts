@@ -1,3 +1,5 @@
+import type { DevTargetsRecord } from './targets';
+
 /** Where one Kafka cluster and its schema registry answer. */
 export interface ClusterEndpoints {
   /** Alias used in configs and topic renames: "A", "B". */
@@ -14,6 +16,8 @@ export interface ClusterEndpoints {
 /** A set of running clusters and how to stop them. */
 export interface DevCluster {
   readonly clusters: ClusterEndpoints[];
+  /** PostgreSQL and Redis, when started with `targets`. */
+  readonly targets?: DevTargetsRecord;
   stop(): Promise<void>;
 }
 
@@ -28,6 +32,8 @@ export interface DevClusterOptions {
   workDir: string;
   /** Keep processes running after this Node process exits (`wal dev up`). */
   detach?: boolean;
+  /** Also start PostgreSQL and Redis (Debian binaries) for the sample topologies' targets. */
+  targets?: boolean;
   /** Force one bring-up path instead of env → docker → jvm. */
   mode?: 'env' | 'docker' | 'jvm';
   /** Progress lines for long steps (Maven downloads, broker start). */

@@ -1,14 +1,27 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_KAFKA_VERSION, DEFAULT_REGISTRY_VERSION, readDevClusterState, recordIsRunning, startDevCluster, stopRecordedCluster } from '../../devcluster';
+import {
+  addDevTargets,
+  DEFAULT_KAFKA_VERSION,
+  DEFAULT_REGISTRY_VERSION,
+  DevClusterError,
+  readDevClusterState,
+  recordIsRunning,
+  startDevCluster,
+  stopRecordedCluster,
+  targetsAreRunning,
+} from '../../devcluster';
 import { checkJava, kafkaClasspath, registryJar } from '../../devcluster/maven';
-import type { ClusterEndpoints } from '../../devcluster';
+import type { ClusterEndpoints, DevTargetsRecord } from '../../devcluster';
 
 const DEFAULT_DIR = path.join(process.cwd(), '.wal', 'dev');
 
-/** Lines a user can paste into a shell to point wal (and other tools) at the dev cluster. */
-export function describeClusters(clusters: ClusterEndpoints[]): string {
-  return clusters
+/**
+ * Lines a user can paste into a shell (or `eval`) to point wal (and other tools) at the dev cluster:
+ * comments and exports only.
+ */
+export function describeClusters(clusters: ClusterEndpoints[], targets?: DevTargetsRecord): string {
+  const lines = clusters
     .map((c, i) => {
       const suffix = i === 0 ? '' : `_${c.name}`;
       return [
@@ -16,24 +29,55 @@ export function describeClusters(clusters: ClusterEndpoints[]): string {
         `export KAFKA_BROKERS${suffix}=${c.brokers.join(',')}`,
         `export SCHEMA_REGISTRY_URL${suffix}=${c.registryUrl}`,
       ].join('\n');
-    })
-    .join('\n');
+    });
+  if (targets) {
+    lines.push(
+      [
+        `# PostgreSQL ${targets.postgres.version} (role and database "wal"), data in ${targets.postgres.dir}`,
+        `export WAL_POSTGRES_URL=${targets.postgres.url}`,
+        `# Redis (in memory), log in ${targets.redis.dir}`,
+        `export WAL_REDIS_URL=${targets.redis.url}`,
+      ].join('\n'),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Exit code 1 with the message alone (no stack) for errors that say what to do. */
+function fail(error: unknown): never {
+  if (error instanceof DevClusterError) {
+    process.stderr.write(`wal dev: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
 }
 
 export function registerDev(program: Command): void {
-  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central)');
+  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central), with PostgreSQL and Redis');
 
   dev
     .command('up')
-    .description('start local clusters and print their bootstrap addresses and registry URLs')
+    .description('start local clusters (and PostgreSQL, Redis) in the background and print shell exports for them; reuses a running one')
     .option('--clusters <names>', 'comma-separated cluster aliases (B is needed for replication)', 'A,B')
     .option('--dir <dir>', 'where broker data, logs and the state file live', DEFAULT_DIR)
     .option('--kafka-version <version>', 'Apache Kafka version (JVM and Docker paths)')
     .option('--foreground', 'stay in the foreground and stop the clusters on Ctrl-C')
-    .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean }) => {
+    .option('--no-targets', 'do not start PostgreSQL and Redis (the sample topologies\' delivery targets)')
+    .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean; targets: boolean }) => {
+      const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
+      // stdout carries only comments and exports, so `eval "$(wal dev up)"` works; the rest goes to stderr.
       const state = readDevClusterState(options.dir);
       if (state && state.clusters.every(recordIsRunning)) {
-        process.stdout.write(`already running (started ${state.startedAt}):\n${describeClusters(state.clusters)}\n`);
+        let targets = state.targets;
+        if (targets && !targetsAreRunning(targets)) {
+          progress('PostgreSQL or Redis is no longer running: restarting them');
+          targets = undefined;
+        }
+        if (options.targets && !targets) {
+          targets = await addDevTargets(options.dir, { detach: true, onProgress: progress }).catch(fail);
+        }
+        progress(`already running (started ${state.startedAt}); stop with: wal dev down${options.dir === DEFAULT_DIR ? '' : ` --dir ${options.dir}`}`);
+        process.stdout.write(`${describeClusters(state.clusters, targets)}\n`);
         return;
       }
       const cluster = await startDevCluster({
@@ -41,9 +85,10 @@ export function registerDev(program: Command): void {
         workDir: options.dir,
         detach: !options.foreground,
         kafkaVersion: options.kafkaVersion,
-        onProgress: (m) => process.stderr.write(`wal dev: ${m}\n`),
-      });
-      process.stdout.write(`${describeClusters(cluster.clusters)}\n`);
+        targets: options.targets,
+        onProgress: progress,
+      }).catch(fail);
+      process.stdout.write(`${describeClusters(cluster.clusters, cluster.targets)}\n`);
       if (!options.foreground) {
         process.stderr.write(`wal dev: running in the background; stop with: wal dev down${options.dir === DEFAULT_DIR ? '' : ` --dir ${options.dir}`}\n`);
         return;
@@ -75,10 +120,10 @@ export function registerDev(program: Command): void {
 
   dev
     .command('down')
-    .description('stop the local clusters started by `wal dev up`')
+    .description('stop the local clusters, PostgreSQL and Redis started by `wal dev up`')
     .option('--dir <dir>', 'the directory given to `wal dev up`', DEFAULT_DIR)
     .action(async (options: { dir: string }) => {
-      const stopped = await stopRecordedCluster(options.dir);
+      const stopped = await stopRecordedCluster(options.dir).catch(fail);
       process.stdout.write(stopped > 0 ? `stopped ${stopped} processes\n` : 'no local cluster was running\n');
     });
 
@@ -93,8 +138,8 @@ export function registerDev(program: Command): void {
         process.exitCode = 3;
         return;
       }
-      const running = state.clusters.every(recordIsRunning);
-      process.stdout.write(`${running ? 'running' : 'NOT running (some processes died; run wal dev down, then up)'} since ${state.startedAt}\n${describeClusters(state.clusters)}\n`);
+      const running = state.clusters.every(recordIsRunning) && (!state.targets || targetsAreRunning(state.targets));
+      process.stdout.write(`${running ? 'running' : 'NOT running (some processes died; run wal dev up again, or wal dev down)'} since ${state.startedAt}\n${describeClusters(state.clusters, state.targets)}\n`);
       if (!running) process.exitCode = 1;
     });
 }
