@@ -18,7 +18,7 @@ import { figuresTable } from './lib/table';
 const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
 
 const USAGE = `npm run bench -- [flags]
-  --quick                  small sizes (about a minute or two on a laptop); default is the full run (~10 min)
+  --quick                  small sizes (~2.5 min on 2 loaded cores); default is the full run (~30 min there, half of it 1M timers)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
   --runs <n>               runs per figure (default 3; median, min, max are reported)
   --records <n>            records for runtime, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
