@@ -77,7 +77,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   }
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'postgres.log');
-  if (asUser) fs.chownSync(dir, asUser.uid, asUser.gid);
+  if (asUser) {
+    fs.chownSync(dir, asUser.uid, asUser.gid);
+    // A 0700 ancestor (mkdtemp, /root) would only surface as a cryptic initdb failure.
+    if (spawnSync('test', ['-x', dir], asUser).status !== 0) {
+      throw new ProcessStartError(
+        `PostgreSQL runs as the "postgres" user, which cannot reach ${dir}: a parent directory is not traversable by others (chmod o+x it, or choose a dir elsewhere)`,
+      );
+    }
+  }
 
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     const init = spawnSync(

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+
+const run = promisify(execFile);
+const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
+/** The JVM path on purpose, even when the suite itself uses clusters from the environment. */
+const jvmEnv = { ...process.env, WAL_DEV_MODE: 'jvm', KAFKA_BROKERS: '', WAL_LOG_LEVEL: 'warn' };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function exported(stdout: string, name: string): string {
+  const value = new RegExp(`^export ${name}=(.+)$`, 'm').exec(stdout)?.[1];
+  if (!value) throw new Error(`wal dev up printed no ${name}:\n${stdout}`);
+  return value;
+}
+
+describe('wal dev up with delivery targets (JVM path)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-dev-targets-'));
+  // PostgreSQL runs as the postgres user under root and must reach its data dir (mkdtemp makes 0700).
+  fs.chmodSync(dir, 0o755);
+  afterAll(async () => {
+    await run('node', [CLI, 'dev', 'down', '--dir', dir], { env: jvmEnv, timeout: 60000 }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts PostgreSQL and Redis beside Kafka, prints URLs that answer, and down stops every process', async () => {
+    const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 100000 });
+    const pgUrl = exported(up.stdout, 'WAL_POSTGRES_URL');
+    const redisUrl = exported(up.stdout, 'WAL_REDIS_URL');
+    expect(exported(up.stdout, 'KAFKA_BROKERS')).toMatch(/^127\.0\.0\.1:\d+$/);
+    // The role and database the multi-table sample topology expects by default.
+    expect(pgUrl).toMatch(/^postgres:\/\/wal:wal@127\.0\.0\.1:\d+\/wal$/);
+
+    // The CLI has exited: the servers run detached; the app role can create tables in its database.
+    const pg = new Client({ connectionString: pgUrl, connectionTimeoutMillis: 5000 });
+    await pg.connect();
+    try {
+      expect((await pg.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await pg.query('CREATE TABLE dev_probe (id text PRIMARY KEY)');
+      expect((await pg.query('SELECT current_user AS u, current_database() AS d')).rows).toEqual([{ u: 'wal', d: 'wal' }]);
+    } finally {
+      await pg.end();
+    }
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    try {
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      redis.disconnect();
+    }
+
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as {
+      clusters: Array<{ brokerPid: number; registryPid: number }>;
+      targets: { postgres: { pid: number }; redis: { pid: number } };
+    };
+    const pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), state.targets.postgres.pid, state.targets.redis.pid];
+    expect(pids.every(alive)).toBe(true);
+
+    // A second up reuses what runs: same URLs, nothing restarted.
+    const again = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 30000 });
+    expect(exported(again.stdout, 'WAL_POSTGRES_URL')).toBe(pgUrl);
+    expect(exported(again.stdout, 'WAL_REDIS_URL')).toBe(redisUrl);
+
+    const status = await run('node', [CLI, 'dev', 'status', '--dir', dir], { env: jvmEnv });
+    expect(status.stdout).toMatch(/^running since/);
+    expect(status.stdout).toContain(`export WAL_POSTGRES_URL=${pgUrl}`);
+
+    const down = await run('node', [CLI, 'dev', 'down', '--dir', dir], { env: jvmEnv, timeout: 60000 });
+    expect(down.stdout).toContain('stopped 4 processes');
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});
