@@ -1,5 +1,5 @@
 import { translateGroup } from '../../src/processors/mirror/checkpoints';
-import { chunkByBytes } from '../../src/processors/mirror/delivery';
+import { chunkByBytes, pairsOf, SYNC_EVERY } from '../../src/processors/mirror/delivery';
 import { decodeSyncs, encodeSyncs, OffsetSyncStore, thinPairs } from '../../src/processors/mirror/offset-syncs';
 import { PartitionProgress } from '../../src/processors/mirror/progress';
 
@@ -39,6 +39,31 @@ describe('offset syncs and translation', () => {
     expect(s.get('t', 0)!.pairs.length).toBeLessThanOrEqual(16);
     // Any committed offset still translates to a target offset at or before its copy.
     for (const c of [0n, 5n, 3333n, 9990n]) expect(s.translate('t', 0, c)!.offset).toBeLessThanOrEqual(c + 5n);
+  });
+
+  it('with the default bound, a group far behind the head still translates to close to its position', () => {
+    const s = new OffsetSyncStore();
+    for (let i = 0n; i < 100_000n; i += 100n) s.add('t', 'A.t', 0, i, i + 7n);
+    expect(s.get('t', 0)!.pairs.length).toBeLessThanOrEqual(256);
+    for (const behind of [150n, 1_000n, 10_000n, 60_000n]) {
+      const committed = 99_900n - behind;
+      const resumeAt = s.translate('t', 0, committed)!.offset;
+      // Never after the committed record's copy, and re-reading at most ~1/8 of the distance (plus the sampling step).
+      expect(resumeAt).toBeLessThanOrEqual(committed + 7n);
+      expect(committed + 7n - resumeAt).toBeLessThanOrEqual(behind / 8n + 100n);
+    }
+  });
+
+  it('samples exact pairs from a produce ack: every SYNC_EVERY records and the last', () => {
+    const sourceOffsets = Array.from({ length: 250 }, (_, i) => BigInt(1000 + 2 * i)); // gaps: skipped records
+    const pairs = pairsOf({ targetPartition: 1, sourceOffsets }, 0, 250, [{ topicName: 't', partition: 1, errorCode: 0, baseOffset: '40' }]);
+    expect(pairs).toEqual([
+      { source: 1000n, target: 40n },
+      { source: 1000n + 2n * BigInt(SYNC_EVERY), target: 40n + BigInt(SYNC_EVERY) },
+      { source: 1400n, target: 240n },
+      { source: 1498n, target: 289n },
+    ]);
+    expect(pairsOf({ sourceOffsets }, 0, 250, [])).toEqual([]);
   });
 
   it('round-trips through the compacted-topic record and reports only changed partitions', () => {

@@ -60,14 +60,19 @@ export function chunkByBytes(messages: Message[], maxBytes = MAX_CHUNK_BYTES): A
   return out;
 }
 
-function pairsOf(batch: OutgoingBatch, from: number, to: number, meta: RecordMetadata[]): SyncPair[] {
+/** Offset-sync sampling: one (source, target) pair every this many mirrored records, plus each request's last. */
+export const SYNC_EVERY = 100;
+
+/** The records of one produce request occupy base, base+1, … on the target partition, in order. */
+export function pairsOf(batch: Pick<OutgoingBatch, 'targetPartition' | 'sourceOffsets'>, from: number, to: number, meta: RecordMetadata[]): SyncPair[] {
   if (batch.targetPartition === undefined) return [];
   const entry = meta.find((m) => m.partition === batch.targetPartition);
   if (!entry || entry.baseOffset === undefined) return [];
   const base = BigInt(entry.baseOffset);
-  const first = { source: batch.sourceOffsets[from], target: base };
-  const last = { source: batch.sourceOffsets[to - 1], target: base + BigInt(to - 1 - from) };
-  return to - from > 1 ? [first, last] : [first];
+  const pairs: SyncPair[] = [];
+  for (let i = from; i < to; i += SYNC_EVERY) pairs.push({ source: batch.sourceOffsets[i], target: base + BigInt(i - from) });
+  if ((to - 1 - from) % SYNC_EVERY !== 0) pairs.push({ source: batch.sourceOffsets[to - 1], target: base + BigInt(to - 1 - from) });
+  return pairs;
 }
 
 export class AtLeastOnceDelivery implements Delivery {

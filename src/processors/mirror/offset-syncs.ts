@@ -4,9 +4,10 @@
  * offset c translates to the target conservatively, so a consumer failing over may re-read but never
  * skips: with the last pair (s, t) at or below c, c = s maps to t and c > s maps to t + 1.
  *
- * Each partition keeps a bounded list of pairs thinned to exponentially growing distances from the
- * newest (fine near the head, coarse far back), and the whole list is what gets persisted, so a
- * compacted topic holding only the last record per partition loses nothing.
+ * Pairs are sampled every SYNC_EVERY mirrored records (MM2's offset.lag.max), exact because one produce
+ * request lands contiguously. Each partition keeps a bounded list thinned to exponentially growing
+ * distances from the newest (fine near the head, coarse far back), and the whole list is what gets
+ * persisted, so a compacted topic holding only the last record per partition loses nothing.
  */
 
 export interface SyncPair {
@@ -21,23 +22,31 @@ export interface PartitionSyncs {
   readonly pairs: readonly SyncPair[];
 }
 
-export const DEFAULT_MAX_PAIRS = 64;
+export const DEFAULT_MAX_PAIRS = 256;
 
-function bucketOf(distance: bigint): number {
-  return distance <= 0n ? 0 : distance.toString(2).length;
+/** Bucket of a distance from the newest pair: `perOctave` buckets per doubling (0 = the newest itself). */
+function bucketOf(distance: bigint, perOctave: number): number {
+  return distance <= 0n ? 0 : Math.floor(Math.log2(Number(distance)) * perOctave) + 1;
 }
 
-/** Keeps the newest pair and, per power-of-two distance from it, the oldest pair (widest coverage). */
+/**
+ * Keeps the newest pair and, per bucket of distance from it, the oldest pair (widest coverage):
+ * 8 buckets per doubling, so a group d records behind the head translates to within ~d/11 records
+ * of its position; coarser only when that would exceed `maxPairs`.
+ */
 export function thinPairs(pairs: readonly SyncPair[], maxPairs: number): SyncPair[] {
   if (pairs.length <= maxPairs) return [...pairs];
   const newest = pairs[pairs.length - 1];
-  const byBucket = new Map<number, SyncPair>();
-  for (const p of pairs) {
-    const bucket = bucketOf(newest.source - p.source);
-    if (!byBucket.has(bucket)) byBucket.set(bucket, p);
+  for (let perOctave = 8; ; perOctave /= 2) {
+    const byBucket = new Map<number, SyncPair>();
+    for (const p of pairs) {
+      const bucket = bucketOf(newest.source - p.source, perOctave);
+      if (!byBucket.has(bucket)) byBucket.set(bucket, p);
+    }
+    byBucket.set(0, newest);
+    const kept = [...byBucket.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+    if (kept.length <= maxPairs || perOctave <= 1) return kept.length <= maxPairs ? kept : [kept[0], ...kept.slice(-(maxPairs - 1))];
   }
-  byBucket.set(0, newest);
-  return [...byBucket.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0)).slice(-maxPairs);
 }
 
 function key(topic: string, partition: number): string {
