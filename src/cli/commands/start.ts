@@ -4,7 +4,8 @@ import type { Kafka } from 'kafkajs';
 import { ConfigError, findNamespace, loadConfig, parseDuration, type NamespaceConfig, type WalConfig } from '../../config';
 import { applyTopics, createKafkaClient, planTopics } from '../../kafka';
 import { rootLogger } from '../../observability/logger';
-import { NamespaceRunner, topologyFor, WalInstance } from '../../runtime';
+import { NamespaceRunner, topologyFor, WalInstance, type InstanceRunner } from '../../runtime';
+import { MirrorRunner } from '../../processors/mirror';
 import '../../processors/register';
 import { startAdminServer, type AdminServer } from '../../observability/admin-server';
 
@@ -90,17 +91,19 @@ export async function runStart(options: StartOptions): Promise<number> {
       }
     }
   }
-  const runners = namespaces.map(
-    (ns) =>
-      new NamespaceRunner({
-        kafka: clientFor(ns.cluster),
-        namespace: ns,
-        topology: topologyFor(ns, options.processor, settings, config),
-        stateDir,
-        instanceId,
-        tuning,
-        logger: logger.child({ namespace: ns.name, instance: instanceId }),
-      }),
+  // A namespace with `replication` runs the cross-cluster mirror (unless a topology is named).
+  const runners: InstanceRunner[] = namespaces.map((ns) =>
+    ns.replication && options.processor === undefined
+      ? new MirrorRunner({ config, namespace: ns, instanceId, logger: logger.child({ namespace: ns.name, instance: instanceId }) })
+      : new NamespaceRunner({
+          kafka: clientFor(ns.cluster),
+          namespace: ns,
+          topology: topologyFor(ns, options.processor, settings, config),
+          stateDir,
+          instanceId,
+          tuning,
+          logger: logger.child({ namespace: ns.name, instance: instanceId }),
+        }),
   );
   const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
   let admin: AdminServer | undefined;
