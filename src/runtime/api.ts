@@ -62,6 +62,8 @@ export interface RangeOptions {
 export interface KeyValueStore {
   readonly name: string;
   get(key: Buffer): Promise<Buffer | undefined>;
+  /** Several lookups in one trip to disk (one LevelDB read batch instead of a round trip per key). */
+  getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
   put(key: Buffer, value: Buffer): Promise<void>;
   delete(key: Buffer): Promise<void>;
   range(options?: RangeOptions): AsyncIterable<[Buffer, Buffer]>;

@@ -33,6 +33,24 @@ export class ChangeloggedStore implements KeyValueStore {
     return this.local.get(key);
   }
 
+  /** The overlay answers what it holds; the rest is read from disk in one batch. */
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
+    const result: (Buffer | undefined)[] = new Array(keys.length);
+    const missIndex: number[] = [];
+    const missKeys: Buffer[] = [];
+    keys.forEach((key, i) => {
+      const hit = this.pending.get(key.toString('latin1'));
+      if (hit) result[i] = hit.value ?? undefined;
+      else {
+        missIndex.push(i);
+        missKeys.push(key);
+      }
+    });
+    const fromDisk = await this.local.getMany(missKeys);
+    missIndex.forEach((i, j) => (result[i] = fromDisk[j]));
+    return result;
+  }
+
   async put(key: Buffer, value: Buffer): Promise<void> {
     this.write(Buffer.from(key), Buffer.from(value));
   }

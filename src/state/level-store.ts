@@ -47,6 +47,12 @@ export class LevelStore {
     return (await this.db.get(key)) ?? undefined;
   }
 
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
+    this.check();
+    if (keys.length === 0) return [];
+    return (await this.db.getMany([...keys])).map((v) => v ?? undefined);
+  }
+
   async put(key: Buffer, value: Buffer): Promise<void> {
     this.check();
     await this.db.put(key, value);

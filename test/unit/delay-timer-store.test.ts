@@ -42,6 +42,15 @@ describe('timer store (on LevelDB)', () => {
     expect(await timers.pendingCount()).toBe(1);
   });
 
+  it('answers which ids of a batch are pending in one lookup, and schedules absent ones without another', async () => {
+    await timers.schedule(entry('a', 10));
+    await timers.schedule(entry('c', 30));
+    expect([...(await timers.pendingAmong(['a', 'b', 'c', 'd']))].sort()).toEqual(['a', 'c']);
+    await timers.scheduleAbsent(entry('b', 20));
+    expect((await timers.due(100, 10)).map((e) => e.id)).toEqual(['a', 'b', 'c']);
+    expect(await timers.pendingCount()).toBe(3);
+  });
+
   it('moves a timer when a retry replaces it, keeping the count', async () => {
     await timers.schedule(entry('x', 100));
     await timers.schedule(entry('x', 500, { attempts: 1, lastError: 'HTTP 503' }), { replace: true });
@@ -57,6 +66,7 @@ describe('timer store (on LevelDB)', () => {
     await timers.schedule(entry('drop', 20));
     expect(await timers.remove('drop')).toBe(true);
     expect(await timers.remove('drop')).toBe(false);
+    await timers.flush(); // the count is written once per flush, as the processor does before a commit
     await level.close();
     level = await LevelStore.open('timers', dir);
     timers = new TimerStore(level);

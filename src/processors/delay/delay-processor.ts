@@ -45,6 +45,7 @@ export class DelayProcessor implements Processor {
   // Per task: a task's targets and schema cache open and close with its partition.
   private codec!: AvroCodec;
   private dispatcher!: Dispatcher;
+  private readonly incoming: { readonly record: WalRecord; readonly request: WriteToLogRequest }[] = [];
   private readonly ready: Ready[] = [];
   private readonly batchSize: number;
   private readonly random: () => number;
@@ -66,7 +67,10 @@ export class DelayProcessor implements Processor {
 
   async process(record: WalRecord): Promise<void> {
     const command = record.headers[CONTROL_HEADER] as ControlCommand | undefined;
-    if (command) return this.control(command, record);
+    if (command) {
+      await this.admitIncoming(); // a cancel or pause acts after the records written before it
+      return this.control(command, record);
+    }
 
     let request: WriteToLogRequest;
     try {
@@ -81,29 +85,52 @@ export class DelayProcessor implements Processor {
       return;
     }
 
-    if (await this.timers.isPending(request.id)) return; // same id while pending: one timer
-    const entry: TimerEntry = { ...sourceEntry(record, request.id, dueTime(request, this.options.namespace)) };
+    // Admitted a batch at a time: one read of the timer index for the whole batch, not one per record.
+    this.incoming.push({ record, request });
+    if (this.incoming.length >= this.batchSize) await this.admitIncoming();
+  }
+
+  /**
+   * Decoded intake records join the queue: already due ones go to delivery, the rest to the timer
+   * store. An id already pending (or scheduled earlier in this batch) keeps its one timer.
+   */
+  private async admitIncoming(): Promise<void> {
+    if (this.incoming.length === 0) return;
+    const batch = this.incoming.splice(0, this.incoming.length);
+    const pending = await this.timers.pendingAmong(batch.map((b) => b.request.id));
     const paused = await this.timers.getFlag('paused');
-    if (entry.dueAt <= this.context.now() && !paused) {
-      this.ready.push({ entry, request, fromStore: false });
-      if (this.ready.length >= this.batchSize) await this.deliverReady();
-      return;
+    const now = this.context.now();
+    let scheduled = false;
+    for (const { record, request } of batch) {
+      if (pending.has(request.id)) continue;
+      const entry = sourceEntry(record, request.id, dueTime(request, this.options.namespace));
+      if (entry.dueAt <= now && !paused) {
+        this.ready.push({ entry, request, fromStore: false });
+        continue;
+      }
+      await this.timers.scheduleAbsent(entry);
+      pending.add(request.id);
+      scheduled = true;
     }
-    await this.timers.schedule(entry);
-    await this.reportPending();
+    if (scheduled) await this.reportPending();
+    if (this.ready.length >= this.batchSize) await this.deliverReady();
   }
 
   /** Called by the engine before it commits: every record taken from the intake is delivered or stored. */
   async flush(): Promise<void> {
+    await this.admitIncoming();
     await this.deliverReady();
+    await this.timers.flush();
   }
 
   async close(): Promise<void> {
+    this.incoming.length = 0;
     this.ready.length = 0;
     await this.dispatcher?.close();
   }
 
   private async punctuate(now: number): Promise<void> {
+    await this.admitIncoming();
     await this.deliverReady();
     if (await this.timers.getFlag('paused')) return;
     // Bounded work per punctuation so commits and rebalances are not held up by a large backlog.

@@ -64,6 +64,8 @@ function decodeEntry(buffer: Buffer): TimerEntry {
  */
 export class TimerStore {
   private pending: number | undefined;
+  private countDirty = false;
+  private readonly flags = new Map<string, boolean>();
 
   constructor(private readonly store: KeyValueStore) {}
 
@@ -72,12 +74,21 @@ export class TimerStore {
     const existing = await this.store.get(idKey(entry.id));
     if (existing && !options.replace) return false;
     if (existing) await this.store.delete(timerKey(Number(existing.readBigUInt64BE(0)), entry.id));
-    const due = Buffer.alloc(8);
-    due.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(entry.dueAt))));
-    await this.store.put(timerKey(entry.dueAt, entry.id), encodeEntry(entry));
-    await this.store.put(idKey(entry.id), due);
+    await this.write(entry);
     if (!existing) await this.adjustPending(1);
     return true;
+  }
+
+  /** Schedules an id the caller has just found not pending (`pendingAmong`): no lookup of its own. */
+  async scheduleAbsent(entry: TimerEntry): Promise<void> {
+    await this.write(entry);
+    await this.adjustPending(1);
+  }
+
+  /** Which of `ids` are pending, in one read batch (the intake admits records a batch at a time). */
+  async pendingAmong(ids: readonly string[]): Promise<Set<string>> {
+    const found = await this.store.getMany(ids.map(idKey));
+    return new Set(ids.filter((_, i) => found[i] !== undefined));
   }
 
   async isPending(id: string): Promise<boolean> {
@@ -127,20 +138,44 @@ export class TimerStore {
     return this.pending;
   }
 
+  /** Flags are read on every intake record: cached after the first read (only this object writes them). */
   async getFlag(name: string): Promise<boolean> {
-    const value = await this.store.get(metaKey(name));
-    return value !== undefined && value[0] === 1;
+    let on = this.flags.get(name);
+    if (on === undefined) {
+      const value = await this.store.get(metaKey(name));
+      on = value !== undefined && value[0] === 1;
+      this.flags.set(name, on);
+    }
+    return on;
   }
 
   async setFlag(name: string, on: boolean): Promise<void> {
     await this.store.put(metaKey(name), Buffer.from([on ? 1 : 0]));
+    this.flags.set(name, on);
+  }
+
+  /**
+   * Writes the pending count if it changed. The count moves with every schedule and remove; storing
+   * it once per flush instead of per timer keeps a third of the changelog records out. Call before
+   * the store's writes are committed (the processor's `flush`).
+   */
+  async flush(): Promise<void> {
+    if (!this.countDirty || this.pending === undefined) return;
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64BE(BigInt(this.pending));
+    await this.store.put(metaKey('pending'), buffer);
+    this.countDirty = false;
+  }
+
+  private async write(entry: TimerEntry): Promise<void> {
+    const due = Buffer.alloc(8);
+    due.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(entry.dueAt))));
+    await this.store.put(timerKey(entry.dueAt, entry.id), encodeEntry(entry));
+    await this.store.put(idKey(entry.id), due);
   }
 
   private async adjustPending(delta: number): Promise<void> {
-    const count = (await this.pendingCount()) + delta;
-    this.pending = count;
-    const buffer = Buffer.alloc(8);
-    buffer.writeBigInt64BE(BigInt(count));
-    await this.store.put(metaKey('pending'), buffer);
+    this.pending = (await this.pendingCount()) + delta;
+    this.countDirty = true;
   }
 }
