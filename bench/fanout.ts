@@ -9,7 +9,7 @@
  * PostgreSQL: PG_URL, or a private server from Debian's packages (test/support/postgres.ts).
  * Env: MUTATIONS (default 100000), REQUEST_MUTATIONS per request (5000), CHUNK_SIZE (100),
  * PARTITIONS (3), TABLES (1: mutations spread over this many tables), VALUE_BYTES (100),
- * CONCURRENCY (1: partitions the engine's consumer processes at once, kafkajs partitionsConsumedConcurrently).
+ * CONCURRENCY (partitions the engine's consumer processes at once, kafkajs partitionsConsumedConcurrently; default the namespace default).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,7 +31,7 @@ const CHUNK_SIZE = Number(process.env.CHUNK_SIZE ?? 100);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 3);
 const TABLES = Number(process.env.TABLES ?? 1);
 const VALUE_BYTES = Number(process.env.VALUE_BYTES ?? 100);
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 1);
+const CONCURRENCY = process.env.CONCURRENCY ? Number(process.env.CONCURRENCY) : undefined;
 const run = `benchfan${Date.now().toString(36)}`;
 
 function report(line: string): void {
@@ -76,7 +76,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
   await applyTopics(admin, planTopics(namespace));
   await admin.disconnect();
   const stateDir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-fanout-'));
-  const runner = new NamespaceRunner({ kafka, namespace, topology: mutationTopology(namespace, { clusters: config.clusters }), stateDir, instanceId: 'bench', tuning: { maxWaitTimeMs: 100, partitionsConsumedConcurrently: CONCURRENCY } });
+  const runner = new NamespaceRunner({ kafka, namespace, topology: mutationTopology(namespace, { clusters: config.clusters }), stateDir, instanceId: 'bench', tuning: { maxWaitTimeMs: 100, ...(CONCURRENCY ? { partitionsConsumedConcurrently: CONCURRENCY } : {}) } });
   const writer = createWalWriter({ config, timeoutMs: 60_000 });
   try {
     await runner.start();

@@ -8,12 +8,13 @@
  *    (eachBatch → sendBatch acks=all → commit) versus the engine running the passthrough topology.
  * Env: RESTORE_RECORDS (default 200000; 0 skips), PASS_RECORDS (200000), VALUE_BYTES (100), PARTITIONS (4),
  * BENCH_ONLY (run only the loops whose name contains it, e.g. "raw" or "at-least-once"),
- * CONCURRENCY (engine partitionsConsumedConcurrently, default 1).
+ * CONCURRENCY (engine partitionsConsumedConcurrently, default the namespace default; the raw loop uses that default too).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { DEFAULT_PARTITION_CONCURRENCY } from '../src/config/types';
 import { createLogger } from '../src/observability/logger';
 import { NamespaceRunner, passthroughTopology } from '../src/runtime';
 import { LevelStore, RecoveryPartition } from '../src/state';
@@ -119,6 +120,8 @@ async function rawLoop(input: string, output: string): Promise<Timing> {
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    // The same partition concurrency as the engine's default, so the ratio compares like with like.
+    partitionsConsumedConcurrently: DEFAULT_PARTITION_CONCURRENCY,
     eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets }) => {
       const messages = batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }));
       for (let i = 0; i < messages.length; i += 5000) await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: messages.slice(i, i + 5000) }] });
@@ -146,7 +149,7 @@ async function engineLoop(input: string, output: string, guarantee: 'at-least-on
     stateDir: dir,
     instanceId: 'bench',
     logger,
-    tuning: { partitionsConsumedConcurrently: Number(process.env.CONCURRENCY ?? 1) },
+    tuning: process.env.CONCURRENCY ? { partitionsConsumedConcurrently: Number(process.env.CONCURRENCY) } : undefined,
   });
   const started = Date.now();
   await runner.start();

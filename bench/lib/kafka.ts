@@ -1,4 +1,5 @@
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
+import { DEFAULT_PARTITION_CONCURRENCY } from '../../src/config/types';
 
 /** Bench-side kafkajs helpers: topics, bulk fill, end offsets, and collecting what a topic receives. */
 
@@ -147,6 +148,8 @@ export async function startRawLoop(kafka: Kafka, input: string, output: string, 
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    // The same partition concurrency as the engine's default, so the ratio compares like with like.
+    partitionsConsumedConcurrently: DEFAULT_PARTITION_CONCURRENCY,
     eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets }) => {
       const messages = batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers }));
       for (let i = 0; i < messages.length; i += 5000) await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: messages.slice(i, i + 5000) }] });

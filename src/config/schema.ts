@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PARTITION_CONCURRENCY } from './types';
 import { parseDuration, parseNumber, parseSize } from './units';
 
 /**
@@ -161,8 +162,9 @@ export const namespaceSchema = z.strictObject({
     .strictObject({
       commitIntervalMs: positiveDuration().default(1000),
       punctuationIntervalMs: positiveDuration().default(250),
+      partitionConcurrency: z.number().int().min(1).max(256).default(DEFAULT_PARTITION_CONCURRENCY),
     })
-    .default({ commitIntervalMs: 1000, punctuationIntervalMs: 250 }),
+    .default({ commitIntervalMs: 1000, punctuationIntervalMs: 250, partitionConcurrency: DEFAULT_PARTITION_CONCURRENCY }),
 });
 
 /** Top level of a file; clusters and namespaces are then checked one by one so one bad entry hides no other. */

@@ -57,7 +57,7 @@ describe('defaults', () => {
       maxRetries: 5,
       maxPayloadBytes: 1024 * 1024,
       chunking: { chunkSize: 100, maxChunkBytes: 512 * 1024 },
-      runtime: { commitIntervalMs: 1000, punctuationIntervalMs: 250 },
+      runtime: { commitIntervalMs: 1000, punctuationIntervalMs: 250, partitionConcurrency: 4 },
       processingGuarantee: 'at-least-once',
       delay: { defaultDelayMs: 0, maxDelayMs: null },
       dlq: { enabled: true },
@@ -105,7 +105,7 @@ chunking: {chunkSize: 10, maxChunkBytes: 64KB}
     ).namespaces[0]!;
     expect(ns.delay).toEqual({ defaultDelayMs: 30_000, maxDelayMs: 3 * 86_400_000 });
     expect(ns.backoff).toEqual({ initialMs: 250, maxMs: 5_400_000, multiplier: 1.5, jitter: 0 });
-    expect(ns.runtime).toEqual({ commitIntervalMs: 300_000, punctuationIntervalMs: 100 });
+    expect(ns.runtime).toEqual({ commitIntervalMs: 300_000, punctuationIntervalMs: 100, partitionConcurrency: 4 });
     expect(ns.maxPayloadBytes).toBe(2 * 1024 * 1024);
     expect(ns.chunking.maxChunkBytes).toBe(64_000);
   });

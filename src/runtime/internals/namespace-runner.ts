@@ -1,5 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import type { NamespaceConfig } from '../../config/types';
+import { DEFAULT_PARTITION_CONCURRENCY, type NamespaceConfig } from '../../config/types';
 import { createLogger, type Logger } from '../../observability/logger';
 import { engineRestarts, recordsProcessed, tasksAssigned } from '../../observability/metrics';
 import { ensureChangelogTopics } from '../../state';
@@ -196,7 +196,7 @@ export class NamespaceRunner {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? this.options.namespace.runtime.partitionConcurrency ?? DEFAULT_PARTITION_CONCURRENCY,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
