@@ -102,7 +102,13 @@ export async function readPartitionRange(kafka: Kafka, options: PartitionReadOpt
   }
 }
 
-/** The first and the last stable (read_committed end) offset of one partition. */
+/**
+ * The first offset and the high watermark of one partition. kafkajs' admin lists offsets with
+ * isolation level 0 (read_uncommitted), so `end` is the high watermark, not the last stable offset:
+ * while a transaction is open on the partition, a read_committed reader of `[low, end)` waits for
+ * it to end (up to its stall timeout). Tasks open their transactional producer before restoring,
+ * which aborts their own previous transaction, so their changelogs have none open at that point.
+ */
 export async function partitionBounds(kafka: Kafka, topic: string, partition: number): Promise<{ low: string; end: string }> {
   const admin = kafka.admin();
   await admin.connect();
