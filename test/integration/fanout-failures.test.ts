@@ -99,6 +99,8 @@ describe('fan-out when a target fails', () => {
     const during = await waitForTxn(env.kafka, env.namespace, 'txn-outage', (s) => s.targets.cache?.applied === s.targets.cache?.expected, 20_000);
     expect(during.status).toBe('pending');
     expect(during.targets.orders?.applied ?? 0).toBe(0);
+    // The tracker counted the transaction pending at the flush that wrote the status just read.
+    expect(await counter('wal_txn_pending', labels)).toBe(1);
     await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - haltedAt))));
     const failedTries = await counter('wal_fanout_apply_retries_total', labels);
     const outageMs = Date.now() - haltedAt;
@@ -111,6 +113,9 @@ describe('fan-out when a target fails', () => {
     expect(await redisState(redis.url, env.redisPrefix)).toEqual(liveEntries(expected, 'cache'));
     expect(status.targets.orders!.retries).toBeGreaterThan(0);
     expect(status.targets.cache!.retries).toBe(0);
+    expect(await counter('wal_txn_pending', labels)).toBe(0);
+    expect(await counter('wal_txn_completed_total', labels)).toBe(1);
+    expect(await counter('wal_txn_failed_total', labels)).toBe(0);
 
     // Backoff, not a retry per punctuation (100 ms): a held queue (target × partition) retries its
     // head at 0, 200, 600, 1400, 2400, … ms, and the chunks behind it are not tried at all.
@@ -136,6 +141,11 @@ describe('fan-out when a target fails', () => {
     } finally {
       await pg.resume();
     }
+    const labels = { namespace: env.namespace.name };
+    // One failed transaction, however many of its chunks were dead-lettered; no longer pending.
+    expect(await counter('wal_txn_failed_total', labels)).toBe(1);
+    expect(await counter('wal_txn_pending', labels)).toBe(0);
+    expect(await counter('wal_txn_completed_total', labels)).toBe(0);
 
     const shown = await wal(['txn', 'status', 'txn-dlq', ...ns]);
     expect(shown.code).toBe(3);
@@ -161,6 +171,9 @@ describe('fan-out when a target fails', () => {
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ txnId: 'txn-dlq', status: 'complete', applied: chunkCount, failed: 0, failures: [] });
     expect(await tableState(pg.url, 'dlq_ledger')).toEqual(liveEntries(expectedState(mutations), 'ledger'));
+    expect(await counter('wal_txn_completed_total', labels)).toBe(1);
+    expect(await counter('wal_txn_failed_total', labels)).toBe(1);
+    expect(await counter('wal_txn_pending', labels)).toBe(0);
 
     const unknown = await wal(['txn', 'status', 'no-such-txn', ...ns]);
     expect([unknown.code, unknown.stdout]).toEqual([4, expect.stringContaining('txn no-such-txn: UNKNOWN')]);

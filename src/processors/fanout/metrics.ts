@@ -43,6 +43,20 @@ export const txnsCompleted = new Counter({
   registers: [metricsRegistry],
 });
 
+export const txnsPending = new Gauge({
+  name: 'wal_txn_pending',
+  help: 'Transactions in state pending (chunks not all applied, none dead-lettered) in the partitions this instance tracks',
+  labelNames: ['namespace'],
+  registers: [metricsRegistry],
+});
+
+export const txnsFailed = new Counter({
+  name: 'wal_txn_failed_total',
+  help: 'Transactions that became failed: a chunk of theirs was dead-lettered (again after a re-drive counts again)',
+  labelNames: ['namespace'],
+  registers: [metricsRegistry],
+});
+
 export const txnDuration = new Histogram({
   name: 'wal_txn_duration_seconds',
   help: 'From a transaction request being written to its last chunk being applied',

@@ -2,7 +2,7 @@ import type { NamespaceConfig } from '../../config/types';
 import { createLogger, type Logger } from '../../observability/logger';
 import type { KeyValueStore, Processor, ProcessorContext, WalRecord } from '../../runtime/api';
 import { decodeTxnEvent, InvalidTxnEventError } from './events';
-import { txnDuration, txnsCompleted } from './metrics';
+import { txnDuration, txnsCompleted, txnsFailed, txnsPending } from './metrics';
 import { TXN_STORE } from './names';
 import { applyTxnEvent, type TxnStatus } from './txn-status';
 
@@ -42,14 +42,35 @@ export class TxnTracker implements Processor {
   private store!: KeyValueStore;
   private readonly dirty = new Map<string, { before: TxnStatus | undefined; after: TxnStatus }>();
   private readonly logger: Logger;
+  /** This task's share of `wal_txn_pending`: stored transactions in state pending. */
+  private pending = 0;
 
   constructor(private readonly options: TxnTrackerOptions) {
     this.logger = createLogger({ component: 'txn-tracker', namespace: options.namespace.name });
   }
 
-  init(context: ProcessorContext): void {
+  async init(context: ProcessorContext): Promise<void> {
     this.store = context.getStore(TXN_STORE);
     context.schedule(this.options.expiryIntervalMs ?? 60_000, (now) => this.expire(now));
+    // The store was restored before init: count what it holds pending, so the gauge survives a
+    // restart or a partition moving to this instance.
+    let pending = 0;
+    for await (const [, value] of this.store.range({ gte: Buffer.from([STATUS]), lt: Buffer.from([STATUS + 1]) })) {
+      if ((JSON.parse(value.toString('utf8')) as TxnStatus).status === 'pending') pending += 1;
+    }
+    this.addPending(pending);
+  }
+
+  close(): void {
+    // Whatever the task wrote since its last commit may be discarded: the next owner counts afresh.
+    this.addPending(-this.pending);
+  }
+
+  private addPending(delta: number): void {
+    if (delta === 0) return;
+    this.pending += delta;
+    if (delta > 0) txnsPending.inc({ namespace: this.options.namespace.name }, delta);
+    else txnsPending.dec({ namespace: this.options.namespace.name }, -delta);
   }
 
   async process(record: WalRecord): Promise<void> {
@@ -76,6 +97,8 @@ export class TxnTracker implements Processor {
       await this.store.put(txnStatusKey(after.txnId), Buffer.from(JSON.stringify(after)));
       if (before?.completedAt) await this.store.delete(expiryKey(before.completedAt, after.txnId));
       if (after.completedAt !== null) await this.store.put(expiryKey(after.completedAt, after.txnId), Buffer.alloc(0));
+      this.addPending((after.status === 'pending' ? 1 : 0) - (before?.status === 'pending' ? 1 : 0));
+      if (after.status === 'failed' && before?.status !== 'failed') txnsFailed.inc({ namespace: ns });
       if (after.status === 'complete' && before?.status !== 'complete') {
         txnsCompleted.inc({ namespace: ns });
         if (after.writeTime !== null && after.completedAt !== null) txnDuration.observe({ namespace: ns }, Math.max(0, after.completedAt - after.writeTime) / 1000);
