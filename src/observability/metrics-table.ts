@@ -16,10 +16,52 @@ export async function scrapeMetrics(adminUrl: string, timeoutMs = 3000): Promise
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new MetricsScrapeError(`${url}: ${(error as Error)?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message}`, { cause: error });
+    throw new MetricsScrapeError(`${url}: ${fetchFailure(error, timeoutMs)}`, { cause: error });
   }
   if (!response.ok) throw new MetricsScrapeError(`${url}: HTTP ${response.status}`);
   return parsePrometheusText(await response.text());
+}
+
+/** "no answer within …", or fetch's message with its cause (`fetch failed (ECONNREFUSED)`). */
+function fetchFailure(error: unknown, timeoutMs: number): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  const why = e?.cause?.code ?? e?.cause?.message;
+  return `${e?.message ?? String(error)}${why ? ` (${why})` : ''}`;
+}
+
+/** What `<adminUrl>/ready` answered: 200 ready, 503 not ready, with the instance's JSON details. */
+export interface ReadyAnswer {
+  readonly ready: boolean;
+  readonly details: unknown;
+}
+
+/** Fetches `<adminUrl>/ready`; a 503 is an answer (not ready), anything else unexpected throws MetricsScrapeError. */
+export async function scrapeReadiness(adminUrl: string, timeoutMs = 3000): Promise<ReadyAnswer> {
+  const url = `${adminUrl.replace(/\/+$/, '')}/ready`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new MetricsScrapeError(`${url}: ${fetchFailure(error, timeoutMs)}`, { cause: error });
+  }
+  if (response.status !== 200 && response.status !== 503) throw new MetricsScrapeError(`${url}: HTTP ${response.status}`);
+  let body: { ready?: unknown; details?: unknown };
+  try {
+    body = (await response.json()) as { ready?: unknown; details?: unknown };
+  } catch (error) {
+    throw new MetricsScrapeError(`${url}: not a wal readiness answer (${(error as Error).message})`, { cause: error });
+  }
+  return { ready: response.status === 200 && body.ready === true, details: body.details ?? null };
+}
+
+/** The reasons a not-ready answer gives, one per namespace that is not ready (`ns: reason`). */
+export function notReadyReasons(answer: ReadyAnswer): string[] {
+  if (answer.ready) return [];
+  const details = answer.details as { namespaces?: { namespace?: string; ready?: boolean; reason?: string }[]; reason?: string } | null;
+  const reasons = (details?.namespaces ?? []).filter((n) => n.ready !== true).map((n) => `${n.namespace ?? '?'}: ${n.reason ?? 'not ready'}`);
+  if (details?.reason) reasons.push(details.reason);
+  return reasons.length > 0 ? reasons : ['not ready'];
 }
 
 /** One row of `wal status --admin`: what an instance reports for one namespace. */
@@ -38,6 +80,8 @@ export interface NamespaceMetricsRow {
   readonly targetErrors: number;
   readonly mirrorLag: number;
   readonly txnCompleted: number;
+  readonly txnPending: number;
+  readonly txnFailed: number;
 }
 
 /** Per namespace found in `samples` (any metric with a `namespace` label), the figures an operator looks at first. */
@@ -63,6 +107,8 @@ export function namespaceRows(instance: string, samples: readonly Sample[]): Nam
       targetErrors: targetAll - sum('wal_target_deliveries_total', { result: 'ok' }),
       mirrorLag: sum('wal_mirror_lag_records'),
       txnCompleted: sum('wal_txn_completed_total'),
+      txnPending: sum('wal_txn_pending'),
+      txnFailed: sum('wal_txn_failed_total'),
     };
   });
 }
@@ -81,7 +127,9 @@ const COLUMNS: [string, (r: NamespaceMetricsRow) => string][] = [
   ['DLQ', (r) => String(r.deadLettered)],
   ['TARGET ERR', (r) => String(r.targetErrors)],
   ['MIRROR LAG', (r) => String(r.mirrorLag)],
+  ['TXN PENDING', (r) => String(r.txnPending)],
   ['TXN DONE', (r) => String(r.txnCompleted)],
+  ['TXN FAILED', (r) => String(r.txnFailed)],
 ];
 
 /** A plain aligned table, one line per row, header first. */

@@ -21,6 +21,9 @@ wal_target_deliveries_total{namespace="orders",target="events",result="retriable
 wal_target_deliveries_total{namespace="orders",target="events",result="permanent"} 1
 wal_mirror_lag_records{namespace="mirror",source="A",target="B",topic="t",partition="0"} 42
 wal_mirror_records_total{namespace="mirror",source="A",target="B",topic="t"} 10
+wal_txn_pending{namespace="orders"} 2
+wal_txn_completed_total{namespace="orders"} 3
+wal_txn_failed_total{namespace="orders"} 1
 process_resident_memory_bytes 123
 `;
 
@@ -42,7 +45,9 @@ describe('wal status table from scraped metrics', () => {
       deadLettered: 2,
       targetErrors: 8,
       mirrorLag: 0,
-      txnCompleted: 0,
+      txnCompleted: 3,
+      txnPending: 2,
+      txnFailed: 1,
     });
     expect(rows[0]).toMatchObject({ ready: null, mirrorLag: 42, delivered: 10 });
   });
@@ -51,7 +56,7 @@ describe('wal status table from scraped metrics', () => {
     const lines = formatMetricsTable(namespaceRows('instance-1', parsePrometheusText(text)));
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^INSTANCE\s+NAMESPACE\s+READY\s+TASKS\s+RESTORING\s+PROCESSED\s+LAG\s+TIMERS/);
-    expect(lines[2]).toMatch(/^instance-1\s+orders\s+yes\s+3\s+0\s+1200\s+10\s+15\s+900\s+7\s+2\s+8\s+0\s+0$/);
+    expect(lines[2]).toMatch(/^instance-1\s+orders\s+yes\s+3\s+0\s+1200\s+10\s+15\s+900\s+7\s+2\s+8\s+0\s+2\s+3\s+1$/);
     // Right-aligned numbers end where their header ends.
     expect(lines[2].indexOf('1200') + 4).toBe(lines[0].indexOf('PROCESSED') + 'PROCESSED'.length);
   });
