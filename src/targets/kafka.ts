@@ -1,6 +1,7 @@
 import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
 import type { ClusterConfig, KafkaTargetConfig } from '../config/types';
 import { createLogger, Logger } from '../observability/logger';
+import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
 import { sendIsolatingFailures } from './batch';
 import { causeChain, describeError, TargetConfigError } from './errors';
 import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target } from './target';
@@ -60,9 +61,12 @@ export function createKafkaTarget(
     return connecting;
   };
 
+  // Large deliveries go out in requests of bounded size, in order (see MAX_REQUEST_BYTES).
   const send = async (messages: Message[]): Promise<void> => {
     await connect();
-    await producer.send({ topic: config.topic, acks: -1, compression: CompressionTypes.None, messages });
+    for (const part of splitByBytes(messages, messageBytes, MAX_REQUEST_BYTES)) {
+      await producer.send({ topic: config.topic, acks: -1, compression: CompressionTypes.None, messages: part });
+    }
   };
 
   return {

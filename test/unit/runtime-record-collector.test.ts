@@ -40,4 +40,35 @@ describe('RecordCollector', () => {
     collector.send('out', { key: null, value: Buffer.alloc(2000) }, 1);
     expect(collector.shouldFlush()).toBe(true);
   });
+
+  it('splits a flush larger than its byte limit into requests sent in order, acknowledging the last offset', async () => {
+    const collector = new RecordCollector({ maxBytes: 1000, maxRecords: 100_000 });
+    const acked: string[] = [];
+    collector.onAcknowledged('cl', 0, (next) => acked.push(next));
+    // A mass dead-lettering: 10 sink records of ~300 bytes, then 10 changelog tombstones.
+    for (let i = 0; i < 10; i += 1) collector.send('dlq', { key: Buffer.from(`k${i}`), value: Buffer.alloc(300) }, 1);
+    for (let i = 0; i < 10; i += 1) collector.sendChangelog('cl', 0, Buffer.from(`k${i}`), null);
+    collector.send('huge', { key: null, value: Buffer.alloc(5000) }, 1);
+    const requests: { topic: string; keys: string[] }[][] = [];
+    let nextOffset = 100;
+    await collector.flush(async (batch) => {
+      requests.push(batch.map((t) => ({ topic: t.topic, keys: t.messages.map((m) => String(m.key)) })));
+      return batch.map((t) => {
+        const base = nextOffset;
+        nextOffset += t.messages.length;
+        return { topicName: t.topic, partition: 0, errorCode: 0, baseOffset: String(base) };
+      });
+    });
+    const bytes = (r: { topic: string; keys: string[] }[]): number => r.reduce((n, t) => n + t.keys.length * (t.topic === 'dlq' ? 366 : t.topic === 'cl' ? 66 : 5066), 0);
+    // Every request fits the limit except the one record that is larger on its own.
+    for (const r of requests) if (!(r.length === 1 && r[0]!.topic === 'huge')) expect(bytes(r)).toBeLessThanOrEqual(1000);
+    expect(requests.length).toBeGreaterThan(3);
+    // Sinks all go before any changelog record, and each topic keeps its order across requests.
+    const flat = requests.flat();
+    expect(flat.findIndex((t) => t.topic === 'cl')).toBeGreaterThan(flat.map((t) => t.topic).lastIndexOf('dlq'));
+    expect(flat.filter((t) => t.topic === 'dlq').flatMap((t) => t.keys)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
+    expect(flat.filter((t) => t.topic === 'cl').flatMap((t) => t.keys)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
+    // The changelog partition is durable up to its last record: base offset of the last request + its count.
+    expect(acked[acked.length - 1]).toBe(String(nextOffset));
+  });
 });

@@ -1,4 +1,5 @@
 import type { Message, RecordMetadata, TopicMessages } from 'kafkajs';
+import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../../kafka/request-size';
 import type { ChangelogSink } from '../../state';
 import type { OutputRecord } from '../api';
 
@@ -11,7 +12,7 @@ export interface CollectorLimits {
   readonly maxRecords: number;
 }
 
-const DEFAULT_LIMITS: CollectorLimits = { maxBytes: 512 * 1024, maxRecords: 5000 };
+const DEFAULT_LIMITS: CollectorLimits = { maxBytes: MAX_REQUEST_BYTES, maxRecords: 5000 };
 
 /**
  * A task's output buffer: sink records and changelog records, sent together by `flush()`. Nothing
@@ -67,29 +68,50 @@ export class RecordCollector implements ChangelogSink {
     this.pending = new Map();
     this.bytes = 0;
     this.count = 0;
-    const counts = new Map<string, number>();
-    for (const [topic, messages] of pending) {
-      for (const m of messages) {
-        if (m.partition === undefined) continue;
-        const tp = `${topic}\u0000${m.partition}`;
-        if (this.ackListeners.has(tp)) counts.set(tp, (counts.get(tp) ?? 0) + 1);
-      }
-    }
     const sinks = [...pending].filter(([topic]) => !this.changelogTopics.has(topic));
     const changelogs = [...pending].filter(([topic]) => this.changelogTopics.has(topic));
-    if (sinks.length > 0) await sender(sinks.map(([topic, messages]) => ({ topic, messages })));
+    for (const wave of this.waves(sinks)) await sender(wave);
     for (const [topic, messages] of sinks) sent.set(topic, messages.length);
-    if (changelogs.length === 0) return sent;
-    const metadata = await sender(changelogs.map(([topic, messages]) => ({ topic, messages })));
-    for (const entry of metadata) {
-      const tp = `${entry.topicName}\u0000${entry.partition}`;
-      const listener = this.ackListeners.get(tp);
-      const n = counts.get(tp);
-      if (listener && n !== undefined && entry.baseOffset !== undefined && Number(entry.baseOffset) >= 0) {
-        listener((BigInt(entry.baseOffset) + BigInt(n)).toString());
+    for (const wave of this.waves(changelogs)) {
+      const metadata = await sender(wave);
+      const counts = new Map<string, number>();
+      for (const { topic, messages } of wave) {
+        for (const m of messages) {
+          if (m.partition === undefined) continue;
+          const tp = `${topic}\u0000${m.partition}`;
+          if (this.ackListeners.has(tp)) counts.set(tp, (counts.get(tp) ?? 0) + 1);
+        }
+      }
+      for (const entry of metadata) {
+        const tp = `${entry.topicName}\u0000${entry.partition}`;
+        const listener = this.ackListeners.get(tp);
+        const n = counts.get(tp);
+        if (listener && n !== undefined && entry.baseOffset !== undefined && Number(entry.baseOffset) >= 0) {
+          listener((BigInt(entry.baseOffset) + BigInt(n)).toString());
+        }
       }
     }
     return sent;
+  }
+
+  /**
+   * Splits one flush into requests of at most `maxBytes` (a record larger than that goes alone).
+   * kafkajs puts all of a partition's messages of one request into one record batch, and a batch
+   * over the topic's max.message.bytes is refused whole: a punctuation that dead-letters thousands
+   * of records at once must not turn into a task that fails on every retry. Waves go out one after
+   * the other, so each partition keeps its order.
+   */
+  private waves(entries: [string, Message[]][]): TopicMessages[][] {
+    const flat = entries.flatMap(([topic, messages]) => messages.map((message) => ({ topic, message })));
+    return splitByBytes(flat, (e) => messageBytes(e.message), this.limits.maxBytes).map((run) => {
+      const byTopic = new Map<string, Message[]>();
+      for (const { topic, message } of run) {
+        let list = byTopic.get(topic);
+        if (!list) byTopic.set(topic, (list = []));
+        list.push(message);
+      }
+      return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    });
   }
 
   /** Forgets buffered output (after an aborted transaction). */
@@ -104,7 +126,6 @@ export class RecordCollector implements ChangelogSink {
     if (!list) this.pending.set(topic, (list = []));
     list.push(message);
     this.count += 1;
-    this.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0) + 64;
-    for (const [k, v] of Object.entries(message.headers ?? {})) this.bytes += k.length + String(v).length;
+    this.bytes += messageBytes(message);
   }
 }

@@ -1,0 +1,34 @@
+import type { Message } from 'kafkajs';
+
+/**
+ * kafkajs puts all of a partition's messages of one produce request into one record batch, and the
+ * broker refuses a batch over the topic's max.message.bytes whole (never below 1 MiB on wal's topics,
+ * see plan.ts). Requests of at most this many bytes stay clear of it.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Roughly what a message adds to a record batch: key, value, headers and per-record overhead. */
+export function messageBytes(message: Message): number {
+  let bytes = ((message.key as Buffer | null | undefined)?.length ?? 0) + ((message.value as Buffer | null | undefined)?.length ?? 0) + 64;
+  for (const [k, v] of Object.entries(message.headers ?? {})) bytes += k.length + String(v).length;
+  return bytes;
+}
+
+/** Splits `items` into runs of at most `limit` bytes, in order (an item larger than that runs alone). */
+export function splitByBytes<T>(items: readonly T[], sizeOf: (item: T) => number, limit: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (run.length > 0 && bytes + size > limit) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
