@@ -17,11 +17,14 @@ export interface NamespaceReadiness {
   readonly namespace: string;
   readonly ready: boolean;
   readonly state: NamespaceStatus['state'];
+  /** The runner's consumer is in its group (see NamespaceStatus.joined). */
+  readonly joined: boolean;
   readonly assigned: readonly number[];
   /** Assigned partitions whose task is open, i.e. whose stores finished restoring from their changelogs. */
   readonly restored: readonly number[];
   /** Assigned partitions still opening (restoring) or waiting to be re-opened after a failure. */
   readonly restoring: readonly number[];
+  /** Why it is not ready; for a ready idle member, that it is idle. */
   readonly reason?: string;
 }
 
@@ -30,16 +33,20 @@ export interface NamespaceReadiness {
  * partition has an open task. A task appears in `status().tasks` only after `Task.open` returned,
  * which restores every store from its changelog first, so "open" means "restored".
  *
- * An instance the group gives no partition (more instances than partitions) reads as not ready: the
- * status has no "joined the group" flag to tell "idle member" from "not joined yet".
+ * A member the group gives no partition (more instances than partitions) is ready once it joined:
+ * it is a standby that takes partitions over when another member leaves, and a load balancer or an
+ * orchestrator should not count it as failing. Before it joined, no partition means "joining".
  */
 export function namespaceReadiness(status: NamespaceStatus): NamespaceReadiness {
   const open = new Set(status.tasks.map((t) => t.partition));
   const restored = status.assigned.filter((p) => open.has(p));
   const restoring = status.assigned.filter((p) => !open.has(p));
-  const base = { namespace: status.namespace, state: status.state, assigned: status.assigned, restored, restoring };
+  const base = { namespace: status.namespace, state: status.state, joined: status.joined, assigned: status.assigned, restored, restoring };
   if (status.state !== 'running') return { ...base, ready: false, reason: `runner is ${status.state}` };
-  if (status.assigned.length === 0) return { ...base, ready: false, reason: 'no partition assigned yet (joining the group)' };
+  if (status.assigned.length === 0) {
+    if (status.joined) return { ...base, ready: true, reason: 'idle: joined the group, which assigned no partition (more members than partitions)' };
+    return { ...base, ready: false, reason: 'no partition assigned yet (joining the group)' };
+  }
   if (restoring.length > 0) return { ...base, ready: false, reason: `partition(s) ${restoring.join(', ')} still restoring` };
   return { ...base, ready: true };
 }

@@ -138,6 +138,65 @@ describe('the admin server of a running namespace (real broker)', () => {
     expect(stopped.body).toMatchObject({ details: { namespaces: [{ reason: 'runner is stopped' }] } });
   });
 
+  it('reads an idle member (two instances, one partition) as ready once it joined the group, and it takes over when the other leaves', async () => {
+    const ns = uniqueTopic('obs-idle');
+    const input = `${ns}.in`;
+    const output = `${ns}.out`;
+    await createTopics(kafka, [
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const namespace = testNamespace(ns, { intake: input, partitions: 1 });
+    const runners = ['idle-1', 'idle-2'].map(
+      (instanceId) => new NamespaceRunner({ kafka, namespace, topology: topologyFor(namespace, 'passthrough', { output }), stateDir: path.join(stateDir, instanceId), instanceId, logger, tuning }),
+    );
+    const servers = await Promise.all(runners.map((runner) => startAdminServer({ port: 0, host: '127.0.0.1', sources: [runner], logger })));
+    cleanups.push(...servers.map((server) => () => server.close()));
+    type Details = { namespaces: { joined: boolean; assigned: number[]; reason?: string }[] };
+    const answers = async () =>
+      Promise.all(
+        servers.map(async (server) => {
+          const r = await ready(server);
+          return { status: r.status, ns: (r.body.details as Details).namespaces[0] };
+        }),
+      );
+    expect((await answers()).map((a) => [a.status, a.ns.joined])).toEqual([[503, false], [503, false]]);
+
+    const started = Date.now();
+    for (const runner of runners) {
+      await runner.start();
+      cleanups.push(() => runner.stop());
+    }
+    let last: Awaited<ReturnType<typeof answers>> = [];
+    const settled = await eventually(
+      async () => {
+        last = await answers();
+        const owners = last.filter((a) => a.ns.assigned.length === 1);
+        return owners.length === 1 && last.every((a) => a.status === 200 && a.ns.joined) ? last : undefined;
+      },
+      25_000,
+      () => JSON.stringify(last),
+    );
+    const idle = settled.findIndex((a) => a.ns.assigned.length === 0);
+    expect(settled[idle]).toMatchObject({ status: 200, ns: { joined: true, assigned: [] } });
+    expect(settled[idle].ns.reason).toMatch(/^idle: joined the group/);
+    expect(sumSamples(await scrape(servers[idle]), 'wal_namespace_ready', { namespace: ns })).toBe(1);
+    process.stdout.write(`[observability] idle member ready ${Date.now() - started} ms after the first start\n`);
+
+    // The owner leaves: the idle member takes partition 0 over and reads ready as its owner.
+    await runners[1 - idle].stop();
+    await eventually(
+      async () => {
+        const r = await ready(servers[idle]);
+        const n = (r.body.details as Details).namespaces[0];
+        return r.status === 200 && n.joined && n.assigned.length === 1 && n.reason === undefined ? true : undefined;
+      },
+      20_000,
+      () => 'the idle member did not take partition 0 over',
+    );
+    expect((await ready(servers[1 - idle])).body.details).toMatchObject({ namespaces: [{ joined: false, reason: 'runner is stopped' }] });
+  });
+
   it('answers /ready with 200 only once the stores were restored from their changelog', async () => {
     const ns = uniqueTopic('obs-restore');
     const input = `${ns}.in`;

@@ -25,7 +25,7 @@ describe('MirrorRunner (no broker)', () => {
     expect(runner.groupId).toBe('wal.mirror.orders-mirror.B');
     expect(runner.guarantee).toBe('exactly-once');
     const status = await runner.status();
-    expect(status).toMatchObject({ namespace: 'orders-mirror', state: 'created', assigned: [], tasks: [] });
+    expect(status).toMatchObject({ namespace: 'orders-mirror', state: 'created', joined: false, assigned: [], tasks: [] });
     expect(status.mirror).toMatchObject({ source: 'A', links: [{ source: 'A', target: 'B', groupId: 'wal.mirror.orders-mirror.B', state: 'created', topics: [] }] });
     await runner.stop();
   });

@@ -15,6 +15,7 @@ function status(overrides: Partial<NamespaceStatus> = {}): NamespaceStatus {
     groupId: 'wal.orders',
     guarantee: 'at-least-once',
     state: 'running',
+    joined: true,
     assigned: [0, 1],
     tasks: [task(0), task(1)],
     ...overrides,
@@ -33,10 +34,21 @@ describe('namespace readiness', () => {
   });
 
   it('is not ready before the group assigned anything, nor while starting, restarting or stopping', () => {
-    expect(namespaceReadiness(status({ assigned: [], tasks: [] })).ready).toBe(false);
+    expect(namespaceReadiness(status({ joined: false, assigned: [], tasks: [] }))).toMatchObject({ ready: false, joined: false, reason: 'no partition assigned yet (joining the group)' });
     for (const state of ['created', 'starting', 'restarting', 'stopping', 'stopped'] as const) {
       expect(namespaceReadiness(status({ state }))).toMatchObject({ ready: false, reason: `runner is ${state}` });
     }
+  });
+
+  it('is ready as an idle member: joined, but the group has more members than partitions and gave it none', () => {
+    const idle = namespaceReadiness(status({ joined: true, assigned: [], tasks: [] }));
+    expect(idle).toMatchObject({ ready: true, joined: true, assigned: [], restored: [], restoring: [] });
+    expect(idle.reason).toMatch(/^idle: joined the group, which assigned no partition/);
+    // Joined but the runner is not running (a crash cleared nothing yet, or it is stopping): not ready.
+    expect(namespaceReadiness(status({ joined: true, assigned: [], tasks: [], state: 'restarting' }))).toMatchObject({ ready: false, reason: 'runner is restarting' });
+    // A member that owns partitions is judged by them, joined or mid-rebalance.
+    expect(namespaceReadiness(status({ joined: false }))).toMatchObject({ ready: true });
+    expect(namespaceReadiness(status({ joined: true, tasks: [] }))).toMatchObject({ ready: false, restoring: [0, 1] });
   });
 
   it('combines runners: all must be ready; a status() that throws or no runner at all is not ready', async () => {

@@ -62,6 +62,11 @@ export interface MirrorLinkStatus {
   readonly target: string;
   readonly groupId: string;
   readonly state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+  /**
+   * Running and its source consumer is in its group (a GROUP_JOIN and no rebalance, crash or stop
+   * since); a running link with no topic to mirror has no group to be in and counts as joined.
+   */
+  readonly joined: boolean;
   readonly topics: MirroredTopic[];
   readonly partitions: MirrorPartitionStatus[];
   /** When source positions were last checkpointed (ISO time), null before the first. */
@@ -102,6 +107,7 @@ export class MirrorLink {
   private layouts = new Map<string, TopicLayout>();
   private signature: string | undefined;
   private consumer?: Consumer;
+  private consumerJoined = false;
   private positionsReady: Promise<void> = Promise.resolve();
   private state: MirrorLinkStatus['state'] = 'created';
   private lastCheckpointAt: number | undefined;
@@ -207,6 +213,7 @@ export class MirrorLink {
       target: this.options.target.alias,
       groupId: this.groupId,
       state: this.state,
+      joined: this.state === 'running' && (this.layouts.size === 0 || this.consumerJoined),
       topics: [...this.layouts.values()].map(({ source, target }) => ({ source, target })),
       partitions,
       lastCheckpointAt: this.lastCheckpointAt === undefined ? null : new Date(this.lastCheckpointAt).toISOString(),
@@ -258,6 +265,12 @@ export class MirrorLink {
       heartbeatInterval: t.heartbeatIntervalMs ?? 3000,
       rebalanceTimeout: t.rebalanceTimeoutMs ?? 60000,
     });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (consumer === this.consumer) this.consumerJoined = true;
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (consumer === this.consumer) this.consumerJoined = false;
+    });
     consumer.on(consumer.events.COMMIT_OFFSETS, () => {
       if (!this.positions) this.lastCheckpointAt = this.options.now();
     });
@@ -268,6 +281,7 @@ export class MirrorLink {
       });
     }
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (consumer === this.consumer) this.consumerJoined = false;
       if (payload.restart || consumer !== this.consumer || this.state !== 'running') return;
       this.options.logger.error({ err: payload.error, groupId: this.groupId }, 'mirror consumer crashed; restarting');
       this.restartTimer = setTimeout(() => {
@@ -289,6 +303,7 @@ export class MirrorLink {
   private async stopConsumer(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
+    this.consumerJoined = false;
     // disconnect waits for the batch in flight, whose offsets kafkajs commits before leaving the group.
     await consumer?.disconnect().catch((err: unknown) => this.options.logger.warn({ err }, 'mirror consumer disconnect failed'));
   }

@@ -132,6 +132,8 @@ export class MirrorRunner {
       groupId: this.groupId,
       guarantee: this.guarantee,
       state: this.state,
+      // Joined when every link's source consumer is in its group (a link with nothing to mirror counts as joined).
+      joined: this.state === 'running' && links.every((l) => l.joined),
       assigned: tasks.map((t) => t.partition),
       tasks,
       mirror: { source: this.options.namespace.replication!.source, links },

@@ -58,6 +58,8 @@ export class NamespaceRunner {
   private consumerLive = false;
   /** Between kafkajs noticing a rebalance and the next assignment: ownership is unknown. */
   private rebalancing = false;
+  /** A GROUP_JOIN of the current consumer and no rebalance, crash or stop since (status().joined). */
+  private joined = false;
   private state: NamespaceStatus['state'] = 'created';
   private commitTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
@@ -103,6 +105,7 @@ export class NamespaceRunner {
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
     this.state = 'stopping';
+    this.joined = false;
     clearInterval(this.commitTimer);
     clearTimeout(this.restartTimer);
     try {
@@ -128,6 +131,7 @@ export class NamespaceRunner {
       groupId: this.groupId,
       guarantee: this.guarantee,
       state: this.state,
+      joined: this.joined,
       assigned: [...this.assigned].sort((a, b) => a - b),
       tasks: await Promise.all(sorted.map(([p, task]) => taskStatus(p, task, this.options.topology.sourceTopics))),
     };
@@ -170,17 +174,21 @@ export class NamespaceRunner {
       if (this.consumer !== consumer) return;
       this.consumerLive = true;
       this.rebalancing = false;
+      this.joined = this.state !== 'stopping' && this.state !== 'stopped';
       this.restartDelayMs = this.tuning.restartBackoffMs?.initial ?? 1000;
       const assigned = new Set<number>();
       for (const topic of topology.sourceTopics) for (const p of payload.memberAssignment[topic] ?? []) assigned.add(p);
       void this.reconcile(assigned);
     });
     consumer.on(consumer.events.REBALANCING, () => {
-      if (this.consumer === consumer) this.rebalancing = true;
+      if (this.consumer !== consumer) return;
+      this.rebalancing = true;
+      this.joined = false;
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (this.consumer !== consumer) return;
       this.consumerLive = false;
+      this.joined = false;
       engineRestarts.labels(this.options.namespace.name).inc();
       const restart = payload.restart && this.state !== 'stopping';
       this.logger.error(

@@ -16,6 +16,11 @@ export interface NamespaceStatus {
   readonly groupId: string;
   readonly guarantee: NamespaceConfig['processingGuarantee'];
   readonly state: 'created' | 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
+  /**
+   * The consumer is a member of the group: it got an assignment (possibly empty, when the group has
+   * more members than partitions) and no rebalance, crash or stop happened since.
+   */
+  readonly joined: boolean;
   readonly assigned: number[];
   readonly tasks: TaskStatus[];
 }
