@@ -1,17 +1,27 @@
-import { findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../config';
+import { ConfigError, findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../config';
 
 /** Topology files a command reads when none are given. */
 export const DEFAULT_TOPOLOGY_FILES = ['topologies'];
 
-/** Loads the topology files and finds one namespace, with an error that lists the ones there are. */
+/** The named namespaces (all when none are named), with an error that lists the ones there are. */
+export function selectNamespaces(config: WalConfig, names: string | readonly string[] | undefined): NamespaceConfig[] {
+  const wanted = names === undefined ? [] : typeof names === 'string' ? [names] : names;
+  if (wanted.length === 0) return config.namespaces;
+  return wanted.map((name) => {
+    const ns = findNamespace(config, name);
+    if (!ns) {
+      const known = config.namespaces.map((n) => `"${n.name}"`).join(', ') || 'none';
+      throw new ConfigError([`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`]);
+    }
+    return ns;
+  });
+}
+
+/** Loads the topology files and finds one namespace. */
 export function loadNamespace(files: string[], name: string): { config: WalConfig; namespace: NamespaceConfig } {
   const config = loadConfig(files);
-  const namespace = findNamespace(config, name);
-  if (!namespace) {
-    const known = config.namespaces.map((n) => `"${n.name}"`).join(', ') || 'none';
-    throw new Error(`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`);
-  }
-  return { config, namespace };
+  const [namespace] = selectNamespaces(config, name);
+  return { config, namespace: namespace! };
 }
 
 /** "30s", "2h", "3d" ago, or an ISO instant, as epoch ms. */

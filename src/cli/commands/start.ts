@@ -1,13 +1,14 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
-import { ConfigError, findNamespace, loadConfig, parseDuration, type NamespaceConfig, type WalConfig } from '../../config';
+import { ConfigError, loadConfig, parseDuration } from '../../config';
 import { applyTopics, createKafkaClient, planTopics } from '../../kafka';
 import { rootLogger } from '../../observability/logger';
 import { NamespaceRunner, topologyFor, WalInstance, type InstanceRunner } from '../../runtime';
 import { MirrorRunner } from '../../processors/mirror';
 import '../../processors/register';
 import { startAdminServer, type AdminServer } from '../../observability/admin-server';
+import { selectNamespaces } from '../namespace';
 
 export interface StartOptions {
   readonly topology: string[];
@@ -27,18 +28,6 @@ export interface StartOptions {
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
-
-function selectNamespaces(config: WalConfig, names: string[] | undefined): NamespaceConfig[] {
-  if (!names || names.length === 0) return config.namespaces;
-  return names.map((name) => {
-    const ns = findNamespace(config, name);
-    if (!ns) {
-      const known = config.namespaces.map((n) => `"${n.name}"`).join(', ') || 'none';
-      throw new ConfigError([`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`]);
-    }
-    return ns;
-  });
-}
 
 function parseSettings(pairs: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,19 +1,10 @@
 import { Command } from 'commander';
-import { ConfigError, findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../../config';
+import { loadConfig } from '../../config';
 import { applyTopics, createKafkaClient, planTopics, type TopicSpec } from '../../kafka';
+import { selectNamespaces } from '../namespace';
 
 /** Exit code of `wal topics apply` when some topic differs from its configuration. */
 export const DRIFT_EXIT_CODE = 2;
-
-function selectNamespaces(config: WalConfig, name: string | undefined): NamespaceConfig[] {
-  if (name === undefined) return config.namespaces;
-  const ns = findNamespace(config, name);
-  if (!ns) {
-    const known = config.namespaces.map((n) => `"${n.name}"`).join(', ') || 'none';
-    throw new ConfigError([`namespace "${name}" is not in ${config.sourceFiles.join(', ')} (defined: ${known})`]);
-  }
-  return [ns];
-}
 
 function byCluster(specs: TopicSpec[]): Map<string, TopicSpec[]> {
   const groups = new Map<string, TopicSpec[]>();
