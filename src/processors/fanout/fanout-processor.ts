@@ -1,5 +1,5 @@
 import type { ClusterConfig, NamespaceConfig } from '../../config/types';
-import { createLogger, type Logger } from '../../observability/logger';
+import { rootLogger, type Logger } from '../../observability/logger';
 import type { OutputRecord, Processor, ProcessorContext, WalRecord } from '../../runtime/api';
 import { createAvroCodec, decodeIntakeRecord, SerdeError, type AvroCodec, type WriteToLogRequest } from '../../serde';
 import { deadLetterHeaders, type DeadLetterKind } from '../dlq/headers';
@@ -14,6 +14,8 @@ import { FANOUT_DLQ_SINK, FANOUT_EVENTS_SINK, chunkSinkName } from './names';
 export interface FanoutProcessorOptions {
   readonly namespace: NamespaceConfig;
   readonly clusters: Record<string, ClusterConfig>;
+  /** Parent logger (default: the process root logger); lines carry component and namespace. */
+  readonly logger?: Logger;
 }
 
 /** The fan-out could not encode or decode for a reason that passes (schema registry away). */
@@ -36,11 +38,12 @@ export class FanoutProcessor implements Processor {
   private context!: ProcessorContext;
   private codec!: AvroCodec;
   private chunks!: ChunkCodec;
-  private failure: unknown;
+  /** A request that could not be read for a passing reason, and where it is. */
+  private failure: { readonly error: unknown; readonly topic: string; readonly offset: string } | undefined;
   private readonly logger: Logger;
 
   constructor(private readonly options: FanoutProcessorOptions) {
-    this.logger = createLogger({ component: 'fanout', namespace: options.namespace.name });
+    this.logger = (options.logger ?? rootLogger()).child({ component: 'fanout', namespace: options.namespace.name });
   }
 
   init(context: ProcessorContext): void {
@@ -60,7 +63,8 @@ export class FanoutProcessor implements Processor {
       redrive = redriveOf(record.headers, request);
     } catch (error) {
       if (error instanceof SerdeError && error.retriable) {
-        this.failure = new FanoutRetryError(`cannot decode intake record ${record.topic}[${record.partition}]@${record.offset}: ${error.message}`, { cause: error });
+        const message = `cannot decode intake record ${record.topic}[${record.partition}]@${record.offset}: ${error.message}`;
+        this.failure = { error: new FanoutRetryError(message, { cause: error }), topic: record.topic, offset: record.offset };
         return;
       }
       this.deadLetter(record, 'poison', describe(error));
@@ -92,7 +96,7 @@ export class FanoutProcessor implements Processor {
       );
     } catch (error) {
       if (error instanceof SerdeError && error.retriable) {
-        this.failure = new FanoutRetryError(`cannot encode the chunks of ${request.id}: ${error.message}`, { cause: error });
+        this.failure = { error: new FanoutRetryError(`cannot encode the chunks of ${request.id}: ${error.message}`, { cause: error }), topic: record.topic, offset: record.offset };
         return;
       }
       this.deadLetter(record, 'permanent', `cannot encode the chunks of ${request.id}: ${describe(error)}`);
@@ -129,10 +133,13 @@ export class FanoutProcessor implements Processor {
   /** Fails the task's commit when a request could not be read for a passing reason (see the class comment). */
   flush(): void {
     if (this.failure === undefined) return;
-    const failure = this.failure;
+    const { error, topic, offset } = this.failure;
     this.failure = undefined;
-    this.logger.warn({ err: failure }, 'fan-out could not read a request; the task re-reads it from its last commit');
-    throw failure;
+    this.logger.warn(
+      { err: error, partition: this.context.partition, topic, offset },
+      'fan-out could not read a request; the task re-reads it from its last commit',
+    );
+    throw error;
   }
 
   private deadLetter(record: WalRecord, kind: DeadLetterKind, reason: string): void {
