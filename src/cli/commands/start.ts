@@ -29,6 +29,23 @@ export interface StartOptions {
 
 export const DEFAULT_STATE_DIR = 'wal-state';
 
+/**
+ * The admin port from `--admin-port` or, without it, $WAL_ADMIN_PORT: undefined when neither is set
+ * (no admin endpoint), else an integer 0..65535 (0 = any free port). Anything else is a ConfigError
+ * naming where the value came from.
+ */
+export function adminPortOf(flag: string | undefined, env: string | undefined = process.env.WAL_ADMIN_PORT): number | undefined {
+  // An empty variable (`WAL_ADMIN_PORT=` in an env file) counts as unset.
+  const [value, source] = flag !== undefined ? [flag, '--admin-port'] : [env === '' ? undefined : env, '$WAL_ADMIN_PORT'];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const port = /^\d{1,5}$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new ConfigError([`${source} "${value}": expected a TCP port, an integer from 0 to 65535 (0 picks a free port)`]);
+  }
+  return port;
+}
+
 function parseSettings(pairs: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
@@ -46,6 +63,7 @@ function parseSettings(pairs: string[] = []): Record<string, string> {
  */
 export async function runStart(options: StartOptions): Promise<number> {
   const logger = rootLogger();
+  const adminPort = adminPortOf(options.adminPort);
   const config = loadConfig(options.topology);
   const namespaces = selectNamespaces(config, options.namespace);
   if (namespaces.length === 0) throw new ConfigError([`${config.sourceFiles.join(', ')} defines no namespace`]);
@@ -113,10 +131,9 @@ export async function runStart(options: StartOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    const adminPort = options.adminPort ?? process.env.WAL_ADMIN_PORT;
     if (adminPort !== undefined) {
       // Up before the runners start, so /ready can answer 503 while they join and restore.
-      admin = await startAdminServer({ port: Number(adminPort), sources: runners, logger });
+      admin = await startAdminServer({ port: adminPort, sources: runners, logger });
       logger.info({ url: admin.url }, 'admin endpoint: /metrics, /health, /ready');
     }
     await instance.start();
