@@ -125,6 +125,7 @@ describe('wal status --admin', () => {
       expect(out.find((l) => l.startsWith(`${dead}: `))).toMatch(new RegExp(`^${dead}: UNREACHABLE: ${dead}/(metrics|ready): .*ECONNREFUSED`));
       expect(Number(tableRow(out, ns)?.PROCESSED)).toBeGreaterThanOrEqual(300);
       expect(status.output()).not.toMatch(/\n\s+at /);
+      process.stdout.write(`[wal status --admin] exit ${exit}\n${status.stdout()}`);
 
       instance.child.kill('SIGTERM');
       expect(await Promise.race([instance.exited, sleep(25_000).then(() => 'timeout')])).toBe(0);
