@@ -18,7 +18,7 @@ import { figuresTable } from './lib/table';
 const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
 
 const USAGE = `npm run bench -- [flags]
-  --quick                  small sizes (~2.5 min on 2 loaded cores); default is the full run (~30 min there, half of it 1M timers)
+  --quick                  small sizes (~2 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
   --runs <n>               runs per figure (default 3; median, min, max are reported)
   --records <n>            records for runtime, passthrough / delay-0 (quick 10k, full 100k); mirror uses half

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnChild, stopChild, waitForOutput, type Child } from '../lib/child';
-import { compiled } from '../lib/layout';
-import type { InstanceSpec } from './instance';
+import { REPO_ROOT } from '../lib/layout';
+
+/** The CLI the drills run: `npm run drill` builds it first. */
+const WAL_CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
 /**
- * Numbered slots of delayed-queue instances (child processes). A slot keeps its instance id and
- * state dir across restarts, as a restarted pod with a persistent volume would.
+ * Numbered slots of `wal start` processes on one namespace, as an operator runs them, with a 6 s
+ * session timeout so that a killed member's partitions move within seconds. A slot keeps its
+ * instance id and state dir across restarts, as a restarted pod with a persistent volume would.
  */
 export class Fleet {
   private readonly children = new Map<number, Child>();
@@ -30,15 +33,16 @@ export class Fleet {
   }
 
   async start(slot: number): Promise<void> {
-    const spec: InstanceSpec = { topologyFile: this.topologyFile, namespace: this.namespace, instanceId: `drill-${slot}`, stateDir: path.join(this.stateRoot, `slot-${slot}`) };
-    fs.mkdirSync(spec.stateDir, { recursive: true });
-    const child = spawnChild(process.execPath, [compiled('bench/drills/instance.js')], { WAL_DRILL_INSTANCE: JSON.stringify(spec), WAL_LOG_LEVEL: 'warn' });
+    const stateDir = path.join(this.stateRoot, `slot-${slot}`);
+    fs.mkdirSync(stateDir, { recursive: true });
+    const args = ['start', '--topology', this.topologyFile, '--namespace', this.namespace, '--instance-id', `drill-${slot}`, '--state-dir', stateDir, '--session-timeout', '6s'];
+    const child = spawnChild(process.execPath, [WAL_CLI, ...args], { WAL_LOG_LEVEL: 'info' });
     this.children.set(slot, child);
     void child.exited.then((code) => {
       if (!this.expected.has(child)) this.unexpectedExits.push(`slot ${slot} exited ${code ?? 'by a signal'}: ${child.output().slice(-400)}`);
     });
     try {
-      await waitForOutput(child, /\{"event":"started"\}/, 60_000, `drill instance ${slot}`);
+      await waitForOutput(child, /wal started/, 60_000, `drill instance ${slot}`);
     } catch (error) {
       // Stopped or killed by the drill before it was up (a storm does that): not a failure.
       if (this.expected.has(child)) return;
