@@ -18,9 +18,9 @@ import { figuresTable } from './lib/table';
 const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
 
 const USAGE = `npm run bench -- [flags]
-  --quick                  small sizes (~2 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
+  --quick                  small sizes and 2 runs (~1 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
-  --runs <n>               runs per figure (default 3; median, min, max are reported)
+  --runs <n>               runs per figure (default 3, quick 2; median, min, max are reported)
   --records <n>            records for runtime, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
   --mutations <n>          mutations for the fan-out bench (quick 10k, full 50k)
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   }
   const quick = flags.quick === true;
   const only = selection(flags, BENCHES);
-  const runs = intFlag(flags, 'runs', 3);
+  const runs = intFlag(flags, 'runs', quick ? 2 : 3);
   const records = intFlag(flags, 'records', quick ? 10_000 : 100_000);
   const mutations = intFlag(flags, 'mutations', quick ? 10_000 : 50_000);
   const timerSizes = intListFlag(flags, 'timers', quick ? [10_000] : [100_000, 1_000_000]);
