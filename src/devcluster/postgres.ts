@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { MissingToolError, ProcessStartError, ReadinessTimeoutError } from './errors';
+import { MissingToolError, ProcessStartError } from './errors';
+import { prepareServerDir, ReadinessProbe, removeServerDir, startLocalServer } from './local-server';
 import { freePort } from './ports';
-import { isAlive, ManagedProcess, sleep, spawnManaged, stopProcessGroup, tailFile } from './process';
-import { removeAbandonedDirs, writeOwnerFile } from './scratch';
+import { isAlive, sleep, stopProcessGroup } from './process';
 
 /** A private PostgreSQL server: its own data dir, port and socket dir. */
 export interface PostgresServer {
@@ -64,17 +63,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const bin = findPostgresBin();
   const version = path.basename(path.dirname(bin));
   const asUser = serverUser();
-  const throwaway = options.dir === undefined;
-  let dir: string;
-  if (options.dir === undefined) {
-    removeAbandonedDirs('wal-pg-');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-pg-'));
-    // A detached server outlives us: its dir must not look abandoned to the next start.
-    if (!options.detach) writeOwnerFile(dir);
-  } else {
-    dir = path.resolve(options.dir);
-    fs.mkdirSync(dir, { recursive: true });
-  }
+  const serverDir = prepareServerDir('wal-pg-', options);
+  const { dir, throwaway } = serverDir;
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'postgres.log');
   if (asUser) {
@@ -94,7 +84,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       { encoding: 'utf8', cwd: dir, ...(asUser ?? {}) },
     );
     if (init.status !== 0) {
-      if (throwaway) fs.rmSync(dir, { recursive: true, force: true });
+      removeServerDir(serverDir);
       throw new ProcessStartError(`initdb failed (${init.error?.message ?? `exit ${init.status}`}):\n${init.stdout}${init.stderr}`);
     }
   }
@@ -111,50 +101,22 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     // Throwaway data: durability off makes tests fast.
     ...(throwaway ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
   ];
-  let proc: ManagedProcess | undefined;
-
-  const launch = async (): Promise<void> => {
-    const command = asUser ? 'setpriv' : path.join(bin, 'postgres');
-    const args = asUser
-      ? [`--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, '--clear-groups', '--', path.join(bin, 'postgres'), ...serverArgs]
-      : serverArgs;
-    proc = spawnManaged({ command, args, cwd: dir, logFile, detach: options.detach ?? false });
-    await waitUntilAccepting(superuserUrl, proc, logFile, options.startTimeoutMs ?? 30000);
-  };
-  const halt = async (): Promise<void> => {
-    const running = proc;
-    proc = undefined;
-    if (!running || running.hasExited()) return;
-    await stopPostgresPid(running.pid);
-  };
-
-  try {
-    await launch();
-    if (app) await ensureAppUser(superuserUrl, app);
-  } catch (error) {
-    await halt();
-    if (throwaway) fs.rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    url,
-    superuserUrl,
-    port,
-    version,
-    dir,
-    get pid() {
-      return proc?.pid ?? -1;
+  return startLocalServer(
+    {
+      dir: serverDir,
+      logFile,
+      command: asUser ? 'setpriv' : path.join(bin, 'postgres'),
+      args: asUser
+        ? [`--reuid=${asUser.uid}`, `--regid=${asUser.gid}`, '--clear-groups', '--', path.join(bin, 'postgres'), ...serverArgs]
+        : serverArgs,
+      detach: options.detach ?? false,
+      probe: acceptingConnections(superuserUrl),
+      startTimeoutMs: options.startTimeoutMs ?? 30000,
+      stopPid: (pid) => stopPostgresPid(pid),
+      afterStart: app ? () => ensureAppUser(superuserUrl, app) : undefined,
     },
-    halt,
-    resume: async () => {
-      if (proc && !proc.hasExited()) return;
-      await launch();
-    },
-    stop: async () => {
-      await halt();
-      if (throwaway) fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    { url, superuserUrl, port, version },
+  );
 }
 
 /**
@@ -212,24 +174,25 @@ async function ensureAppUser(superuserUrl: string, app: PostgresAppUser): Promis
   }
 }
 
-async function waitUntilAccepting(url: string, proc: ManagedProcess, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    if (proc.hasExited()) throw new ProcessStartError(`postgres exited during start-up; log:\n${tailFile(logFile)}`);
-    const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-    await sleep(100);
-  }
-  throw new ReadinessTimeoutError(`postgres did not accept connections at ${url} within ${timeoutMs} ms (last error: ${lastError}); log:\n${tailFile(logFile)}`);
+/** Ready once a client can connect and run a query; the timeout error names the last failure. */
+function acceptingConnections(url: string): ReadinessProbe {
+  return {
+    name: 'postgres',
+    intervalMs: 100,
+    check: async () => {
+      const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return null;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+    timeoutMessage: (timeoutMs, lastError) => `postgres did not accept connections at ${url} within ${timeoutMs} ms (last error: ${lastError})`,
+  };
 }
 
 function safeReaddir(dir: string): string[] {

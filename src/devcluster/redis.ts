@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { MissingToolError, ProcessStartError, ReadinessTimeoutError } from './errors';
+import { MissingToolError } from './errors';
+import { prepareServerDir, startLocalServer } from './local-server';
 import { freePort } from './ports';
-import { ManagedProcess, sleep, spawnManaged, stopProcessGroup, tailFile } from './process';
-import { removeAbandonedDirs, writeOwnerFile } from './scratch';
+import { stopProcessGroup } from './process';
 
 /** A private redis-server: no persistence, its own port and dir. */
 export interface RedisServer {
@@ -46,64 +45,26 @@ export function findRedisServer(): string {
 /** redis-server on a loopback port, in memory only (a cache: nothing to keep across restarts). */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const binary = findRedisServer();
-  const throwaway = options.dir === undefined;
-  let dir: string;
-  if (options.dir === undefined) {
-    removeAbandonedDirs('wal-redis-');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-redis-'));
-    if (!options.detach) writeOwnerFile(dir);
-  } else {
-    dir = path.resolve(options.dir);
-    fs.mkdirSync(dir, { recursive: true });
-  }
-  const logFile = path.join(dir, 'redis.log');
+  const serverDir = prepareServerDir('wal-redis-', options);
   const port = options.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
-  let proc: ManagedProcess | undefined;
-
-  const launch = async (): Promise<void> => {
-    proc = spawnManaged({ command: binary, args, cwd: dir, logFile, detach: options.detach ?? false });
-    await waitForPong(port, proc, logFile, options.startTimeoutMs ?? 15000);
-  };
-  const halt = async (): Promise<void> => {
-    const running = proc;
-    proc = undefined;
-    if (running && !running.hasExited()) await stopProcessGroup(running.pid, 5000);
-  };
-  try {
-    await launch();
-  } catch (error) {
-    await halt();
-    if (throwaway) fs.rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    dir,
-    get pid() {
-      return proc?.pid ?? -1;
+  return startLocalServer(
+    {
+      dir: serverDir,
+      logFile: path.join(serverDir.dir, 'redis.log'),
+      command: binary,
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', serverDir.dir, '--daemonize', 'no'],
+      detach: options.detach ?? false,
+      probe: {
+        name: 'redis-server',
+        check: async () => ((await redisPong(port)) ? null : 'no PONG'),
+        intervalMs: 50,
+        timeoutMessage: (timeoutMs) => `redis-server did not answer PING on 127.0.0.1:${port} within ${timeoutMs} ms`,
+      },
+      startTimeoutMs: options.startTimeoutMs ?? 15000,
+      stopPid: (pid) => stopProcessGroup(pid, 5000),
     },
-    halt,
-    resume: async () => {
-      if (proc && !proc.hasExited()) return;
-      await launch();
-    },
-    stop: async () => {
-      await halt();
-      if (throwaway) fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitForPong(port: number, proc: ManagedProcess, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.hasExited()) throw new ProcessStartError(`redis-server exited during start-up; log:\n${tailFile(logFile)}`);
-    if (await redisPong(port)) return;
-    await sleep(50);
-  }
-  throw new ReadinessTimeoutError(`redis-server did not answer PING on 127.0.0.1:${port} within ${timeoutMs} ms; log:\n${tailFile(logFile)}`);
+    { url: `redis://127.0.0.1:${port}`, port },
+  );
 }
 
 /** True when a Redis server on 127.0.0.1:port answers PING with PONG. */
