@@ -11,12 +11,14 @@ import {
   randomMutations,
   redisState,
   seeded,
+  startTargetServers,
+  stopTargetServers,
   tableState,
   waitForTxn,
   type MutationNamespace,
 } from '../support/mutations';
-import { startPostgres, type PostgresServer } from '../support/postgres';
-import { startRedis, type RedisServer } from '../support/redis';
+import type { PostgresServer } from '../support/postgres';
+import type { RedisServer } from '../support/redis';
 import { kill9, startFixture, terminate, type FixtureProcess } from '../support/runtime-fixtures/child';
 
 const TABLES = { orders: 'crash_orders', users: 'crash_users', items: 'crash_items' };
@@ -31,7 +33,7 @@ describe('fan-out instance killed with SIGKILL in the middle of applying', () =>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-fanout-crash-'));
 
   beforeAll(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    ({ pg, redis } = await startTargetServers());
     env = await mutationNamespace({ pgUrl: pg.url, redisUrl: redis.url, tables: TABLES, redisTarget: 'cache', chunkSize: 10 });
     fs.writeFileSync(path.join(dir, 'wal.yaml'), env.yaml);
     writer = createWalWriter({ config: env.config, timeoutMs: 20_000 });
@@ -42,7 +44,7 @@ describe('fan-out instance killed with SIGKILL in the middle of applying', () =>
   afterAll(async () => {
     if (instance) await terminate(instance).catch(() => instance!.child.kill('SIGKILL'));
     await writer?.close();
-    await Promise.allSettled([pg?.stop(), redis?.stop()]);
+    await stopTargetServers(pg, redis);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

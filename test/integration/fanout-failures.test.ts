@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createWalWriter, type WalWriter } from '../../src/api';
+import type { WalWriter } from '../../src/api';
 import { DLQ_HEADERS, readDeadLetters } from '../../src/processors/dlq';
 import { REDRIVE_HEADERS } from '../../src/processors/fanout';
 import { metricsRegistry } from '../../src/observability/metrics';
@@ -12,17 +12,19 @@ import {
   expectedChunkCount,
   expectedState,
   liveEntries,
-  mutationNamespace,
   randomMutations,
   redisState,
   seeded,
-  startMutations,
+  startMutationNamespace,
+  startTargetServers,
+  stopTargetServers,
   tableState,
   waitForTxn,
   type MutationNamespace,
+  type MutationNamespaceOptions,
 } from '../support/mutations';
-import { startPostgres, type PostgresServer } from '../support/postgres';
-import { startRedis, type RedisServer } from '../support/redis';
+import type { PostgresServer } from '../support/postgres';
+import type { RedisServer } from '../support/redis';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -62,21 +64,20 @@ describe('fan-out when a target fails', () => {
   const writers: WalWriter[] = [];
 
   beforeAll(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    ({ pg, redis } = await startTargetServers());
   }, 60_000);
 
   afterAll(async () => {
     await Promise.allSettled(runners.map((r) => r.stop()));
     await Promise.allSettled(writers.map((w) => w.close()));
     await pg?.resume().catch(() => undefined);
-    await Promise.allSettled([pg?.stop(), redis?.stop()]);
+    await stopTargetServers(pg, redis);
   });
 
-  async function start(options: Partial<Parameters<typeof mutationNamespace>[0]>): Promise<{ env: MutationNamespace; writer: WalWriter }> {
-    const env = await mutationNamespace({ pgUrl: pg.url, redisUrl: redis.url, tables: {}, ...options });
-    const writer = createWalWriter({ config: env.config, timeoutMs: 20_000 });
+  async function start(options: Partial<MutationNamespaceOptions>): Promise<{ env: MutationNamespace; writer: WalWriter }> {
+    const { env, writer, runner } = await startMutationNamespace({ pgUrl: pg.url, redisUrl: redis.url, tables: {}, ...options });
     writers.push(writer);
-    runners.push((await startMutations(env.config, env.namespace)).runner);
+    runners.push(runner);
     return { env, writer };
   }
 

@@ -1,21 +1,22 @@
-import { createWalWriter, type WalWriter } from '../../src/api';
+import type { WalWriter } from '../../src/api';
 import type { NamespaceRunner } from '../../src/runtime';
 import {
   complete,
   expectedChunkCount,
   expectedState,
   liveEntries,
-  mutationNamespace,
   randomMutations,
   redisState,
   seeded,
-  startMutations,
+  startMutationNamespace,
+  startTargetServers,
+  stopTargetServers,
   tableState,
   waitForTxn,
   type MutationNamespace,
 } from '../support/mutations';
-import { startPostgres, type PostgresServer } from '../support/postgres';
-import { startRedis, type RedisServer } from '../support/redis';
+import type { PostgresServer } from '../support/postgres';
+import type { RedisServer } from '../support/redis';
 
 const TABLES = { orders: 'orders', users: 'users', items: 'items' };
 const TARGETS = [...Object.keys(TABLES), 'cache'];
@@ -28,16 +29,14 @@ describe('multi-partition mutations on the real broker, PostgreSQL and Redis', (
   let writer: WalWriter;
 
   beforeAll(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    env = await mutationNamespace({ pgUrl: pg.url, redisUrl: redis.url, tables: TABLES, redisTarget: 'cache', chunkSize: 100 });
-    writer = createWalWriter({ config: env.config, timeoutMs: 20_000 });
-    ({ runner } = await startMutations(env.config, env.namespace));
+    ({ pg, redis } = await startTargetServers());
+    ({ env, writer, runner } = await startMutationNamespace({ pgUrl: pg.url, redisUrl: redis.url, tables: TABLES, redisTarget: 'cache', chunkSize: 100 }));
   }, 60_000);
 
   afterAll(async () => {
     await runner?.stop();
     await writer?.close();
-    await Promise.allSettled([pg?.stop(), redis?.stop()]);
+    await stopTargetServers(pg, redis);
   });
 
   it('applies a 10k-mutation request over three tables and Redis: every row right, txn complete, chunks as chunkSize implies', async () => {

@@ -8,8 +8,21 @@ import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/con
 import { applyTopics, planTopics } from '../../src/kafka';
 import { keyPartition, mutationTopology, readTxnStatus, type TxnStatus } from '../../src/processors/fanout';
 import { NamespaceRunner } from '../../src/runtime';
-import type { MutationInput } from '../../src/api';
+import { createWalWriter, type MutationInput, type WalWriter } from '../../src/api';
 import { testCluster, uniqueTopic } from './clusters';
+import { startPostgres, type PostgresServer } from './postgres';
+import { startRedis, type RedisServer } from './redis';
+
+/** A private PostgreSQL and Redis for a fan-out test, started side by side. */
+export async function startTargetServers(): Promise<{ pg: PostgresServer; redis: RedisServer }> {
+  const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  return { pg, redis };
+}
+
+/** Stops what `startTargetServers` started; either may be missing when the start failed. */
+export async function stopTargetServers(pg: PostgresServer | undefined, redis: RedisServer | undefined): Promise<void> {
+  await Promise.allSettled([pg?.stop(), redis?.stop()]);
+}
 
 export interface MutationNamespaceOptions {
   readonly pgUrl: string;
@@ -88,6 +101,14 @@ export async function startMutations(config: WalConfig, namespace: NamespaceConf
   });
   await runner.start();
   return { runner, stateDir };
+}
+
+/** A fresh mutation namespace (`mutationNamespace`), a writer for it and its topology running in this process. */
+export async function startMutationNamespace(options: MutationNamespaceOptions): Promise<{ env: MutationNamespace; writer: WalWriter; runner: NamespaceRunner }> {
+  const env = await mutationNamespace(options);
+  const writer = createWalWriter({ config: env.config, timeoutMs: 20_000 });
+  const { runner } = await startMutations(env.config, env.namespace);
+  return { env, writer, runner };
 }
 
 /** Polls the txn-status topic until `done(status)`; rejects after `timeoutMs` with the last status seen. */
