@@ -3,16 +3,15 @@
  * table on stdout and bench/results/bench-<time>.json (machine, Node, Kafka versions, git commit).
  * Each figure is the median of several runs, with min and max. Not part of `npm test`.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { benchDelayZero, benchTimers } from './delay';
 import { benchHttp } from './http';
-import { resolveClusters } from './lib/cluster';
-import { fileLogger, type BenchContext } from './lib/context';
+import type { BenchContext } from './lib/context';
 import { benchExternal } from './lib/external';
-import { BenchUsageError, durationFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
-import { compiled, linkSchemas, REPO_ROOT } from './lib/layout';
-import { describeEnvironment, resultFile, writeResults, type Report } from './lib/results';
+import { durationFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
+import { compiled, REPO_ROOT } from './lib/layout';
+import type { Report } from './lib/results';
+import { openSession, runMain } from './lib/session';
 import { figuresTable } from './lib/table';
 
 const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
@@ -35,7 +34,6 @@ const USAGE = `npm run bench -- [flags]
 Clusters: --cluster-dir, else KAFKA_BROKERS/SCHEMA_REGISTRY_URL (+ _B), else a running .wal/dev, else a private JVM cluster.`;
 
 async function main(): Promise<number> {
-  linkSchemas();
   const flags = parseFlags(
     process.argv.slice(2),
     {
@@ -71,23 +69,10 @@ async function main(): Promise<number> {
   const fireWindowMs = durationFlag(flags, 'fire-window', quick ? 2_000 : 10_000);
   const partitions = intFlag(flags, 'partitions', 4);
   const valueBytes = intFlag(flags, 'value-bytes', 100);
-  const outDir = path.resolve(String(flags.out ?? path.join(REPO_ROOT, 'bench', 'results')));
 
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-  const needsB = only.has('mirror');
-  const cluster = await resolveClusters({
-    names: needsB ? ['A', 'B'] : ['A'],
-    clusterDir: flags['cluster-dir'] as string | undefined,
-    privateDir: path.join(REPO_ROOT, '.wal', 'bench'),
-    log,
-  });
-  const environment = describeEnvironment('bench', cluster.clusters, cluster.origin);
-  const logFile = resultFile(outDir, environment, 'log');
-  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: fileLogger(logFile, { bench: true }) };
-  log(
-    `wal bench (${quick ? 'quick' : 'full'}): ${os.cpus().length} × ${environment.machine.cpuModel}, Node ${process.version}, ` +
-      `Kafka ${cluster.clusters.map((c) => `${c.name} ${c.kafkaVersion} at ${c.brokers.join(',')}`).join('; ')} (${cluster.origin}), load ${environment.machine.loadAverageAtStart.join(' ')}`,
-  );
+  const session = await openSession('bench', flags, only.has('mirror') ? ['A', 'B'] : ['A'], quick);
+  const { cluster, log } = session;
+  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: session.logger };
 
   const reports: Report[] = [];
   const section = async (name: string, body: () => Promise<Report | Report[] | undefined>): Promise<void> => {
@@ -143,9 +128,9 @@ async function main(): Promise<number> {
     await cluster.stop();
   }
 
-  const file = writeResults(outDir, environment, reports);
+  const file = session.save(reports);
   log(`\n${figuresTable(reports)}\n`);
-  log(`results: ${path.relative(process.cwd(), file)} (warnings and errors of in-process components: ${path.relative(process.cwd(), logFile)})`);
+  log(`results: ${file} (warnings and errors of in-process components: ${path.relative(process.cwd(), session.logFile)})`);
   return reports.some((r) => r.error) ? 1 : 0;
 }
 
@@ -176,10 +161,4 @@ function benchMirror(ctx: BenchContext, quick: boolean, runs: number, records: n
   });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(error instanceof BenchUsageError ? `${error.message}\n` : `bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(error instanceof BenchUsageError ? 2 : 1);
-  },
-);
+runMain('bench', main);

@@ -4,13 +4,10 @@
  * itself whatever happens. Prints a checks table and a figures table, writes
  * bench/results/drill-<time>.json. Exit code 1 when a check failed. Not part of `npm test`.
  */
-import os from 'node:os';
 import path from 'node:path';
-import { fileLogger } from '../lib/context';
-import { resolveClusters } from '../lib/cluster';
-import { BenchUsageError, durationFlag, intFlag, parseFlags, selection } from '../lib/flags';
-import { linkSchemas, REPO_ROOT } from '../lib/layout';
-import { describeEnvironment, ReportBuilder, resultFile, writeResults, type FigureSpec, type Report } from '../lib/results';
+import { durationFlag, intFlag, parseFlags, selection } from '../lib/flags';
+import { ReportBuilder, type FigureSpec, type Report } from '../lib/results';
+import { openSession, runMain } from '../lib/session';
 import { checksTable, figuresTable } from '../lib/table';
 import { BAD_INPUT_FIGURES, drillBadInput } from './bad-input';
 import { BROKER_FIGURES, drillBrokerRestart } from './broker-restart';
@@ -32,7 +29,6 @@ const USAGE = `npm run drill -- [flags]
   --out <dir>          results directory (default bench/results)`;
 
 async function main(): Promise<number> {
-  linkSchemas();
   const flags = parseFlags(
     process.argv.slice(2),
     {
@@ -61,14 +57,8 @@ async function main(): Promise<number> {
   const maxDelayMs = durationFlag(flags, 'max-delay', quick ? 5_000 : 20_000);
   const deadlineMs = durationFlag(flags, 'deadline', quick ? 300_000 : 900_000);
   const mix = { zeroShare: 0.4, maxDelayMs };
-  const log = (line: string) => process.stdout.write(`${line}\n`);
-
-  const cluster = await resolveClusters({ names: ['A'], clusterDir: flags['cluster-dir'] as string | undefined, privateDir: path.join(REPO_ROOT, '.wal', 'bench'), log });
-  const environment = describeEnvironment('drill', cluster.clusters, cluster.origin);
-  const outDir = path.resolve(String(flags.out ?? path.join(REPO_ROOT, 'bench', 'results')));
-  const logFile = resultFile(outDir, environment, 'log');
-  const logger = fileLogger(logFile, { drill: true });
-  log(`wal drill (${quick ? 'quick' : 'full'}): ${os.cpus().length} × ${environment.machine.cpuModel}, Node ${process.version}, Kafka ${cluster.clusters[0]!.kafkaVersion} at ${cluster.clusters[0]!.brokers.join(',')} (${cluster.origin}), load ${environment.machine.loadAverageAtStart.join(' ')}`);
+  const session = await openSession('drill', flags, ['A'], quick);
+  const { cluster, log, logger } = session;
 
   const reports: Report[] = [];
   const drill = async (
@@ -124,17 +114,11 @@ async function main(): Promise<number> {
     await cluster.stop();
   }
 
-  const file = writeResults(outDir, environment, reports);
+  const file = session.save(reports);
   log(`\n${checksTable(reports)}\n\n${figuresTable(reports)}\n`);
   for (const r of reports) for (const note of r.notes) log(`${r.name}: ${note}`);
-  log(`results: ${path.relative(process.cwd(), file)} (warnings and errors of in-process components: ${path.relative(process.cwd(), logFile)})`);
+  log(`results: ${file} (warnings and errors of in-process components: ${path.relative(process.cwd(), session.logFile)})`);
   return reports.some((r) => r.error || r.checks.some((c) => !c.ok)) ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(error instanceof BenchUsageError ? `${error.message}\n` : `drill failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(error instanceof BenchUsageError ? 2 : 1);
-  },
-);
+runMain('drill', main);
