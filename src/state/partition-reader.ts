@@ -74,6 +74,16 @@ export async function readPartitionRange(kafka: Kafka, options: PartitionReadOpt
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     if (payload.topic === topic && payload.partition === partition) advance(BigInt(payload.lastOffset) + 1n);
   });
+  // Seek on every join, not once after run(): run() returns early when the first join fails (e.g.
+  // "coordinator loading" on a fresh cluster) and kafkajs restarts with a new group object that has
+  // forgotten any earlier seek; a join after a restart resumes from what was already read.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    try {
+      consumer.seek({ topic, partition, offset: position.toString() });
+    } catch (error) {
+      settle(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) settle(payload.error);
   });
@@ -94,7 +104,6 @@ export async function readPartitionRange(kafka: Kafka, options: PartitionReadOpt
         if (messages.length > 0) advance(BigInt(messages[messages.length - 1].offset) + 1n);
       },
     });
-    consumer.seek({ topic, partition, offset: options.from });
     await done;
   } finally {
     clearInterval(ticker);

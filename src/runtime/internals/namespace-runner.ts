@@ -394,7 +394,15 @@ export class NamespaceRunner {
     } else if (this.guarantee === 'exactly-once' && consumer) {
       for (const topic of topics) {
         const offset = await this.withAdmin((admin) => rewindTarget(admin, this.groupId, topic, p)).catch(() => null);
-        if (offset !== null) consumer.seek({ topic, partition: p, offset });
+        // A consumer restarting after a crash has no group to seek in; its re-join starts from the
+        // committed offset, which is the same rewind.
+        if (offset !== null) {
+          try {
+            consumer.seek({ topic, partition: p, offset });
+          } catch (err) {
+            this.logger.warn({ err, partition: p }, 'rewind skipped: consumer is re-joining from the committed offset');
+          }
+        }
       }
     }
     const delay = migrated ? 3 * heartbeatMs + 1000 : this.guarantee === 'exactly-once' ? 2 * heartbeatMs : 1000;
