@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import { createWalWriter } from '../../src/api';
-import { DLQ_HEADERS } from '../../src/processors/dlq';
-import { readDeadLetters } from '../../src/processors/dlq';
+import { DLQ_HEADERS, readDeadLetters } from '../../src/processors/dlq';
 import type { NamespaceRunner } from '../../src/runtime';
 import { startHttpTargetServer, respond, type HttpTargetServer } from '../support/http-target';
 import { collect, delayedQueueNamespace, header, percentile, startQueue } from '../support/delayed-queue';
+import { runWal } from '../support/wal-cli';
 
 jest.setTimeout(120_000);
 
@@ -133,16 +133,11 @@ describe('delayed queue on a real broker', () => {
       server.script(respond.ok());
       const letters = await readDeadLetters(kafka, namespace.topics.dlq, { ids: ['doomed-1'] });
       expect(letters).toHaveLength(1);
-      const { execFile } = await import('node:child_process');
       const configFile = `${fs.mkdtempSync('/tmp/wal-cfg-')}/ns.yaml`;
       const { saveConfig } = await import('../../src/config');
       saveConfig(config, configFile);
-      const replay = await new Promise<string>((resolve, reject) =>
-        execFile('node', ['dist/cli/main.js', 'dlq', 'replay', '--namespace', namespace.name, '--topology', configFile, '--id', 'doomed-1'], { timeout: 60_000 }, (error, stdout, stderr) =>
-          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
-        ),
-      );
-      expect(replay).toContain('replayed 1 record(s)');
+      const replay = await runWal('dlq', ['replay', '--namespace', namespace.name, '--topology', configFile, '--id', 'doomed-1'], 60_000);
+      expect(replay).toMatchObject({ code: 0, stdout: expect.stringContaining('replayed 1 record(s)') });
       const deadline = Date.now() + 30_000;
       while (server.received.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(server.received).toHaveLength(5);

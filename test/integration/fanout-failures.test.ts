@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,29 +24,8 @@ import {
 } from '../support/mutations';
 import type { PostgresServer } from '../support/postgres';
 import type { RedisServer } from '../support/redis';
+import { runWal } from '../support/wal-cli';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
-
-/** Runs the built CLI (`npm test` builds first) as a user would, bounded by `timeoutMs`. */
-function wal(args: string[], timeoutMs = 45_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'commands', 'txn.js'))) throw new Error(`${MAIN} has no txn command: run \`npm run build\` first (npm test does)`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'error' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wal ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Sum of a counter over the label values that match. */
 async function counter(name: string, labels: Record<string, string>): Promise<number> {
@@ -148,7 +126,7 @@ describe('fan-out when a target fails', () => {
     expect(await counter('wal_txn_pending', labels)).toBe(0);
     expect(await counter('wal_txn_completed_total', labels)).toBe(0);
 
-    const shown = await wal(['txn', 'status', 'txn-dlq', ...ns]);
+    const shown = await runWal('txn', ['status', 'txn-dlq', ...ns]);
     expect(shown.code).toBe(3);
     expect(shown.stdout).toContain(`txn txn-dlq: FAILED  0/${chunkCount} chunks applied, ${chunkCount} failed, 0 pending`);
     expect(shown.stdout).toMatch(/dead-lettered after 2 attempt\(s\): .*ECONNREFUSED/);
@@ -164,11 +142,11 @@ describe('fan-out when a target fails', () => {
     expect(new Set(letters.map((l) => l.headers[REDRIVE_HEADERS.chunkIndex]))).toEqual(new Set(Array.from({ length: chunkCount }, (_, i) => String(i))));
     expect(await tableState(pg.url, 'dlq_ledger')).toEqual(new Map());
 
-    const replay = await wal(['dlq', 'replay', '--id', 'txn-dlq', ...ns]);
+    const replay = await runWal('dlq', ['replay', '--id', 'txn-dlq', ...ns]);
     expect(replay.stdout).toContain(`replayed ${chunkCount} record(s)`);
     expect(replay.code).toBe(0);
 
-    const done = await wal(['txn', 'status', 'txn-dlq', '--wait', '30s', '--json', ...ns]);
+    const done = await runWal('txn', ['status', 'txn-dlq', '--wait', '30s', '--json', ...ns]);
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ txnId: 'txn-dlq', status: 'complete', applied: chunkCount, failed: 0, failures: [] });
     expect(await tableState(pg.url, 'dlq_ledger')).toEqual(liveEntries(expectedState(mutations), 'ledger'));
@@ -176,7 +154,7 @@ describe('fan-out when a target fails', () => {
     expect(await counter('wal_txn_failed_total', labels)).toBe(1);
     expect(await counter('wal_txn_pending', labels)).toBe(0);
 
-    const unknown = await wal(['txn', 'status', 'no-such-txn', ...ns]);
+    const unknown = await runWal('txn', ['status', 'no-such-txn', ...ns]);
     expect([unknown.code, unknown.stdout]).toEqual([4, expect.stringContaining('txn no-such-txn: UNKNOWN')]);
   }, 60_000);
 });

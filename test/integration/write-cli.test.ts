@@ -4,38 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { testCluster, uniqueTopic } from '../support/clusters';
+import { ROOT, runWal, WAL_MAIN } from '../support/wal-cli';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const cluster = testCluster('A');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI (`npm test` builds first) as a user would, bounded by `timeoutMs`. */
-function wal(args: string[], timeoutMs = 30000): Promise<Run> {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'commands', 'write.js'))) {
-    throw new Error(`${MAIN} has no write command: run \`npm run build\` first (npm test does)`);
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'error' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`wal ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('wal write / wal produce / wal api on the real cluster', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-write-cli-'));
@@ -66,13 +37,13 @@ describe('wal write / wal produce / wal api on the real cluster', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('wal write prints durable true as JSON and exits 0', async () => {
-    const run = await wal(['write', '-t', topology, '-n', 'orders', '--payload', '{"order":1}', '--delay', '30s', '--id', 'cli-1', '-H', 'tenant=acme']);
+    const run = await runWal('write', ['-t', topology, '-n', 'orders', '--payload', '{"order":1}', '--delay', '30s', '--id', 'cli-1', '-H', 'tenant=acme']);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ durable: 'true', id: 'cli-1', partition: 0, offset: expect.any(String) });
   });
 
   it('wal write exits 1 with durable false and the reason for an invalid request', async () => {
-    const run = await wal(['write', '-t', topology, '-n', 'orders', '--payload', 'x'.repeat(2000)]);
+    const run = await runWal('write', ['-t', topology, '-n', 'orders', '--payload', 'x'.repeat(2000)]);
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ durable: 'false', message: expect.stringMatching(/over the 1024-byte limit/) });
   });
@@ -82,7 +53,7 @@ describe('wal write / wal produce / wal api on the real cluster', () => {
     const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: `bulk-${i}`, payload: { i } }));
     lines.push(JSON.stringify({ payload: 'x', lifecycle: { delayMs: -1 } }));
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
-    const run = await wal(['produce', '-t', topology, '-n', 'orders', '-f', file, '--window', '100']);
+    const run = await runWal('produce', ['-t', topology, '-n', 'orders', '-f', file, '--window', '100']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/wal produce: 301\/301 \(100%\), \d+ records\/s, 1 false, 0 unknown/);
     const summary = JSON.parse(run.stdout) as { total: number; durable: Record<string, number>; failures: Array<{ line: number; message: string }> };
@@ -91,7 +62,7 @@ describe('wal write / wal produce / wal api on the real cluster', () => {
   });
 
   it('wal api serves writes and stops gracefully on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, 'api', '-t', topology, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, [WAL_MAIN, 'api', '-t', topology, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'warn' } });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
