@@ -17,10 +17,10 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createWalWriter, type MutationInput } from '../src/api';
-import { parseConfig } from '../src/config';
+import { parseConfig } from '../src/namespaces';
 import { applyTopics, planTopics } from '../src/kafka';
-import { mutationTopology, readTxnStatus } from '../src/processors/fanout';
-import { NamespaceRunner } from '../src/runtime';
+import { mutationTopology, readTxnStatus } from '../src/mutations';
+import { NamespaceRunner } from '../src/engine';
 import { startPostgres } from '../test/support/postgres';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { saveConfig } from '../src/config';
+import { saveConfig } from '../src/namespaces';
 import { spawnChild, stopChild, waitForOutput } from './lib/child';
 import { clusterA, type BenchContext } from './lib/context';
 import { benchKafka, deleteTopics, runId } from './lib/kafka';

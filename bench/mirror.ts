@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import type { ProcessingGuarantee } from '../src/config/types';
+import type { ProcessingGuarantee } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
-import { MirrorRunner } from '../src/processors/mirror';
+import { MirrorRunner } from '../src/mirror';
 import { createTopic, mirrorConfig } from '../test/support/mirror-fixture';
 
 const brokersA = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

@@ -14,9 +14,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { DEFAULT_PARTITION_CONCURRENCY } from '../src/config/types';
+import { DEFAULT_PARTITION_CONCURRENCY } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
-import { NamespaceRunner, passthroughTopology } from '../src/runtime';
+import { NamespaceRunner, passthroughTopology } from '../src/engine';
 import { LevelStore, RecoveryPartition } from '../src/state';
 import { testNamespace } from '../test/support/runtime-fixtures/counting';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { createWalWriter, type WalWriter } from '../../src/api';
-import { saveConfig } from '../../src/config';
+import { saveConfig } from '../../src/namespaces';
 import type { ClusterEndpoints } from '../../src/devcluster';
 import type { BenchContext } from '../lib/context';
 import { benchKafka, deleteTopics, runId } from '../lib/kafka';

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseDuration } from '../../src/config';
+import { parseDuration } from '../../src/namespaces';
 
 /** A flag with a value the bench cannot use; the message names the flag and what it expects. */
 export class BenchUsageError extends Error {

@@ -1,5 +1,5 @@
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { DEFAULT_PARTITION_CONCURRENCY } from '../../src/config/types';
+import { DEFAULT_PARTITION_CONCURRENCY } from '../../src/namespaces/types';
 
 /** Bench-side kafkajs helpers: topics, bulk fill, end offsets, and collecting what a topic receives. */
 

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { WalWriter, WriteRequest, WriteResult } from '../../src/api';
-import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/config';
+import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
 import type { ClusterEndpoints } from '../../src/devcluster';
 import { applyTopics, planTopics } from '../../src/kafka';
 import type { Logger } from '../../src/observability/logger';
-import { delayedQueueTopology } from '../../src/processors/delay';
-import { NamespaceRunner, type Clock, type RunnerTuning } from '../../src/runtime';
+import { delayedQueueTopology } from '../../src/delayed-queue';
+import { NamespaceRunner, type Clock, type RunnerTuning } from '../../src/engine';
 
 export interface QueueOptions {
   readonly partitions: number;

@@ -1,5 +1,5 @@
 import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, LogController } from 'fastify';
-import type { WalConfig } from '../config/types';
+import type { WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
 import type { FailureReason, WriteResult } from './types';

@@ -7,4 +7,4 @@ export { createHttpServer, statusFor, bodyLimitFor } from './http';
 export type { HttpServerOptions } from './http';
 export { writeBodySchema, writeRequestFromBody } from './body';
 export type { WriteBody } from './body';
-export { createWriterKafkaClient } from './client';
+export { createWriterKafkaClient } from '../kafka/writer-client';

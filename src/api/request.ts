@@ -1,5 +1,5 @@
-import type { NamespaceConfig, WalConfig } from '../config/types';
-import { formatIssue, Mutation, RequestIssue, validateWriteToLogRequest, WriteToLogRequest } from '../serde/intake';
+import type { NamespaceConfig, WalConfig } from '../namespaces/types';
+import { formatIssue, Mutation, RequestIssue, validateWriteToLogRequest, WriteToLogRequest } from '../wire/intake';
 import type { FailureReason, MutationInput, PayloadInput, WriteRequest, WriteResult } from './types';
 
 export type BuiltRequest =

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import type { ClusterConfig, NamespaceConfig, WalConfig } from '../config/types';
+import type { ClusterConfig, NamespaceConfig, WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
-import { createAvroCodec, type AvroCodec } from '../serde/codec';
-import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../serde/errors';
-import { writeToLogRequestSchema } from '../serde/intake';
-import { valueSubject } from '../serde/schemas';
-import { createWriterKafkaClient } from './client';
+import { createAvroCodec, type AvroCodec } from '../wire/codec';
+import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../wire/errors';
+import { writeToLogRequestSchema } from '../wire/intake';
+import { valueSubject } from '../wire/schemas';
+import { createWriterKafkaClient } from '../kafka/writer-client';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
 import type { WriteRequest, WriteResult } from './types';

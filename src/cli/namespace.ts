@@ -1,4 +1,4 @@
-import { ConfigError, findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../config';
+import { ConfigError, findNamespace, loadConfig, type NamespaceConfig, type WalConfig } from '../namespaces';
 
 /** Topology files a command reads when none are given. */
 export const DEFAULT_TOPOLOGY_FILES = ['topologies'];

@@ -1,6 +1,6 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { TopicProvisioningError } from './errors';
-import type { TopicSpec } from './plan';
+import type { TopicSpec } from '../namespaces/topic-plan';
 
 /**
  * Brings a cluster's topics in line with a plan, additively: missing topics are created; existing ones are only

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
-import type { ClusterConfig } from '../config';
+import type { ClusterConfig } from '../namespaces';
 import { createLogger, type Logger } from '../observability/logger';
 
 /**

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  */
 export const metricsRegistry = new Registry();
 
-// ── stream runtime (src/runtime) ──────────────────────────────────────────────────────────────
+// ── stream engine (src/engine) ───────────────────────────────────────────────────────────────
 export const recordsProcessed = new Counter({
   name: 'wal_runtime_records_processed_total',
   help: 'Input records processed by tasks (including those handed to the error policy)',

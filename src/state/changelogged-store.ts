@@ -1,4 +1,4 @@
-import type { KeyValueStore, RangeOptions } from '../runtime/api';
+import type { KeyValueStore, RangeOptions } from './store';
 import type { ChangelogWriter } from './changelog-writer';
 import type { LevelStore, StoreWrite } from './level-store';
 

@@ -1,3 +1,4 @@
+export type { KeyValueStore, RangeOptions } from './store';
 export { LevelStore } from './level-store';
 export type { StoreWrite } from './level-store';
 export { ChangeloggedStore } from './changelogged-store';
@@ -9,5 +10,4 @@ export { RecoveryPartition } from './restore';
 export type { RecoveryOptions, RecoveryResult } from './restore';
 export { ensureChangelogTopics } from './changelog-topics';
 export type { ChangelogTopicSpec } from './changelog-topics';
-export { readPartitionRange, partitionBounds } from './partition-reader';
 export * from './errors';

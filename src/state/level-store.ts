@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import type { RangeOptions } from '../runtime/api';
+import type { RangeOptions } from './store';
 import { StoreClosedError, StoreOpenError } from './errors';
 
 /** One write of a batch; `value: null` deletes (a changelog tombstone). */

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger';
 import { restoreRecords, restoreRemaining } from '../observability/metrics';
 import { RestoreTimeoutError } from './errors';
 import { LevelStore, StoreWrite } from './level-store';
-import { partitionBounds, readPartitionRange } from './partition-reader';
+import { partitionBounds, readPartitionRange } from '../kafka/partition-reader';
 
 export interface RecoveryOptions {
   readonly kafka: Kafka;

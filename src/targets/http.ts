@@ -1,4 +1,4 @@
-import type { HttpTargetConfig } from '../config/types';
+import type { HttpTargetConfig } from '../namespaces/types';
 import { mapWithConcurrency } from './batch';
 import { causeChain, describeError, TargetConfigError } from './errors';
 import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target } from './target';

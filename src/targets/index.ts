@@ -1,4 +1,4 @@
-import type { ClusterConfig, TargetConfig } from '../config/types';
+import type { ClusterConfig, TargetConfig } from '../namespaces/types';
 import { TargetConfigError } from './errors';
 import { createHttpTarget } from './http';
 import { createKafkaTarget } from './kafka';

@@ -1,5 +1,5 @@
 import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
-import type { ClusterConfig, KafkaTargetConfig } from '../config/types';
+import type { ClusterConfig, KafkaTargetConfig } from '../namespaces/types';
 import { createLogger, Logger } from '../observability/logger';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
 import { sendIsolatingFailures } from './batch';

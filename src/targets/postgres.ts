@@ -1,5 +1,5 @@
 import { escapeIdentifier, Pool, PoolClient } from 'pg';
-import type { PostgresTargetConfig } from '../config/types';
+import type { PostgresTargetConfig } from '../namespaces/types';
 import { createLogger } from '../observability/logger';
 import { sendIsolatingFailures } from './batch';
 import { describeError, TargetConfigError, TargetError } from './errors';

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { RedisTargetConfig } from '../config/types';
+import type { RedisTargetConfig } from '../namespaces/types';
 import { createLogger } from '../observability/logger';
 import { describeError, TargetConfigError } from './errors';
 import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target } from './target';

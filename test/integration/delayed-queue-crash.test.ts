@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWalWriter } from '../../src/api';
-import { saveConfig } from '../../src/config';
+import { saveConfig } from '../../src/namespaces';
 import { collect, delayedQueueNamespace, header, percentile } from '../support/delayed-queue';
 
 jest.setTimeout(180_000);

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { createWalWriter } from '../../src/api';
-import { DLQ_HEADERS, readDeadLetters } from '../../src/processors/dlq';
-import type { NamespaceRunner } from '../../src/runtime';
+import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { readDeadLetters } from '../../src/ops/dead-letters';
+import type { NamespaceRunner } from '../../src/engine';
 import { startHttpTargetServer, respond, type HttpTargetServer } from '../support/http-target';
 import { collect, delayedQueueNamespace, header, percentile, startQueue } from '../support/delayed-queue';
 import { runWal } from '../support/wal-cli';
@@ -134,7 +135,7 @@ describe('delayed queue on a real broker', () => {
       const letters = await readDeadLetters(kafka, namespace.topics.dlq, { ids: ['doomed-1'] });
       expect(letters).toHaveLength(1);
       const configFile = `${fs.mkdtempSync('/tmp/wal-cfg-')}/ns.yaml`;
-      const { saveConfig } = await import('../../src/config');
+      const { saveConfig } = await import('../../src/namespaces');
       saveConfig(config, configFile);
       const replay = await runWal('dlq', ['replay', '--namespace', namespace.name, '--topology', configFile, '--id', 'doomed-1'], 60_000);
       expect(replay).toMatchObject({ code: 0, stdout: expect.stringContaining('replayed 1 record(s)') });

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WalWriter } from '../../src/api';
-import { DLQ_HEADERS, readDeadLetters } from '../../src/processors/dlq';
-import { REDRIVE_HEADERS } from '../../src/processors/fanout';
+import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { readDeadLetters } from '../../src/ops/dead-letters';
+import { REDRIVE_HEADERS } from '../../src/mutations';
 import { metricsRegistry } from '../../src/observability/metrics';
-import type { NamespaceRunner } from '../../src/runtime';
+import type { NamespaceRunner } from '../../src/engine';
 import {
   complete,
   expectedChunkCount,

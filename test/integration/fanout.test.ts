@@ -1,5 +1,5 @@
 import type { WalWriter } from '../../src/api';
-import type { NamespaceRunner } from '../../src/runtime';
+import type { NamespaceRunner } from '../../src/engine';
 import {
   complete,
   expectedChunkCount,

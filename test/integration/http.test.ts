@@ -2,9 +2,9 @@ import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import { createHttpServer, createWalWriter, WalWriter } from '../../src/api';
-import { parseConfig } from '../../src/config';
-import type { WalConfig } from '../../src/config';
-import { createAvroCodec, WriteToLogRequest } from '../../src/serde';
+import { parseConfig } from '../../src/namespaces';
+import type { WalConfig } from '../../src/namespaces';
+import { createAvroCodec, WriteToLogRequest } from '../../src/wire';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
 const cluster = testCluster('A');

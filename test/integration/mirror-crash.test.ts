@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProcessingGuarantee } from '../../src/config/types';
+import type { ProcessingGuarantee } from '../../src/namespaces/types';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { createTopic, kafkaFor, produceRecords, readTopic, type ReadRecord, type SourceRecord } from '../support/mirror-fixture';
 import { FixtureProcess, kill9, startFixture, terminate } from '../support/runtime-fixtures/child';

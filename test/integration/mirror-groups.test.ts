@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { MirrorRunner } from '../../src/processors/mirror';
+import { MirrorRunner } from '../../src/mirror';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { createTopic, eventually, kafkaFor, mirrorConfig, produceRecords, readTopic, TEST_TUNING } from '../support/mirror-fixture';
 

@@ -1,6 +1,6 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import { metricsRegistry } from '../../src/observability/metrics';
-import { MirrorRunner, ORIGIN_ALIAS_HEADER, ORIGIN_HEADER } from '../../src/processors/mirror';
+import { MirrorRunner, ORIGIN_ALIAS_HEADER, ORIGIN_HEADER } from '../../src/mirror';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import {
   createTopic,

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { createWalWriter } from '../../src/api';
-import { namespaceTopology } from '../../src/processors/namespace-topology';
-import type { NamespaceRunner } from '../../src/runtime';
+import { namespaceTopology } from '../../src/personas/namespace-topology';
+import type { NamespaceRunner } from '../../src/engine';
 import { collect, delayedQueueNamespace, header, startQueue } from '../support/delayed-queue';
 import { complete, waitForTxn } from '../support/mutations';
 import { startPostgres } from '../support/postgres';

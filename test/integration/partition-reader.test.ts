@@ -1,5 +1,5 @@
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { readPartitionRange } from '../../src/state';
+import { readPartitionRange } from '../../src/kafka/partition-reader';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
 // kafkajs internals, loaded from the same module registry as the client above: the fault below is

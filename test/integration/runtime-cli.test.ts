@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { runStatus } from '../../src/cli/commands/status';
-import { statusFile } from '../../src/runtime';
+import { statusFile } from '../../src/ops/instance';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { consumeUntil, createTopics } from '../support/runtime-fixtures/topics';
 

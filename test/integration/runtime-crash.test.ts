@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import type { ProcessingGuarantee } from '../../src/config/types';
+import type { ProcessingGuarantee } from '../../src/namespaces/types';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { FixtureProcess, kill9, startFixture, terminate } from '../support/runtime-fixtures/child';
 import { consumeUntil, countsReached, createTopics, describeCounts, latestByKey } from '../support/runtime-fixtures/topics';

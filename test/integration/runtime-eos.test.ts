@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { TaskMigratedError } from '../../src/runtime';
-import { exactlyOnceOutput } from '../../src/runtime/internals/task-output';
+import { TaskMigratedError } from '../../src/engine';
+import { exactlyOnceOutput } from '../../src/engine/internals/task-output';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { consumeUntil, createTopics } from '../support/runtime-fixtures/topics';
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { NamespaceRunner, TopologyBuilder, type Processor, type ProcessorContext, type WalRecord } from '../../src/runtime';
+import { NamespaceRunner, TopologyBuilder, type Processor, type ProcessorContext, type WalRecord } from '../../src/engine';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { testNamespace } from '../support/runtime-fixtures/counting';
 import { consumeUntil, createTopics } from '../support/runtime-fixtures/topics';

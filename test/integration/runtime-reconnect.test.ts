@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import pino from 'pino';
-import { NamespaceRunner } from '../../src/runtime';
+import { NamespaceRunner } from '../../src/engine';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { addCounts, consumeUntil, countsReached, createTopics, describeCounts, produceKeyed } from '../support/runtime-fixtures/topics';

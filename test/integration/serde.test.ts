@@ -11,7 +11,7 @@ import {
   UnknownSchemaIdError,
   valueSubject,
   WriteToLogRequest,
-} from '../../src/serde';
+} from '../../src/wire';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
 const cluster = testCluster('A');

@@ -1,5 +1,5 @@
 import { freePort } from '../../src/devcluster/ports';
-import type { HttpTargetConfig } from '../../src/config/types';
+import type { HttpTargetConfig } from '../../src/namespaces/types';
 import { createTarget, Delivery, Target } from '../../src/targets';
 import { HttpTargetServer, respond, startHttpTargetServer } from '../support/http-target';
 

@@ -1,5 +1,5 @@
 import { Admin, IHeaders, ITopicConfig, Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import type { ClusterConfig, KafkaTargetConfig } from '../../src/config/types';
+import type { ClusterConfig, KafkaTargetConfig } from '../../src/namespaces/types';
 import { freePort } from '../../src/devcluster/ports';
 import { createTarget, Delivery, KAFKA_HEADERS, Target } from '../../src/targets';
 import { testCluster, uniqueTopic } from '../support/clusters';

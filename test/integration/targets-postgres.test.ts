@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { PostgresTargetConfig } from '../../src/config/types';
+import type { PostgresTargetConfig } from '../../src/namespaces/types';
 import { createTarget, Delivery, Mutation, MutationDelivery, Target } from '../../src/targets';
 import { PostgresServer, startPostgres } from '../support/postgres';
 

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { RedisTargetConfig } from '../../src/config/types';
+import type { RedisTargetConfig } from '../../src/namespaces/types';
 import { createTarget, Delivery, Mutation, MutationDelivery, SEQUENCE_SUFFIX, Target } from '../../src/targets';
 import { RedisServer, startRedis } from '../support/redis';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigResourceTypes, Partitioners, type Admin } from 'kafkajs';
 import { runTopicsApply } from '../../src/cli/commands/topics';
-import { parseConfig, type NamespaceConfig } from '../../src/config';
+import { parseConfig, type NamespaceConfig } from '../../src/namespaces';
 import { applyTopics, createKafkaClient, planTopics } from '../../src/kafka';
 import { testCluster, uniqueTopic } from '../support/clusters';
 

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
-import { parseConfig } from '../../src/config';
-import type { WalConfig } from '../../src/config';
+import { parseConfig } from '../../src/namespaces';
+import type { WalConfig } from '../../src/namespaces';
 import { createWalWriter, WalWriter, WriteRequest } from '../../src/api';
-import { createAvroCodec, WriteToLogRequest } from '../../src/serde';
+import { createAvroCodec, WriteToLogRequest } from '../../src/wire';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
 const cluster = testCluster('A');

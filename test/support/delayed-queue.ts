@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/config';
+import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
 import { applyTopics, planTopics } from '../../src/kafka';
-import { delayedQueueTopology } from '../../src/processors/delay';
-import { NamespaceRunner, type Clock, type Topology } from '../../src/runtime';
+import { delayedQueueTopology } from '../../src/delayed-queue';
+import { NamespaceRunner, type Clock, type Topology } from '../../src/engine';
 import { testCluster, uniqueTopic } from './clusters';
 
 export interface QueueOptions {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { parseConfig } from '../../src/config';
-import type { NamespaceConfig, ProcessingGuarantee, WalConfig } from '../../src/config/types';
+import { parseConfig } from '../../src/namespaces';
+import type { NamespaceConfig, ProcessingGuarantee, WalConfig } from '../../src/namespaces/types';
 import type { ClusterEndpoints } from '../../src/devcluster';
 
 /** Helpers shared by the mirror integration tests, the kill -9 child fixture and bench/mirror.ts. */

@@ -1,5 +1,5 @@
 import { bodyLimitFor, buildWriteRecord, classifySendError, statusFor, writeRequestFromBody } from '../../src/api';
-import type { WalConfig } from '../../src/config';
+import type { WalConfig } from '../../src/namespaces';
 
 const config = {
   clusters: { A: { name: 'A', brokers: ['127.0.0.1:9092'], schemaRegistryUrl: 'http://127.0.0.1:8081' } },

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError } from '../../src/config';
+import { ConfigError } from '../../src/namespaces';
 import { adminPortOf } from '../../src/cli/commands/start';
 
 const root = path.resolve(__dirname, '../..');

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../src/config';
+import { ConfigError, parseConfig } from '../../src/namespaces';
 import { parseInstant, selectNamespaces } from '../../src/cli/namespace';
 
 const config = parseConfig(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { registerCommands } from '../../src/cli/commands';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/namespaces';
 
 /**
  * No Docker engine runs where wal is developed, so docker-compose.yml is validated here instead of

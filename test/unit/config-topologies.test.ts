@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
-import { findNamespace, loadConfig } from '../../src/config';
-import { planTopics } from '../../src/kafka/plan';
+import { findNamespace, loadConfig } from '../../src/namespaces';
+import { planTopics } from '../../src/namespaces/topic-plan';
 
 /** The sample topologies in topologies/ must load as shipped, with or without the dev-cluster env set. */
 const TOPOLOGIES = join(__dirname, '../../topologies');

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, findNamespace, loadConfig, parseConfig, parseDuration, parseSize, saveConfig, type WalConfig } from '../../src/config';
+import { ConfigError, findNamespace, loadConfig, parseConfig, parseDuration, parseSize, saveConfig, type WalConfig } from '../../src/namespaces';
 
 const CLUSTER = `
 clusters:

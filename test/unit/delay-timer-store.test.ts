@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backoffDelay, TimerEntry, TimerStore } from '../../src/processors/delay';
+import { backoffDelay, TimerEntry, TimerStore } from '../../src/delayed-queue';
 import { LevelStore } from '../../src/state';
 
 function entry(id: string, dueAt: number, extra: Partial<TimerEntry> = {}): TimerEntry {

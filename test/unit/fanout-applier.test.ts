@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Type } from 'avsc';
-import { parseConfig } from '../../src/config';
-import { backoffDelay } from '../../src/processors/delay';
-import { DLQ_HEADERS } from '../../src/processors/dlq';
-import { ApplierProcessor, decodeTxnEvent, REDRIVE_HEADERS, type ChunkRecord, type TxnEvent } from '../../src/processors/fanout';
-import type { KeyValueStore, OutputRecord, ProcessorContext, Punctuator } from '../../src/runtime/api';
-import { formatWireFormat, loadSchema, parseWireFormat, writeToLogRequestSchema, type AvroCodec } from '../../src/serde';
+import { parseConfig } from '../../src/namespaces';
+import { backoffDelay } from '../../src/delayed-queue';
+import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { ApplierProcessor, decodeTxnEvent, REDRIVE_HEADERS, type ChunkRecord, type TxnEvent } from '../../src/mutations';
+import type { KeyValueStore, OutputRecord, ProcessorContext, Punctuator } from '../../src/engine/api';
+import { formatWireFormat, loadSchema, parseWireFormat, writeToLogRequestSchema, type AvroCodec } from '../../src/wire';
 import { LevelStore } from '../../src/state';
 import { failed, OK, type DeliveryResult, type MutationDelivery, type Target } from '../../src/targets';
 

@@ -1,6 +1,6 @@
-import { mutationBytes, planChunks } from '../../src/processors/fanout/chunking';
-import { keyPartition } from '../../src/processors/fanout/partitioner';
-import type { Mutation } from '../../src/serde';
+import { mutationBytes, planChunks } from '../../src/mutations/chunking';
+import { keyPartition } from '../../src/mutations/partitioner';
+import type { Mutation } from '../../src/wire';
 
 function put(target: string, key: string, sequence: number, value = `v-${key}-${sequence}`): Mutation {
   return { target, key, op: 'PUT', value: Buffer.from(value), sequence };

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../src/config';
-import { delayedQueueTopology } from '../../src/processors/delay';
-import { addMutationNodes, mutationTopology } from '../../src/processors/fanout';
-import type { ChunkRecord } from '../../src/processors/fanout/chunk-codec';
-import { ChunkQueue, type QueuedChunk } from '../../src/processors/fanout/chunk-queue';
-import { redriveHeaders, redriveOf, redriveRequest, REDRIVE_HEADERS } from '../../src/processors/fanout/redrive';
-import { TopologyBuilder } from '../../src/runtime/api';
-import type { WriteToLogRequest } from '../../src/serde';
+import { parseConfig } from '../../src/namespaces';
+import { delayedQueueTopology } from '../../src/delayed-queue';
+import { addMutationNodes, mutationTopology } from '../../src/mutations';
+import type { ChunkRecord } from '../../src/mutations/chunk-codec';
+import { ChunkQueue, type QueuedChunk } from '../../src/mutations/chunk-queue';
+import { redriveHeaders, redriveOf, redriveRequest, REDRIVE_HEADERS } from '../../src/mutations/redrive';
+import { TopologyBuilder } from '../../src/engine';
+import type { WriteToLogRequest } from '../../src/wire';
 import { LevelStore } from '../../src/state';
 
 const config = parseConfig(

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { parseConfig } from '../../src/config';
-import { FanoutProcessor, FanoutRetryError } from '../../src/processors/fanout';
-import type { OutputRecord, ProcessorContext } from '../../src/runtime/api';
-import { formatWireFormat } from '../../src/serde';
+import { parseConfig } from '../../src/namespaces';
+import { FanoutProcessor, FanoutRetryError } from '../../src/mutations';
+import type { OutputRecord, ProcessorContext } from '../../src/engine/api';
+import { formatWireFormat } from '../../src/wire';
 
 /** A port nothing listens on: the schema registry is "away". */
 async function closedPort(): Promise<number> {

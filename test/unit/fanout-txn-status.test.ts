@@ -1,5 +1,5 @@
-import { decodeTxnEvent, encodeTxnEvent, type TxnEvent } from '../../src/processors/fanout/events';
-import { applyTxnEvent, formatTxnStatus, MAX_FAILURES, type TxnStatus } from '../../src/processors/fanout/txn-status';
+import { decodeTxnEvent, encodeTxnEvent, type TxnEvent } from '../../src/mutations/events';
+import { applyTxnEvent, formatTxnStatus, MAX_FAILURES, type TxnStatus } from '../../src/mutations/txn-status';
 
 const begin: TxnEvent = { kind: 'begin', txnId: 't1', chunkCount: 3, targets: { db: 2, cache: 1 }, writeTime: 1000, at: 1010 };
 const applied = (chunkIndex: number, target: string, attempts = 1, at = 1100 + chunkIndex): TxnEvent => ({ kind: 'applied', txnId: 't1', target, chunkIndex, chunkCount: 3, attempts, at });

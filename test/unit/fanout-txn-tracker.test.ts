@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { NamespaceConfig } from '../../src/config/types';
+import type { NamespaceConfig } from '../../src/namespaces/types';
 import { metricsRegistry } from '../../src/observability/metrics';
-import { encodeTxnEvent, type TxnEvent } from '../../src/processors/fanout/events';
-import { TxnTracker } from '../../src/processors/fanout/txn-tracker';
-import type { ProcessorContext, WalRecord } from '../../src/runtime/api';
+import { encodeTxnEvent, type TxnEvent } from '../../src/mutations/events';
+import { TxnTracker } from '../../src/mutations/txn-tracker';
+import type { ProcessorContext, WalRecord } from '../../src/engine/api';
 import { LevelStore } from '../../src/state';
 
 const ns = { name: 'txn-tracker-unit' } as NamespaceConfig;

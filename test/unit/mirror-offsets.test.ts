@@ -1,7 +1,7 @@
-import { translateGroup } from '../../src/processors/mirror/checkpoints';
-import { chunkByBytes, pairsOf, SYNC_EVERY } from '../../src/processors/mirror/delivery';
-import { decodeSyncs, encodeSyncs, OffsetSyncStore, thinPairs } from '../../src/processors/mirror/offset-syncs';
-import { PartitionProgress } from '../../src/processors/mirror/progress';
+import { translateGroup } from '../../src/mirror/checkpoints';
+import { chunkByBytes, pairsOf, SYNC_EVERY } from '../../src/mirror/delivery';
+import { decodeSyncs, encodeSyncs, OffsetSyncStore, thinPairs } from '../../src/mirror/offset-syncs';
+import { PartitionProgress } from '../../src/mirror/progress';
 
 describe('offset syncs and translation', () => {
   it('translates exactly at a synced offset and to the record after it in between (never skipping)', () => {

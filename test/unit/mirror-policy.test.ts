@@ -1,6 +1,6 @@
-import { isCycle, isInternalTopic, selectionFor, selectTopics, targetTopicName } from '../../src/processors/mirror/topics';
-import { ORIGIN_ALIAS_HEADER, ORIGIN_HEADER, originOf, shouldMirror, withOrigin } from '../../src/processors/mirror/origin';
-import type { ReplicationConfig } from '../../src/config/types';
+import { isCycle, isInternalTopic, selectionFor, selectTopics, targetTopicName } from '../../src/mirror/topics';
+import { ORIGIN_ALIAS_HEADER, ORIGIN_HEADER, originOf, shouldMirror, withOrigin } from '../../src/mirror/origin';
+import type { ReplicationConfig } from '../../src/namespaces/types';
 
 function replication(overrides: Partial<ReplicationConfig>): ReplicationConfig {
   return { source: 'A', targets: ['B'], topics: [], rename: 'prefix', groups: [], checkpointIntervalMs: 5000, ...overrides };

@@ -1,5 +1,5 @@
-import { parseConfig } from '../../src/config';
-import { MirrorConfigError, MirrorRunner } from '../../src/processors/mirror';
+import { parseConfig } from '../../src/namespaces';
+import { MirrorConfigError, MirrorRunner } from '../../src/mirror';
 
 const config = parseConfig(
   JSON.stringify({

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import { Counter } from 'prom-client';
-import { AdminServerError, startAdminServer, type AdminServer } from '../../src/observability/admin-server';
-import { allReady, namespaceReadiness, runnersReadiness } from '../../src/observability/health';
+import { AdminServerError, startAdminServer, type AdminServer } from '../../src/ops/admin-server';
+import { allReady, namespaceReadiness, runnersReadiness } from '../../src/ops/health';
 import { createLogger } from '../../src/observability/logger';
 import { metricsRegistry } from '../../src/observability/metrics';
-import type { NamespaceStatus } from '../../src/runtime';
+import type { NamespaceStatus } from '../../src/engine';
 
 const logger = createLogger({}, { level: 'silent' });
 

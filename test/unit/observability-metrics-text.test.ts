@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { MetricsFormatError, parsePrometheusText, sumSamples } from '../../src/observability/metrics-text';
+import { MetricsFormatError, parsePrometheusText, sumSamples } from '../../src/ops/metrics-text';
 
 describe('reading Prometheus text back', () => {
   it('round-trips what prom-client writes: labels with escapes, histograms, NaN', async () => {

@@ -1,8 +1,8 @@
 import net from 'node:net';
-import { startAdminServer } from '../../src/observability/admin-server';
+import { startAdminServer } from '../../src/ops/admin-server';
 import { createLogger } from '../../src/observability/logger';
-import { formatMetricsTable, MetricsScrapeError, namespaceRows, scrapeMetrics } from '../../src/observability/metrics-table';
-import { parsePrometheusText } from '../../src/observability/metrics-text';
+import { formatMetricsTable, MetricsScrapeError, namespaceRows, scrapeMetrics } from '../../src/ops/metrics-table';
+import { parsePrometheusText } from '../../src/ops/metrics-text';
 
 const text = `
 # TYPE wal_namespace_ready gauge

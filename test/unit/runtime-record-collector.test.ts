@@ -1,5 +1,5 @@
 import type { RecordMetadata, TopicMessages } from 'kafkajs';
-import { RecordCollector } from '../../src/runtime/internals/record-collector';
+import { RecordCollector } from '../../src/engine/internals/record-collector';
 
 describe('RecordCollector', () => {
   it('sends sink records before changelog records, and reports changelog offsets acknowledged', async () => {

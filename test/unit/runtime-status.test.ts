@@ -1,5 +1,5 @@
 import { formatInstances } from '../../src/cli/commands/status';
-import type { InstanceStatus } from '../../src/runtime';
+import type { InstanceStatus } from '../../src/ops/instance';
 
 describe('wal status formatting', () => {
   it('shows each instance, its namespaces, and per partition the lag, store sizes and restore count', () => {

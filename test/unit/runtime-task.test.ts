@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka, TopicMessages, TopicPartitionOffset } from 'kafkajs';
 import { createLogger } from '../../src/observability/logger';
-import { DLQ_HEADERS, TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../src/runtime';
-import { Task } from '../../src/runtime/internals/task';
-import type { TaskOutput } from '../../src/runtime/internals/task-output';
+import { DLQ_HEADERS, TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../src/engine';
+import { Task } from '../../src/engine/internals/task';
+import type { TaskOutput } from '../../src/engine/internals/task-output';
 
 /** Records what the task sends and commits, in order (no broker: this is the task's own logic). */
 function fakeOutput() {

@@ -1,5 +1,5 @@
-import { TopologyBuilder } from '../../src/runtime/api';
-import { TopologyError } from '../../src/runtime/errors';
+import { TopologyBuilder } from '../../src/engine';
+import { TopologyError } from '../../src/engine/errors';
 
 const noop = () => ({ process: async () => undefined });
 

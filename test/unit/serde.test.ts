@@ -1,5 +1,5 @@
-import type { NamespaceConfig } from '../../src/config';
-import { formatWireFormat, MalformedRecordError, parseWireFormat, validateWriteToLogRequest, WriteToLogRequest } from '../../src/serde';
+import type { NamespaceConfig } from '../../src/namespaces';
+import { formatWireFormat, MalformedRecordError, parseWireFormat, validateWriteToLogRequest, WriteToLogRequest } from '../../src/wire';
 
 const valid: WriteToLogRequest = {
   namespace: 'orders',

@@ -1,5 +1,5 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
-import type { ClusterConfig } from '../../src/config/types';
+import type { ClusterConfig } from '../../src/namespaces/types';
 import { createTarget, failed, OK, TargetConfigError } from '../../src/targets';
 import { mapWithConcurrency, sendIsolatingFailures } from '../../src/targets/batch';
 import { describeError } from '../../src/targets/errors';

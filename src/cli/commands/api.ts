@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createHttpServer, createWalWriter, DEFAULT_WRITE_TIMEOUT_MS } from '../../api';
-import { loadConfig } from '../../config';
+import { loadConfig } from '../../namespaces';
 import { createLogger } from '../../observability/logger';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
 import { parseDurationOption } from './write';

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { DLQ_HEADERS, originalHeaders, readDeadLetters, type DeadLetter } from '../../processors/dlq';
+import { DLQ_HEADERS } from '../../wire/dlq';
+import { originalHeaders, readDeadLetters, type DeadLetter } from '../../ops/dead-letters';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace, parseInstant } from '../namespace';
 
 interface DlqOptions {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Command } from 'commander';
 import { createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, WriteBody, writeRequestFromBody, WriteRequest, WriteResult } from '../../api';
-import { loadConfig } from '../../config';
+import { loadConfig } from '../../namespaces';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
 import { parseDurationOption, stderrLogger } from './write';
 

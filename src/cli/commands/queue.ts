@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { CONTROL_HEADER, type ControlCommand } from '../../processors/delay';
+import { CONTROL_HEADER, type ControlCommand } from '../../delayed-queue';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace } from '../namespace';
 
 /**

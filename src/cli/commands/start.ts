@@ -1,13 +1,14 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
-import { ConfigError, loadConfig, parseDuration } from '../../config';
+import { ConfigError, loadConfig, parseDuration } from '../../namespaces';
 import { applyTopics, createKafkaClient, planTopics } from '../../kafka';
 import { rootLogger } from '../../observability/logger';
-import { NamespaceRunner, topologyFor, WalInstance, type InstanceRunner } from '../../runtime';
-import { MirrorRunner } from '../../processors/mirror';
-import '../../processors/register';
-import { startAdminServer, type AdminServer } from '../../observability/admin-server';
+import { NamespaceRunner, topologyFor } from '../../engine';
+import { WalInstance, type InstanceRunner } from '../../ops/instance';
+import { MirrorRunner } from '../../mirror';
+import '../../personas/register';
+import { startAdminServer, type AdminServer } from '../../ops/admin-server';
 import { selectNamespaces } from '../namespace';
 
 export interface StartOptions {

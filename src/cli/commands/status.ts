@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { ConfigError, findNamespace, loadConfig, parseDuration, type NamespaceConfig } from '../../config';
+import { ConfigError, findNamespace, loadConfig, parseDuration, type NamespaceConfig } from '../../namespaces';
 import { createKafkaClient } from '../../kafka';
-import { readInstanceStatuses, type InstanceStatus } from '../../runtime';
-import { formatMetricsTable, namespaceRows, notReadyReasons, scrapeMetrics, scrapeReadiness, type NamespaceMetricsRow, type ReadyAnswer } from '../../observability/metrics-table';
+import { readInstanceStatuses, type InstanceStatus } from '../../ops/instance';
+import { formatMetricsTable, namespaceRows, notReadyReasons, scrapeMetrics, scrapeReadiness, type NamespaceMetricsRow, type ReadyAnswer } from '../../ops/metrics-table';
 import { DEFAULT_STATE_DIR } from './start';
 
 export interface StatusOptions {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config';
+import { loadConfig } from '../../namespaces';
 import { applyTopics, createKafkaClient, planTopics, type TopicSpec } from '../../kafka';
 import { selectNamespaces } from '../namespace';
 

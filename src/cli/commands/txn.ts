@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { formatTxnStatus, readTxnStatus, type TxnStatus } from '../../processors/fanout';
+import { formatTxnStatus, readTxnStatus, type TxnStatus } from '../../mutations';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace } from '../namespace';
 import { parseDurationOption } from './write';
 

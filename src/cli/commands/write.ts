@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import pino from 'pino';
 import { createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, WriteRequest, WriteResult } from '../../api';
-import { loadConfig } from '../../config';
-import { parseDuration } from '../../config/units';
+import { loadConfig } from '../../namespaces';
+import { parseDuration } from '../../namespaces/units';
 import type { Logger } from '../../observability/logger';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
 

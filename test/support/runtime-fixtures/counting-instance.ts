@@ -3,7 +3,7 @@
  * Configured by the WAL_FIXTURE env var (JSON); prints {"event":"started"} once it joined.
  * SIGTERM → graceful stop → exit 0.
  */
-import type { ProcessingGuarantee } from '../../../src/config/types';
+import type { ProcessingGuarantee } from '../../../src/namespaces/types';
 import { countingTopology, testNamespace } from './counting';
 import { runInstanceFixture } from './instance-fixture';
 

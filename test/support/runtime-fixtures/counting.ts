@@ -1,5 +1,5 @@
-import type { NamespaceConfig, ProcessingGuarantee } from '../../../src/config/types';
-import { TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../../src/runtime';
+import type { NamespaceConfig, ProcessingGuarantee } from '../../../src/namespaces/types';
+import { TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../../src/engine';
 
 /** A namespace config for engine tests (only the fields the engine reads matter). */
 export function testNamespace(

@@ -3,8 +3,8 @@
  * process, so tests can SIGKILL it mid-apply. WAL_FIXTURE (JSON): { configFile, namespace, stateDir,
  * instanceId }. Prints {"event":"started"} once it joined; SIGTERM → graceful stop → exit 0.
  */
-import { findNamespace, loadConfig } from '../../../src/config';
-import { mutationTopology } from '../../../src/processors/fanout';
+import { findNamespace, loadConfig } from '../../../src/namespaces';
+import { mutationTopology } from '../../../src/mutations';
 import { runInstanceFixture } from './instance-fixture';
 
 interface FixtureConfig {

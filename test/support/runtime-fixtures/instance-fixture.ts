@@ -3,8 +3,9 @@
  * WalInstance (runInstanceFixture) or anything else that starts and stops (runFixtureProcess).
  */
 import { Kafka, logLevel } from 'kafkajs';
-import type { NamespaceConfig } from '../../../src/config/types';
-import { NamespaceRunner, WalInstance, type RunnerTuning, type Topology } from '../../../src/runtime';
+import type { NamespaceConfig } from '../../../src/namespaces/types';
+import { NamespaceRunner, type RunnerTuning, type Topology } from '../../../src/engine';
+import { WalInstance } from '../../../src/ops/instance';
 
 /** What an entry point derives from its WAL_FIXTURE config. */
 export interface InstanceFixture {

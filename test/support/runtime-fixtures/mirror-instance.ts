@@ -4,7 +4,7 @@
  * mirroring; SIGTERM → graceful stop → exit 0.
  */
 import type { ClusterEndpoints } from '../../../src/devcluster';
-import { MirrorRunner, type MirrorTuning } from '../../../src/processors/mirror';
+import { MirrorRunner, type MirrorTuning } from '../../../src/mirror';
 import { mirrorConfig, type MirrorSpec } from '../mirror-fixture';
 import { runFixtureProcess } from './instance-fixture';
 

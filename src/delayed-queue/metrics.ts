@@ -1,0 +1,38 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { metricsRegistry } from '../observability/metrics';
+
+export const pendingTimers = new Gauge({
+  name: 'wal_delay_pending_timers',
+  help: 'Records held in the timer store until they are due',
+  labelNames: ['namespace', 'partition'],
+  registers: [metricsRegistry],
+});
+
+export const fireLateness = new Histogram({
+  name: 'wal_delay_fire_lateness_seconds',
+  help: 'Time from a record being due to it being handed to its target',
+  labelNames: ['namespace'],
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+  registers: [metricsRegistry],
+});
+
+export const retries = new Counter({
+  name: 'wal_delay_retries_total',
+  help: 'Deliveries rescheduled after a retriable failure',
+  labelNames: ['namespace', 'target'],
+  registers: [metricsRegistry],
+});
+
+export const deadLetters = new Counter({
+  name: 'wal_dlq_records_total',
+  help: 'Records written to the dead-letter topic, by kind (permanent, exhausted, poison)',
+  labelNames: ['namespace', 'kind'],
+  registers: [metricsRegistry],
+});
+
+export const delivered = new Counter({
+  name: 'wal_delay_delivered_total',
+  help: 'Records delivered to their target',
+  labelNames: ['namespace', 'target'],
+  registers: [metricsRegistry],
+});

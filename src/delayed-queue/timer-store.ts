@@ -1,0 +1,181 @@
+import type { KeyValueStore } from '../engine/api';
+
+/**
+ * A pending delivery as the timer store keeps it: the original intake record (bytes, for the DLQ
+ * and for re-decoding at fire time) plus the retry bookkeeping.
+ */
+export interface TimerEntry {
+  readonly id: string;
+  readonly dueAt: number;
+  /** Deliveries tried so far (0 until the first try). */
+  readonly attempts: number;
+  readonly firstFailureAt?: number;
+  readonly lastFailureAt?: number;
+  readonly lastError?: string;
+  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string };
+  readonly key: Buffer | null;
+  readonly value: Buffer;
+  readonly headers: Record<string, string>;
+}
+
+// Key layout (one store, one changelog):
+//   't' + dueAt (8 bytes big-endian) + id → entry   range scan < now yields due timers in due order
+//   'i' + id                              → dueAt   finds a pending id for dedup and cancel
+//   'm' + name                            → value   small metadata (pause flag, pending count)
+const TIMER = 0x74;
+const BY_ID = 0x69;
+const META = 0x6d;
+
+function timerKey(dueAt: number, id: string): Buffer {
+  const key = Buffer.alloc(9 + Buffer.byteLength(id));
+  key[0] = TIMER;
+  key.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(dueAt))), 1);
+  key.write(id, 9);
+  return key;
+}
+
+function idKey(id: string): Buffer {
+  return Buffer.concat([Buffer.from([BY_ID]), Buffer.from(id)]);
+}
+
+function metaKey(name: string): Buffer {
+  return Buffer.concat([Buffer.from([META]), Buffer.from(name)]);
+}
+
+/** Value layout: 4-byte length of a JSON header, the header, then the original record value. */
+function encodeEntry(entry: TimerEntry): Buffer {
+  const { value, key, ...rest } = entry;
+  const meta = Buffer.from(JSON.stringify({ ...rest, key: key === null ? null : key.toString('base64') }));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(meta.length);
+  return Buffer.concat([length, meta, value]);
+}
+
+function decodeEntry(buffer: Buffer): TimerEntry {
+  const length = buffer.readUInt32BE(0);
+  const meta = JSON.parse(buffer.subarray(4, 4 + length).toString()) as Omit<TimerEntry, 'key' | 'value'> & { key: string | null };
+  return { ...meta, key: meta.key === null ? null : Buffer.from(meta.key, 'base64'), value: buffer.subarray(4 + length) };
+}
+
+/**
+ * Timers on disk (LevelDB through a changelogged KeyValueStore): memory stays flat however many are
+ * pending, and a task's timers move with its partition. One timer per id: scheduling an id that is
+ * already pending keeps the first (idempotent writes), unless `replace` (a retry reschedules itself).
+ */
+export class TimerStore {
+  private pending: number | undefined;
+  private countDirty = false;
+  private readonly flags = new Map<string, boolean>();
+
+  constructor(private readonly store: KeyValueStore) {}
+
+  /** Returns false when the id was already pending and nothing changed. */
+  async schedule(entry: TimerEntry, options: { replace?: boolean } = {}): Promise<boolean> {
+    const existing = await this.store.get(idKey(entry.id));
+    if (existing && !options.replace) return false;
+    if (existing) await this.store.delete(timerKey(Number(existing.readBigUInt64BE(0)), entry.id));
+    await this.write(entry);
+    if (!existing) await this.adjustPending(1);
+    return true;
+  }
+
+  /** Schedules an id the caller has just found not pending (`pendingAmong`): no lookup of its own. */
+  async scheduleAbsent(entry: TimerEntry): Promise<void> {
+    await this.write(entry);
+    await this.adjustPending(1);
+  }
+
+  /** Which of `ids` are pending, in one read batch (the intake admits records a batch at a time). */
+  async pendingAmong(ids: readonly string[]): Promise<Set<string>> {
+    const found = await this.store.getMany(ids.map(idKey));
+    return new Set(ids.filter((_, i) => found[i] !== undefined));
+  }
+
+  async isPending(id: string): Promise<boolean> {
+    return (await this.store.get(idKey(id))) !== undefined;
+  }
+
+  async get(id: string): Promise<TimerEntry | undefined> {
+    const due = await this.store.get(idKey(id));
+    if (!due) return undefined;
+    const value = await this.store.get(timerKey(Number(due.readBigUInt64BE(0)), id));
+    return value ? decodeEntry(value) : undefined;
+  }
+
+  /** Removes a pending timer (fired, dead-lettered or cancelled); false when none was pending. */
+  async remove(id: string): Promise<boolean> {
+    const due = await this.store.get(idKey(id));
+    if (!due) return false;
+    await this.store.delete(timerKey(Number(due.readBigUInt64BE(0)), id));
+    await this.store.delete(idKey(id));
+    await this.adjustPending(-1);
+    return true;
+  }
+
+  /** Timers due at or before `now`, earliest first, at most `limit`. */
+  async due(now: number, limit: number): Promise<TimerEntry[]> {
+    const entries: TimerEntry[] = [];
+    const lt = timerKey(now + 1, '');
+    for await (const [, value] of this.store.range({ gte: Buffer.from([TIMER]), lt, limit })) {
+      entries.push(decodeEntry(value));
+    }
+    return entries;
+  }
+
+  /** The earliest pending due time, or undefined when nothing is pending. */
+  async nextDueAt(): Promise<number | undefined> {
+    for await (const [key] of this.store.range({ gte: Buffer.from([TIMER]), lt: Buffer.from([TIMER + 1]), limit: 1 })) {
+      return Number(key.readBigUInt64BE(1));
+    }
+    return undefined;
+  }
+
+  async pendingCount(): Promise<number> {
+    if (this.pending === undefined) {
+      const stored = await this.store.get(metaKey('pending'));
+      this.pending = stored ? Number(stored.readBigInt64BE(0)) : 0;
+    }
+    return this.pending;
+  }
+
+  /** Flags are read on every intake record: cached after the first read (only this object writes them). */
+  async getFlag(name: string): Promise<boolean> {
+    let on = this.flags.get(name);
+    if (on === undefined) {
+      const value = await this.store.get(metaKey(name));
+      on = value !== undefined && value[0] === 1;
+      this.flags.set(name, on);
+    }
+    return on;
+  }
+
+  async setFlag(name: string, on: boolean): Promise<void> {
+    await this.store.put(metaKey(name), Buffer.from([on ? 1 : 0]));
+    this.flags.set(name, on);
+  }
+
+  /**
+   * Writes the pending count if it changed. The count moves with every schedule and remove; storing
+   * it once per flush instead of per timer keeps a third of the changelog records out. Call before
+   * the store's writes are committed (the processor's `flush`).
+   */
+  async flush(): Promise<void> {
+    if (!this.countDirty || this.pending === undefined) return;
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64BE(BigInt(this.pending));
+    await this.store.put(metaKey('pending'), buffer);
+    this.countDirty = false;
+  }
+
+  private async write(entry: TimerEntry): Promise<void> {
+    const due = Buffer.alloc(8);
+    due.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(entry.dueAt))));
+    await this.store.put(timerKey(entry.dueAt, entry.id), encodeEntry(entry));
+    await this.store.put(idKey(entry.id), due);
+  }
+
+  private async adjustPending(delta: number): Promise<void> {
+    this.pending = (await this.pendingCount()) + delta;
+    this.countDirty = true;
+  }
+}

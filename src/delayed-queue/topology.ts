@@ -1,0 +1,33 @@
+import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
+import { Topology, TopologyBuilder } from '../engine';
+import { DelayProcessor, DLQ_SINK, TIMER_STORE } from './delay-processor';
+
+export const DELAY_NODE = 'delay';
+
+export interface DelayedQueueDeps {
+  readonly clusters: Record<string, ClusterConfig>;
+  readonly batchSize?: number;
+  /** Child node that due requests with mutations are forwarded to (see DelayProcessorOptions). */
+  readonly mutationsChild?: string;
+}
+
+/** Adds `delay` (timer store ⇄ timers changelog, DLQ sink) under `parent`, the intake source. */
+export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConfig, deps: DelayedQueueDeps, parent = 'intake'): TopologyBuilder {
+  return builder
+    .addProcessor(
+      DELAY_NODE,
+      () => new DelayProcessor({ namespace, clusters: deps.clusters, batchSize: deps.batchSize, mutationsChild: deps.mutationsChild }),
+      parent,
+    )
+    .addSink(DLQ_SINK, namespace.topics.dlq, DELAY_NODE)
+    .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE);
+}
+
+/**
+ * intake → delay (timer store ⇄ timers changelog) → dispatcher → targets; failures → DLQ sink.
+ * Poison records that even the processor cannot route reach the DLQ through the engine's error policy.
+ */
+export function delayedQueueTopology(namespace: NamespaceConfig, deps: DelayedQueueDeps): Topology {
+  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake);
+  return addDelayNodes(builder, namespace, deps).setDeadLetterTopic(namespace.topics.dlq).build();
+}

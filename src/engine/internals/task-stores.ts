@@ -1,0 +1,133 @@
+import path from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../observability/logger';
+import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, LevelStore, RecoveryPartition } from '../../state';
+import { partitionBounds } from '../../kafka/partition-reader';
+import type { Topology } from '../topology';
+import type { RecordCollector } from './record-collector';
+
+export interface TaskStoresOptions {
+  readonly kafka: Kafka;
+  readonly namespace: string;
+  readonly applicationId: string;
+  readonly partition: number;
+  readonly topology: Topology;
+  readonly stateDir: string;
+  readonly collector: RecordCollector;
+  readonly logger: Logger;
+  readonly restoreStallTimeoutMs: number;
+  readonly keepAlive?: () => Promise<void>;
+}
+
+/** The stores of one task: opened, restored from their changelogs, checkpointed, closed. */
+export class TaskStores {
+  private constructor(
+    readonly stores: ReadonlyMap<string, ChangeloggedStore>,
+    private readonly checkpoint: Checkpoint,
+  ) {}
+
+  /** Where a task's store lives: `<stateDir>/<namespace>/<store>/<partition>`. */
+  static location(stateDir: string, namespace: string, store: string, partition: number): string {
+    return path.join(stateDir, namespace, store, String(partition));
+  }
+
+  static checkpointFile(stateDir: string, namespace: string, partition: number): string {
+    return path.join(stateDir, namespace, '.checkpoints', `${partition}.json`);
+  }
+
+  static async open(options: TaskStoresOptions): Promise<{ stores: TaskStores; restored: number }> {
+    const { kafka, namespace, applicationId, partition, topology, stateDir, collector, logger } = options;
+    const checkpoint = new Checkpoint(TaskStores.checkpointFile(stateDir, namespace, partition));
+    const offsets = await checkpoint.read((error) => logger.warn({ err: error }, 'ignoring unreadable checkpoint'));
+    const stores = new Map<string, ChangeloggedStore>();
+    let restored = 0;
+    try {
+      for (const spec of topology.stores.values()) {
+        let local = await LevelStore.open(spec.name, TaskStores.location(stateDir, namespace, spec.name, partition));
+        const topic = topology.changelogTopic(spec.name, applicationId);
+        if (!topic) {
+          stores.set(spec.name, new ChangeloggedStore(local, null));
+          continue;
+        }
+        const entry = offsets?.[spec.name];
+        const checkpointed = entry && entry.topic === topic && entry.partition === partition ? entry.offset : null;
+        const recovery = new RecoveryPartition({
+          kafka,
+          namespace,
+          topic,
+          partition,
+          checkpointed,
+          logger,
+          stallTimeoutMs: options.restoreStallTimeoutMs,
+          keepAlive: options.keepAlive,
+        });
+        const { store, result } = await recovery.recover(local);
+        local = store;
+        restored += result.restored;
+        const writer = new ChangelogWriter(topic, partition, collector, result.end);
+        collector.onAcknowledged(topic, partition, (next) => writer.acknowledge(next));
+        stores.set(spec.name, new ChangeloggedStore(local, writer));
+      }
+    } catch (error) {
+      await Promise.all([...stores.values()].map((s) => s.local.close().catch(() => undefined)));
+      throw error;
+    }
+    return { stores: new TaskStores(stores, checkpoint), restored };
+  }
+
+  /** Writes not yet on disk, over all stores. */
+  pendingWrites(): number {
+    let n = 0;
+    for (const store of this.stores.values()) n += store.pendingWrites;
+    return n;
+  }
+
+  /** After the changelog records are durable (and input offsets committed): apply writes to disk, then checkpoint. */
+  async commit(): Promise<void> {
+    for (const store of this.stores.values()) await store.applyPending();
+    await this.writeCheckpoint();
+  }
+
+  /** Forgets writes whose changelog records were not committed. Disk and checkpoint stay consistent. */
+  discard(): void {
+    for (const store of this.stores.values()) store.discardPending();
+  }
+
+  /** Records, per changelogged store, the changelog offset below which everything is durable and applied. */
+  async writeCheckpoint(): Promise<void> {
+    const offsets: Record<string, CheckpointOffsets[string]> = {};
+    for (const store of this.stores.values()) {
+      if (store.changelog) {
+        offsets[store.name] = { topic: store.changelog.topic, partition: store.changelog.partition, offset: store.changelog.checkpointOffset() };
+      }
+    }
+    await this.checkpoint.write(offsets);
+  }
+
+  /**
+   * After a final transactional commit: the changelog ends with our commit marker, which the
+   * acknowledged offsets do not cover. We are its only writer, so its end is our state.
+   */
+  async checkpointAtChangelogEnd(kafka: Kafka): Promise<void> {
+    for (const store of this.stores.values()) {
+      if (!store.changelog) continue;
+      const { end } = await partitionBounds(kafka, store.changelog.topic, store.changelog.partition);
+      store.changelog.acknowledge(end);
+    }
+    await this.writeCheckpoint();
+  }
+
+  async deleteCheckpoint(): Promise<void> {
+    await this.checkpoint.delete();
+  }
+
+  async sizes(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const store of this.stores.values()) out[store.name] = await store.approximateSize().catch(() => -1);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.stores.values()].map((s) => s.local.close()));
+  }
+}

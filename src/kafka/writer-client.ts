@@ -1,0 +1,44 @@
+import { Kafka, logCreator, logLevel } from 'kafkajs';
+import type { ClusterConfig } from '../namespaces/types';
+import { kafkaLogCreator } from '.';
+import type { Logger } from '../observability/logger';
+
+const KAFKA_LEVEL: Record<string, logLevel> = {
+  nothing: logLevel.NOTHING,
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG,
+};
+
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer';
+
+/**
+ * Drops kafkajs' warning about bounded idempotent retries: bounding them is the point here (every
+ * write has a deadline) and a retry the producer gives up on is left to ids, which dedupe downstream.
+ */
+function quietLogCreator(inner: logCreator): logCreator {
+  return (level) => {
+    const log = inner(level);
+    return (entry) => {
+      if (!entry.log.message?.startsWith(BOUNDED_RETRIES_WARNING)) log(entry);
+    };
+  };
+}
+
+/**
+ * A kafkajs client for the writer. Unlike the long-running clients of src/kafka, its connection and
+ * retry budgets are sized to the caller's timeout: kafkajs' defaults (5 retries up to 30 s, 15 under
+ * NODE_ENV=test) would keep reconnecting long after the caller was answered.
+ */
+export function createWriterKafkaClient(cluster: ClusterConfig, clientId: string, timeoutMs: number, logger: Logger): Kafka {
+  return new Kafka({
+    clientId: cluster.clientId ? `${cluster.clientId}.${clientId}` : clientId,
+    brokers: [...cluster.brokers],
+    connectionTimeout: Math.min(3000, Math.max(500, Math.floor(timeoutMs / 4))),
+    requestTimeout: timeoutMs + 1000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: Math.max(500, Math.floor(timeoutMs / 4)) },
+    logLevel: KAFKA_LEVEL[(process.env.WAL_KAFKA_LOG_LEVEL ?? 'warn').toLowerCase()] ?? logLevel.WARN,
+    logCreator: quietLogCreator(kafkaLogCreator(logger.child({ cluster: cluster.name }))),
+  });
+}

@@ -1,0 +1,59 @@
+import type { Schema } from 'avsc';
+import type { AvroCodec } from '../wire';
+import { loadSchema, valueSubject, writeToLogRequestSchema, type Mutation, type WriteToLogRequest } from '../wire';
+
+/** TypeScript shape of schemas/Chunk.avsc: what travels on `wal.<ns>.target.<t>`. */
+export interface ChunkRecord {
+  namespace: string;
+  txnId: string;
+  target: string;
+  chunkIndex: number;
+  chunkCount: number;
+  writeTime: number;
+  mutations: Mutation[];
+}
+
+/** Headers of a chunk record, so tools can follow a transaction without decoding. */
+export const CHUNK_HEADERS = {
+  txnId: 'wal-txn-id',
+  chunkIndex: 'wal-chunk-index',
+  chunkCount: 'wal-chunk-count',
+} as const;
+
+let chunkSchema: Schema | undefined;
+
+/**
+ * Chunks in Avro (schemas/Chunk.avsc, Confluent wire format) under the subject of their target
+ * topic, and dead-lettered chunks as intake requests (WriteToLogRequest). Schema ids are registered
+ * once per subject; a failed registration is not cached, so the next call asks again.
+ */
+export class ChunkCodec {
+  private readonly ids = new Map<string, Promise<number>>();
+
+  constructor(private readonly codec: AvroCodec) {}
+
+  async encode(topic: string, chunk: ChunkRecord): Promise<Buffer> {
+    chunkSchema ??= loadSchema('Chunk');
+    return this.codec.encode(await this.idFor(valueSubject(topic), chunkSchema), chunk);
+  }
+
+  decode(buffer: Buffer | null): Promise<ChunkRecord> {
+    chunkSchema ??= loadSchema('Chunk');
+    return this.codec.decode<ChunkRecord>(buffer, chunkSchema);
+  }
+
+  /** A request for the intake topic (how a dead-lettered chunk gets back in with `wal dlq replay`). */
+  async encodeRequest(intakeTopic: string, request: WriteToLogRequest): Promise<Buffer> {
+    return this.codec.encode(await this.idFor(valueSubject(intakeTopic), writeToLogRequestSchema()), request);
+  }
+
+  private idFor(subject: string, schema: Schema): Promise<number> {
+    let pending = this.ids.get(subject);
+    if (!pending) {
+      pending = this.codec.registerSchema(subject, schema);
+      pending.catch(() => this.ids.delete(subject));
+      this.ids.set(subject, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,84 @@
+import type { NamespaceConfig } from '.';
+
+/** What a namespace needs on Kafka: one entry per topic, on the cluster (alias) that must hold it. */
+export type TopicRole = 'intake' | 'dlq' | 'timers-changelog' | 'completions' | 'fanout' | 'delivery';
+
+export interface TopicSpec {
+  readonly topic: string;
+  /** Cluster alias (see WalConfig.clusters). */
+  readonly cluster: string;
+  readonly role: TopicRole;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  /** Topic-level configs set at creation (cleanup.policy always present, so drift can be checked). */
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000;
+/** Room for the Avro envelope, headers and batch overhead around a payload of maxPayloadBytes. */
+const RECORD_OVERHEAD_BYTES = 64 * 1024;
+/** The broker's default message.max.bytes: topics never go below it. */
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+function maxMessageBytes(payloadBytes: number): string {
+  return String(Math.max(BROKER_DEFAULT_MAX_MESSAGE_BYTES, payloadBytes + RECORD_OVERHEAD_BYTES));
+}
+
+/**
+ * The topics of one namespace. The timers changelog has exactly the intake's partition count (a task's timer
+ * store lives on the changelog partition with the same number as its intake partition) and is compacted;
+ * the DLQ keeps records long, since dead letters wait for a person.
+ */
+export function planTopics(ns: NamespaceConfig): TopicSpec[] {
+  const base = { cluster: ns.cluster, partitions: ns.partitions, replicationFactor: ns.replicationFactor };
+  const recordBytes = maxMessageBytes(ns.maxPayloadBytes);
+  const specs: TopicSpec[] = [
+    { ...base, topic: ns.topics.intake, role: 'intake', configs: { 'cleanup.policy': 'delete', 'max.message.bytes': recordBytes } },
+    {
+      ...base,
+      topic: ns.topics.timersChangelog,
+      role: 'timers-changelog',
+      configs: {
+        'cleanup.policy': 'compact',
+        'max.message.bytes': recordBytes,
+        // Restores read the whole log: keep its uncompacted part small (same settings as src/state).
+        'min.cleanable.dirty.ratio': '0.1',
+        'segment.ms': String(6 * 3600 * 1000),
+      },
+    },
+    { ...base, topic: ns.topics.completions, role: 'completions', configs: { 'cleanup.policy': 'delete' } },
+  ];
+  if (ns.dlq.enabled) {
+    specs.push({
+      ...base,
+      topic: ns.topics.dlq,
+      role: 'dlq',
+      configs: {
+        'cleanup.policy': 'delete',
+        'retention.ms': String(ns.dlq.retentionMs ?? DEFAULT_DLQ_RETENTION_MS),
+        'max.message.bytes': recordBytes,
+      },
+    });
+  }
+  for (const topic of Object.values(ns.topics.targets)) {
+    specs.push({
+      ...base,
+      topic,
+      role: 'fanout',
+      configs: { 'cleanup.policy': 'delete', 'max.message.bytes': maxMessageBytes(ns.chunking.maxChunkBytes) },
+    });
+  }
+  for (const target of Object.values(ns.targets)) {
+    if (target.type !== 'kafka') continue;
+    if (specs.some((s) => s.cluster === target.cluster && s.topic === target.topic)) continue;
+    specs.push({
+      topic: target.topic,
+      cluster: target.cluster,
+      role: 'delivery',
+      partitions: target.partitions,
+      replicationFactor: ns.replicationFactor,
+      configs: { 'cleanup.policy': 'delete', 'max.message.bytes': recordBytes },
+    });
+  }
+  return specs;
+}

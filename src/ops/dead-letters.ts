@@ -1,0 +1,79 @@
+import type { Kafka } from 'kafkajs';
+import { readPartitionRange } from '../kafka/partition-reader';
+import { DLQ_HEADERS } from '../wire/dlq';
+
+export interface DeadLetter {
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Record<string, string>;
+}
+
+export interface DeadLetterQuery {
+  /** Only records written to the DLQ at or after this instant (epoch ms). */
+  readonly since?: number;
+  /** Only records written before this instant. */
+  readonly until?: number;
+  /** Only records of these request ids. */
+  readonly ids?: readonly string[];
+  readonly limit?: number;
+  readonly onProgress?: (read: number, total: number) => void;
+}
+
+/**
+ * Reads a DLQ topic from `since` (located by timestamp, not by scanning) up to its end offsets at
+ * the time of the call, all partitions, filtered by time and id.
+ */
+export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLetterQuery = {}): Promise<DeadLetter[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ranges: Array<{ partition: number; from: string; until: string }>;
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const starts = query.since === undefined ? undefined : await admin.fetchTopicOffsetsByTimestamp(topic, query.since);
+    ranges = ends.map((end) => {
+      const start = starts?.find((s) => s.partition === end.partition);
+      // fetchTopicOffsetsByTimestamp answers -1 (or the end) when nothing is that recent.
+      const from = start && start.offset !== '-1' ? start.offset : query.since === undefined ? end.low : end.high;
+      return { partition: end.partition, from: BigInt(from) < BigInt(end.low) ? end.low : from, until: end.high };
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  const total = ranges.reduce((sum, r) => sum + Number(BigInt(r.until) - BigInt(r.from)), 0);
+  const ids = query.ids ? new Set(query.ids) : undefined;
+  const found: DeadLetter[] = [];
+  let read = 0;
+  for (const range of ranges) {
+    await readPartitionRange(kafka, {
+      topic,
+      partition: range.partition,
+      from: range.from,
+      until: range.until,
+      stallTimeoutMs: 30_000,
+      onStall: (position) => new Error(`reading ${topic}[${range.partition}] made no progress for 30 s at offset ${position}`),
+      onRecords: async (messages) => {
+        read += messages.length;
+        query.onProgress?.(read, total);
+        for (const m of messages) {
+          const timestamp = Number(m.timestamp);
+          if (query.until !== undefined && timestamp >= query.until) continue;
+          if (query.since !== undefined && timestamp < query.since) continue;
+          const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[v.length - 1]) : String(v ?? '')]));
+          if (ids && !ids.has(headers[DLQ_HEADERS.id] ?? '')) continue;
+          found.push({ partition: range.partition, offset: m.offset, timestamp, key: m.key, value: m.value, headers });
+        }
+      },
+    });
+  }
+  found.sort((a, b) => a.timestamp - b.timestamp);
+  return query.limit === undefined ? found : found.slice(0, query.limit);
+}
+
+/** The original record's headers, without what the DLQ added: what a replay sends back to the intake. */
+export function originalHeaders(headers: Record<string, string>): Record<string, string> {
+  const added = new Set<string>(Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.id));
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !added.has(k)));
+}

@@ -1,0 +1,114 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createLogger, type Logger } from '../observability/logger';
+import { ShutdownTimeoutError } from '../engine/errors';
+import type { NamespaceStatus } from '../engine/internals/runner-status';
+
+/**
+ * What an instance runs per namespace: the stream engine's NamespaceRunner, or a runner of its own
+ * kind (the cross-cluster mirror) with the same lifecycle and status.
+ */
+export interface InstanceRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): Promise<NamespaceStatus>;
+}
+
+export interface InstanceStatus {
+  readonly instanceId: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly stateDir: string;
+  readonly namespaces: NamespaceStatus[];
+}
+
+/** `<stateDir>/.status/<instanceId>.json`: what `wal status` reads. */
+export function statusFile(stateDir: string, instanceId: string): string {
+  return path.join(stateDir, '.status', `${instanceId}.json`);
+}
+
+/** Status files of the instances that used `stateDir` (running or not: check `pid`/`updatedAt`). */
+export async function readInstanceStatuses(stateDir: string): Promise<InstanceStatus[]> {
+  const dir = path.join(stateDir, '.status');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: InstanceStatus[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    try {
+      out.push(JSON.parse(await readFile(path.join(dir, name), 'utf8')) as InstanceStatus);
+    } catch {
+      // A file being replaced or foreign: skip it.
+    }
+  }
+  return out;
+}
+
+/**
+ * One wal process: a runner per namespace, a status file refreshed every few seconds, and a bounded
+ * stop. Signal handling belongs to the caller (`wal start`).
+ */
+export class WalInstance {
+  private readonly startedAt = new Date().toISOString();
+  private statusTimer?: NodeJS.Timeout;
+  private stopping?: Promise<void>;
+  private readonly logger: Logger;
+
+  constructor(
+    readonly instanceId: string,
+    readonly stateDir: string,
+    readonly runners: readonly InstanceRunner[],
+    logger?: Logger,
+  ) {
+    this.logger = logger ?? createLogger({ instance: instanceId });
+  }
+
+  async start(): Promise<void> {
+    try {
+      for (const runner of this.runners) await runner.start();
+    } catch (error) {
+      await Promise.allSettled(this.runners.map((r) => r.stop()));
+      throw error;
+    }
+    await this.writeStatus();
+    this.statusTimer = setInterval(() => void this.writeStatus().catch(() => undefined), 2000);
+    this.statusTimer.unref();
+  }
+
+  /** Stops every runner (commit, close stores, leave groups); rejects with ShutdownTimeoutError after `timeoutMs`. */
+  stop(timeoutMs = 30000): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.statusTimer);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ShutdownTimeoutError(timeoutMs)), timeoutMs);
+      });
+      try {
+        await Promise.race([Promise.all(this.runners.map((r) => r.stop())), deadline]);
+      } finally {
+        clearTimeout(timer);
+        await rm(statusFile(this.stateDir, this.instanceId), { force: true }).catch(() => undefined);
+      }
+      this.logger.info('instance stopped');
+    })();
+    return this.stopping;
+  }
+
+  async status(): Promise<InstanceStatus> {
+    return {
+      instanceId: this.instanceId,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      stateDir: path.resolve(this.stateDir),
+      namespaces: await Promise.all(this.runners.map((r) => r.status())),
+    };
+  }
+
+  private async writeStatus(): Promise<void> {
+    const file = statusFile(this.stateDir, this.instanceId);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp`;
+    await writeFile(tmp, JSON.stringify(await this.status(), null, 2));
+    await rename(tmp, file);
+  }
+}

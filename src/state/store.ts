@@ -1,0 +1,27 @@
+/** The store interface a processor sees; LevelStore + ChangeloggedStore implement it per task. */
+
+export interface RangeOptions {
+  /** Inclusive lower bound. */
+  readonly gte?: Buffer;
+  /** Exclusive upper bound. */
+  readonly lt?: Buffer;
+  readonly limit?: number;
+  readonly reverse?: boolean;
+}
+
+/**
+ * A persistent key-value store owned by one task (one input partition). Keys are ordered
+ * byte-wise, so big-endian numeric prefixes scan in numeric order. Every write is also sent to the
+ * store's changelog topic, from which the store is rebuilt wherever its partition moves.
+ */
+export interface KeyValueStore {
+  readonly name: string;
+  get(key: Buffer): Promise<Buffer | undefined>;
+  /** Several lookups in one trip to disk (one LevelDB read batch instead of a round trip per key). */
+  getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
+  put(key: Buffer, value: Buffer): Promise<void>;
+  delete(key: Buffer): Promise<void>;
+  range(options?: RangeOptions): AsyncIterable<[Buffer, Buffer]>;
+  /** Approximate bytes on disk (LevelDB's estimate: recent writes still in memory do not count yet). */
+  approximateSize(): Promise<number>;
+}
