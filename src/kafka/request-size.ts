@@ -7,10 +7,13 @@ import type { Message } from 'kafkajs';
  */
 export const MAX_REQUEST_BYTES = 512 * 1024;
 
-/** Roughly what a message adds to a record batch: key, value, headers and per-record overhead. */
+/** Roughly what a message adds to a record batch: key, value, headers (repeated ones too) and per-record overhead. */
 export function messageBytes(message: Message): number {
-  let bytes = ((message.key as Buffer | null | undefined)?.length ?? 0) + ((message.value as Buffer | null | undefined)?.length ?? 0) + 64;
-  for (const [k, v] of Object.entries(message.headers ?? {})) bytes += k.length + String(v).length;
+  const length = (v: unknown): number => (v === null || v === undefined ? 0 : Buffer.byteLength(v as Buffer | string));
+  let bytes = length(message.key) + length(message.value) + 64;
+  for (const [k, v] of Object.entries(message.headers ?? {})) {
+    for (const x of Array.isArray(v) ? v : [v]) bytes += k.length + length(x);
+  }
   return bytes;
 }
 

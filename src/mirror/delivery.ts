@@ -1,6 +1,7 @@
 import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
 import { MirrorDeliveryError } from './errors';
-import { Lock } from './lock';
+import { Mutex } from 'async-mutex';
 import type { SyncPair } from './offset-syncs';
 import type { PositionStore } from './positions';
 
@@ -32,32 +33,14 @@ export interface Delivery {
   stop(): Promise<void>;
 }
 
-/** Produce requests stay well under the default max.message.bytes (1 MiB) even with headers added. */
-const MAX_CHUNK_BYTES = 512 * 1024;
-
-function sizeOf(m: Message): number {
-  let n = 64 + (m.key ? Buffer.byteLength(m.key as Buffer | string) : 0) + (m.value ? Buffer.byteLength(m.value as Buffer | string) : 0);
-  for (const [k, v] of Object.entries(m.headers ?? {})) {
-    for (const x of Array.isArray(v) ? v : [v]) n += k.length + (x ? Buffer.byteLength(x as Buffer | string) : 0);
-  }
-  return n;
-}
-
-export function chunkByBytes(messages: Message[], maxBytes = MAX_CHUNK_BYTES): Array<{ from: number; to: number }> {
-  const out: Array<{ from: number; to: number }> = [];
-  let from = 0;
-  let bytes = 0;
-  messages.forEach((m, i) => {
-    const size = sizeOf(m);
-    if (i > from && bytes + size > maxBytes) {
-      out.push({ from, to: i });
-      from = i;
-      bytes = 0;
-    }
-    bytes += size;
-  });
-  if (from < messages.length) out.push({ from, to: messages.length });
-  return out;
+/** Index ranges [from, to) of `messages` that each fit one produce request (see kafka/request-size). */
+export function chunkByBytes(messages: readonly Message[], maxBytes = MAX_REQUEST_BYTES): Array<{ from: number; to: number }> {
+  const runs = splitByBytes(
+    messages.map((_, i) => i),
+    (i) => messageBytes(messages[i]),
+    maxBytes,
+  );
+  return runs.map((run) => ({ from: run[0], to: run[run.length - 1] + 1 }));
 }
 
 /** Offset-sync sampling: one (source, target) pair every this many mirrored records, plus each request's last. */
@@ -78,7 +61,7 @@ export function pairsOf(batch: Pick<OutgoingBatch, 'targetPartition' | 'sourceOf
 export class AtLeastOnceDelivery implements Delivery {
   private producer?: Producer;
   /** Sends to a partition chosen by key may land on the same target partition from several source partitions. */
-  private readonly keyedLocks = new Map<string, Lock>();
+  private readonly keyedLocks = new Map<string, Mutex>();
 
   constructor(private readonly kafka: Kafka) {}
 
@@ -104,8 +87,8 @@ export class AtLeastOnceDelivery implements Delivery {
     };
     if (batch.targetPartition !== undefined) return send();
     let lock = this.keyedLocks.get(batch.targetTopic);
-    if (!lock) this.keyedLocks.set(batch.targetTopic, (lock = new Lock()));
-    return lock.run(send);
+    if (!lock) this.keyedLocks.set(batch.targetTopic, (lock = new Mutex()));
+    return lock.runExclusive(send);
   }
 
   async stop(): Promise<void> {
@@ -115,7 +98,7 @@ export class AtLeastOnceDelivery implements Delivery {
 
 export class ExactlyOnceDelivery implements Delivery {
   private producer?: Producer;
-  private readonly lock = new Lock();
+  private readonly lock = new Mutex();
 
   constructor(
     private readonly kafka: Kafka,
@@ -130,7 +113,7 @@ export class ExactlyOnceDelivery implements Delivery {
   }
 
   deliver(batch: OutgoingBatch): Promise<SyncPair[]> {
-    return this.lock.run(async () => {
+    return this.lock.runExclusive(async () => {
       if (!this.producer) await this.start();
       const txn = await this.producer!.transaction();
       const pairs: SyncPair[] = [];
@@ -157,7 +140,7 @@ export class ExactlyOnceDelivery implements Delivery {
   }
 
   async stop(): Promise<void> {
-    await this.lock.run(async () => {
+    await this.lock.runExclusive(async () => {
       await this.producer?.disconnect().catch(() => undefined);
     });
   }

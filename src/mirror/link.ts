@@ -5,7 +5,7 @@ import { GroupCheckpointer, type CheckpointRound } from './checkpoints';
 import { readLatestByKey } from './compacted';
 import { AtLeastOnceDelivery, ExactlyOnceDelivery, type Delivery } from './delivery';
 import { MirrorConfigError } from './errors';
-import { Lock } from './lock';
+import { Mutex } from 'async-mutex';
 import { checkpointAge, lagRecords, lagSeconds, mirroredRecords, mirroredTopics, skippedRecords } from './metrics';
 import { decodeSyncs, encodeSyncs, OffsetSyncStore } from './offset-syncs';
 import { shouldMirror, withOrigin, type ClusterIdentity } from './origin';
@@ -94,7 +94,7 @@ export class MirrorLink {
   private readonly syncs = new OffsetSyncStore();
   private readonly positions?: PositionStore;
   private readonly delivery: Delivery;
-  private readonly consumerLock = new Lock();
+  private readonly consumerLock = new Mutex();
   private readonly progress = new Map<string, PartitionProgress>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly labels: { namespace: string; source: string; target: string };
@@ -173,7 +173,7 @@ export class MirrorLink {
     this.state = 'stopping';
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.restartTimer);
-    await this.consumerLock.run(() => this.stopConsumer());
+    await this.consumerLock.runExclusive(() => this.stopConsumer());
     await this.flushSyncs().catch((err: unknown) => this.options.logger.warn({ err }, 'final offset-sync flush failed'));
     await this.delivery.stop();
     await this.internalProducer?.disconnect().catch(() => undefined);
@@ -229,7 +229,7 @@ export class MirrorLink {
     const layouts = await ensureTargetTopics(this.sourceAdmin!, this.targetAdmin!, selected, { replicationFactor, targetCluster: target.alias });
     const signature = layouts.map((l) => `${l.source}>${l.target}:${l.sourcePartitions}:${l.targetPartitions}`).join(',');
     if (signature === this.signature) return;
-    await this.consumerLock.run(async () => {
+    await this.consumerLock.runExclusive(async () => {
       if (this.state === 'stopping' || this.state === 'stopped') return;
       this.options.logger.info({ groupId: this.groupId, topics: layouts.map((l) => l.source) }, 'mirrored topic set changed: re-subscribing');
       await this.startConsumer(layouts);

@@ -8,7 +8,7 @@ import { RuntimeError, TaskFailedError, TaskMigratedError, TopicLayoutError } fr
 import type { Topology } from '../topology';
 import { coPartitionedAssigner } from './assignor';
 import { committedOffsets, isRebalancing, rewindTarget, toWalRecord, withHeartbeat } from './kafka-helpers';
-import { Mutex } from './mutex';
+import { Mutex } from 'async-mutex';
 import { taskStatus, type NamespaceStatus } from './runner-status';
 
 export type { NamespaceStatus, TaskStatus } from './runner-status';
@@ -253,7 +253,7 @@ export class NamespaceRunner {
     let rebalance: unknown;
     let processed = 0;
     try {
-      await task.lock.run(async () => {
+      await task.lock.runExclusive(async () => {
         if (task.isClosed) return;
         task.highWatermarks.set(batch.topic, BigInt(batch.highWatermark));
         let lastDone: string | null = null;
@@ -309,7 +309,7 @@ export class NamespaceRunner {
   }
 
   private ensureTask(p: number, keepAlive?: () => Promise<void>): Promise<Task> {
-    return this.lifecycle(p).run(async () => {
+    return this.lifecycle(p).runExclusive(async () => {
       const existing = this.tasks.get(p);
       if (existing && !existing.isClosed) return existing;
       if (this.state === 'stopping' || this.state === 'stopped') throw new RuntimeError(`not opening task ${p}: the runner is stopping`, true);
@@ -360,7 +360,7 @@ export class NamespaceRunner {
   }
 
   private closeTask(p: number, clean: boolean): Promise<void> {
-    return this.lifecycle(p).run(async () => {
+    return this.lifecycle(p).runExclusive(async () => {
       const task = this.tasks.get(p);
       if (!task) return;
       this.tasks.delete(p);
@@ -426,7 +426,7 @@ export class NamespaceRunner {
     const interval = this.options.namespace.runtime.commitIntervalMs;
     for (const [p, task] of this.tasks) {
       void task.lock
-        .run(async () => {
+        .runExclusive(async () => {
           if (!task.isClosed && task.needsCommit(interval)) await task.commit();
         })
         .catch((error: unknown) => this.onTaskError(p, task, error));

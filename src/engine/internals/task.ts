@@ -3,7 +3,7 @@ import { commitLatency, processingErrors, punctuations, recordsOut } from '../..
 import type { Clock, ErrorPolicy, ErrorPolicyActions, KeyValueStore, OutputRecord, Processor, Punctuator, WalRecord } from '../api';
 import { RuntimeError, TopologyError } from '../errors';
 import { defaultErrorPolicy, deadLetterRecord } from './error-policy';
-import { Mutex } from './mutex';
+import { Mutex } from 'async-mutex';
 import { NodeContext } from './processor-context';
 import { PunctuationScheduler } from './punctuation';
 import { RecordCollector } from './record-collector';
@@ -168,7 +168,7 @@ export class Task {
 
   /** Clean: commit, checkpoint, close. Dirty: drop uncommitted output and writes (disk and checkpoint stay at the last commit). */
   async close(clean: boolean): Promise<void> {
-    await this.lock.run(async () => {
+    await this.lock.runExclusive(async () => {
       if (this.closed) return;
       this.closed = true;
       this.scheduler.stop();
@@ -204,7 +204,7 @@ export class Task {
   }
 
   private async punctuate(punctuator: Punctuator): Promise<void> {
-    await this.lock.run(async () => {
+    await this.lock.runExclusive(async () => {
       if (this.closed) return;
       const now = this.options.clock.now();
       this.currentRecord = this.idleRecord(now);
