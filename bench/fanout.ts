@@ -18,10 +18,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createWalWriter, type MutationInput } from '../src/api';
 import { parseConfig } from '../src/namespaces';
-import { applyTopics, planTopics } from '../src/kafka';
+import { applyTopics } from '../src/kafka';
+import { planTopics } from '../src/namespaces/topic-plan';
 import { mutationTopology, readTxnStatus } from '../src/mutations';
 import { NamespaceRunner } from '../src/engine';
 import { startPostgres } from '../test/support/postgres';
+import { engineOptionsOf } from '../src/personas';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const registry = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -76,7 +78,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
   await applyTopics(admin, planTopics(namespace));
   await admin.disconnect();
   const stateDir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-fanout-'));
-  const runner = new NamespaceRunner({ kafka, namespace, topology: mutationTopology(namespace, { clusters: config.clusters }), stateDir, instanceId: 'bench', tuning: { maxWaitTimeMs: 100, ...(CONCURRENCY ? { partitionsConsumedConcurrently: CONCURRENCY } : {}) } });
+  const runner = new NamespaceRunner({ kafka, engine: engineOptionsOf(namespace), topology: mutationTopology(namespace, { clusters: config.clusters }), stateDir, instanceId: 'bench', tuning: { maxWaitTimeMs: 100, ...(CONCURRENCY ? { partitionsConsumedConcurrently: CONCURRENCY } : {}) } });
   const writer = createWalWriter({ config, timeoutMs: 60_000 });
   try {
     await runner.start();

@@ -16,9 +16,11 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_PARTITION_CONCURRENCY } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
-import { NamespaceRunner, passthroughTopology } from '../src/engine';
+import { NamespaceRunner } from '../src/engine';
+import { passthroughTopology } from '../src/personas/passthrough';
 import { LevelStore, RecoveryPartition } from '../src/state';
 import { testNamespace } from '../test/support/runtime-fixtures/counting';
+import { engineOptionsOf } from '../src/personas';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const RESTORE_RECORDS = Number(process.env.RESTORE_RECORDS ?? 200_000);
@@ -144,7 +146,7 @@ async function engineLoop(input: string, output: string, guarantee: 'at-least-on
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-engine-'));
   const runner = new NamespaceRunner({
     kafka,
-    namespace: testNamespace(`${run}-${guarantee}`, { intake: input, partitions: PARTITIONS, guarantee, commitIntervalMs: 1000 }),
+    engine: engineOptionsOf(testNamespace(`${run}-${guarantee}`, { intake: input, partitions: PARTITIONS, guarantee, commitIntervalMs: 1000 })),
     topology: passthroughTopology(input, output),
     stateDir: dir,
     instanceId: 'bench',

@@ -5,10 +5,12 @@ import type { Kafka } from 'kafkajs';
 import type { WalWriter, WriteRequest, WriteResult } from '../../src/api';
 import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
 import type { ClusterEndpoints } from '../../src/devcluster';
-import { applyTopics, planTopics } from '../../src/kafka';
+import { applyTopics } from '../../src/kafka';
+import { planTopics } from '../../src/namespaces/topic-plan';
 import type { Logger } from '../../src/observability/logger';
 import { delayedQueueTopology } from '../../src/delayed-queue';
 import { NamespaceRunner, type Clock, type RunnerTuning } from '../../src/engine';
+import { engineOptionsOf } from '../../src/personas';
 
 export interface QueueOptions {
   readonly partitions: number;
@@ -71,7 +73,7 @@ export async function startQueue(
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wal-bench-dq-'));
   const runner = new NamespaceRunner({
     kafka,
-    namespace: setup.namespace,
+    engine: engineOptionsOf(setup.namespace),
     topology: delayedQueueTopology(setup.namespace, { clusters: setup.config.clusters }),
     stateDir,
     instanceId: options.instanceId ?? `bench-${process.pid}`,

@@ -8,6 +8,25 @@ export type { KeyValueStore, RangeOptions } from '../state/store';
  * to commit. Everything behind it lives in `internals/` and `src/state/`.
  */
 
+/** at-least-once: sinks, then changelogs, then offsets; exactly-once: all three in one Kafka transaction. */
+export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
+
+/**
+ * What the engine needs to run one application (a namespace's topology): the engine knows no
+ * namespace config; the personas map a namespace to these.
+ */
+export interface EngineOptions {
+  /** Names the consumer group (`wal.<name>`), the state directory, metric labels and logs. */
+  readonly name: string;
+  readonly processingGuarantee: ProcessingGuarantee;
+  /** Replication factor of the changelog topics the engine creates. */
+  readonly replicationFactor: number;
+  /** How often a task commits (sinks → changelogs → offsets). */
+  readonly commitIntervalMs: number;
+  /** Assigned partitions processed at once (kafkajs partitionsConsumedConcurrently), each in its own task. */
+  readonly partitionConcurrency: number;
+}
+
 /** A record as a processor receives it. Buffers are the raw Kafka bytes; decoding is the processor's job. */
 export interface WalRecord {
   readonly key: Buffer | null;

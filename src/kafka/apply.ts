@@ -1,6 +1,18 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { TopicProvisioningError } from './errors';
-import type { TopicSpec } from '../namespaces/topic-plan';
+
+/** A topic wal creates and keeps in shape (partitions, replication, configs). */
+export interface TopicSpec {
+  readonly topic: string;
+  /** Cluster alias (see WalConfig.clusters). */
+  readonly cluster: string;
+  /** What the topic is for (in messages only). */
+  readonly role: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  /** Topic-level configs set at creation (cleanup.policy always present, so drift can be checked). */
+  readonly configs: Readonly<Record<string, string>>;
+}
 
 /**
  * Brings a cluster's topics in line with a plan, additively: missing topics are created; existing ones are only

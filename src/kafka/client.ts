@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
-import type { ClusterConfig } from '../namespaces';
+import type { ClusterConfig } from './cluster';
 import { createLogger, type Logger } from '../observability/logger';
 
 /**

@@ -1,6 +1,6 @@
 import { Kafka, logCreator, logLevel } from 'kafkajs';
-import type { ClusterConfig } from '../namespaces/types';
-import { kafkaLogCreator } from '.';
+import type { ClusterConfig } from './cluster';
+import { kafkaLogCreator } from './client';
 import type { Logger } from '../observability/logger';
 
 const KAFKA_LEVEL: Record<string, logLevel> = {

@@ -1,17 +1,12 @@
-import type { NamespaceConfig } from '.';
+import type { TopicSpec } from '../kafka/apply';
+import type { NamespaceConfig } from './types';
 
 /** What a namespace needs on Kafka: one entry per topic, on the cluster (alias) that must hold it. */
 export type TopicRole = 'intake' | 'dlq' | 'timers-changelog' | 'completions' | 'fanout' | 'delivery';
 
-export interface TopicSpec {
-  readonly topic: string;
-  /** Cluster alias (see WalConfig.clusters). */
-  readonly cluster: string;
+/** A namespace's topic, labelled with what it is for. */
+export interface NamespaceTopicSpec extends TopicSpec {
   readonly role: TopicRole;
-  readonly partitions: number;
-  readonly replicationFactor: number;
-  /** Topic-level configs set at creation (cleanup.policy always present, so drift can be checked). */
-  readonly configs: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -29,10 +24,10 @@ function maxMessageBytes(payloadBytes: number): string {
  * store lives on the changelog partition with the same number as its intake partition) and is compacted;
  * the DLQ keeps records long, since dead letters wait for a person.
  */
-export function planTopics(ns: NamespaceConfig): TopicSpec[] {
+export function planTopics(ns: NamespaceConfig): NamespaceTopicSpec[] {
   const base = { cluster: ns.cluster, partitions: ns.partitions, replicationFactor: ns.replicationFactor };
   const recordBytes = maxMessageBytes(ns.maxPayloadBytes);
-  const specs: TopicSpec[] = [
+  const specs: NamespaceTopicSpec[] = [
     { ...base, topic: ns.topics.intake, role: 'intake', configs: { 'cleanup.policy': 'delete', 'max.message.bytes': recordBytes } },
     {
       ...base,

@@ -5,16 +5,11 @@
  * (defaults `wal.<ns>.<role>` applied), so callers never build topic names themselves.
  */
 
+import type { ClusterConfig } from '../kafka/cluster';
+
 export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
 
-/** A Kafka cluster by alias (e.g. "primary", "A", "B"). */
-export interface ClusterConfig {
-  readonly name: string;
-  readonly brokers: string[];
-  /** Confluent-compatible registry base URL (e.g. http://host:port/apis/ccompat/v7). */
-  readonly schemaRegistryUrl: string;
-  readonly clientId?: string;
-}
+export type { ClusterConfig } from '../kafka/cluster';
 
 export interface BackoffConfig {
   readonly initialMs: number;

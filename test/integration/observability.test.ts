@@ -1,3 +1,4 @@
+import { engineOptionsOf, topologyFor } from '../../src/personas';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startAdminServer, type AdminServer } from '../../src/ops/admin-server';
 import { createLogger } from '../../src/observability/logger';
 import { parsePrometheusText, sumSamples, type Sample } from '../../src/ops/metrics-text';
-import { NamespaceRunner, topologyFor } from '../../src/engine';
+import { NamespaceRunner } from '../../src/engine';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { consumeUntil, countsReached, createTopics, produceKeyed } from '../support/runtime-fixtures/topics';
@@ -83,7 +84,7 @@ describe('the admin server of a running namespace (real broker)', () => {
       { topic: output, partitions: 2 },
     ]);
     const namespace = testNamespace(ns, { intake: input, partitions: 2 });
-    const runner = new NamespaceRunner({ kafka, namespace, topology: topologyFor(namespace, 'passthrough', { output }), stateDir, instanceId: 'obs-1', logger, tuning });
+    const runner = new NamespaceRunner({ kafka, engine: engineOptionsOf(namespace), topology: topologyFor(namespace, { clusters: {} }, 'passthrough', { output }), stateDir, instanceId: 'obs-1', logger, tuning });
     const server = await startAdminServer({ port: 0, host: '127.0.0.1', sources: [runner], logger });
     cleanups.push(() => server.close());
 
@@ -148,7 +149,7 @@ describe('the admin server of a running namespace (real broker)', () => {
     ]);
     const namespace = testNamespace(ns, { intake: input, partitions: 1 });
     const runners = ['idle-1', 'idle-2'].map(
-      (instanceId) => new NamespaceRunner({ kafka, namespace, topology: topologyFor(namespace, 'passthrough', { output }), stateDir: path.join(stateDir, instanceId), instanceId, logger, tuning }),
+      (instanceId) => new NamespaceRunner({ kafka, engine: engineOptionsOf(namespace), topology: topologyFor(namespace, { clusters: {} }, 'passthrough', { output }), stateDir: path.join(stateDir, instanceId), instanceId, logger, tuning }),
     );
     const servers = await Promise.all(runners.map((runner) => startAdminServer({ port: 0, host: '127.0.0.1', sources: [runner], logger })));
     cleanups.push(...servers.map((server) => () => server.close()));
@@ -211,7 +212,7 @@ describe('the admin server of a running namespace (real broker)', () => {
     // replay all of it before it may call itself ready.
     const keys = 20_000;
     await writeChangelog(topology.changelogTopic('counts', `wal.${ns}`)!, keys);
-    const runner = new NamespaceRunner({ kafka, namespace, topology, stateDir, instanceId: 'obs-2', logger, tuning });
+    const runner = new NamespaceRunner({ kafka, engine: engineOptionsOf(namespace), topology, stateDir, instanceId: 'obs-2', logger, tuning });
     const server = await startAdminServer({ port: 0, host: '127.0.0.1', sources: [runner], logger });
     cleanups.push(() => server.close());
     const restoredBefore = sumSamples(await scrape(server), 'wal_state_restore_records_total', { namespace: ns });

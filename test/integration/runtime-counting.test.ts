@@ -7,6 +7,7 @@ import { DLQ_HEADERS, NamespaceRunner } from '../../src/engine';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { addCounts, consumeUntil, countsReached, createTopics, describeCounts, produceKeyed } from '../support/runtime-fixtures/topics';
+import { engineOptionsOf } from '../../src/personas';
 
 jest.setTimeout(90_000);
 process.env.WAL_LOG_LEVEL ??= 'warn';
@@ -36,7 +37,7 @@ describe('a stateful counting topology on the real broker (at-least-once)', () =
     ]);
     const namespace = testNamespace(ns, { intake: input, partitions: 4 });
     const topology = countingTopology(input, output);
-    const runner = () => new NamespaceRunner({ kafka, namespace, topology, stateDir, instanceId: 'i1', tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } });
+    const runner = () => new NamespaceRunner({ kafka, engine: engineOptionsOf(namespace), topology, stateDir, instanceId: 'i1', tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } });
 
     const first = await produceKeyed(kafka, input, 2000, 20);
     const r1 = runner();
@@ -100,7 +101,7 @@ describe('a stateful counting topology on the real broker (at-least-once)', () =
 
     const runner = new NamespaceRunner({
       kafka,
-      namespace: testNamespace(ns, { intake: input, partitions: 1 }),
+      engine: engineOptionsOf(testNamespace(ns, { intake: input, partitions: 1 })),
       topology: countingTopology(input, output, dlq),
       stateDir,
       instanceId: 'i1',

@@ -6,6 +6,7 @@ import { NamespaceRunner, TopologyBuilder, type Processor, type ProcessorContext
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { testNamespace } from '../support/runtime-fixtures/counting';
 import { consumeUntil, createTopics } from '../support/runtime-fixtures/topics';
+import { engineOptionsOf } from '../../src/personas';
 
 jest.setTimeout(90_000);
 process.env.WAL_LOG_LEVEL ??= 'warn';
@@ -48,7 +49,7 @@ describe('task output larger than one record batch may be', () => {
     await producer.send({ topic: input, acks: -1, messages: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }, { key: 'c', value: '3' }] });
     await producer.disconnect();
 
-    const runner = new NamespaceRunner({ kafka, namespace: testNamespace(ns, { intake: input, partitions: 1 }), topology, stateDir, instanceId: 'i1', tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } });
+    const runner = new NamespaceRunner({ kafka, engine: engineOptionsOf(testNamespace(ns, { intake: input, partitions: 1 })), topology, stateDir, instanceId: 'i1', tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } });
     await runner.start();
     try {
       // Sent as one ~6 MB batch for partition 0, the broker refuses it (MESSAGE_TOO_LARGE) on every retry.

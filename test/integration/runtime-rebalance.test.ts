@@ -8,6 +8,7 @@ import { NamespaceRunner, type NamespaceStatus } from '../../src/engine';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { addCounts, consumeUntil, countsReached, createTopics, describeCounts, produceKeyed } from '../support/runtime-fixtures/topics';
+import { engineOptionsOf } from '../../src/personas';
 
 jest.setTimeout(120_000);
 process.env.WAL_LOG_LEVEL ??= 'warn';
@@ -47,7 +48,7 @@ describe.each<ProcessingGuarantee>(['at-least-once', 'exactly-once'])('two insta
       const stateDir = await mkdtemp(path.join(os.tmpdir(), `wal-${id}-`));
       dirs.push(stateDir);
       return (dir = stateDir) =>
-        new NamespaceRunner({ kafka, namespace, topology, stateDir: dir, instanceId: id, tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 } });
+        new NamespaceRunner({ kafka, engine: engineOptionsOf(namespace), topology, stateDir: dir, instanceId: id, tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 10000 } });
     };
     const newA = await makeRunner('a');
     const newB = await makeRunner('b');

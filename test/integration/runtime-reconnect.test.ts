@@ -10,6 +10,7 @@ import { NamespaceRunner } from '../../src/engine';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { addCounts, consumeUntil, countsReached, createTopics, describeCounts, produceKeyed } from '../support/runtime-fixtures/topics';
+import { engineOptionsOf } from '../../src/personas';
 
 jest.setTimeout(120_000);
 
@@ -82,7 +83,7 @@ describe('the engine when it loses the broker', () => {
     );
     const runner = new NamespaceRunner({
       kafka: engineKafka,
-      namespace: testNamespace(ns, { intake: input, partitions: 2 }),
+      engine: engineOptionsOf(testNamespace(ns, { intake: input, partitions: 2 })),
       topology: countingTopology(input, output),
       stateDir,
       instanceId: 'flaky',

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ConfigResourceTypes, Partitioners, type Admin } from 'kafkajs';
 import { runTopicsApply } from '../../src/cli/commands/topics';
 import { parseConfig, type NamespaceConfig } from '../../src/namespaces';
-import { applyTopics, createKafkaClient, planTopics } from '../../src/kafka';
+import { applyTopics, createKafkaClient } from '../../src/kafka';
+import { planTopics } from '../../src/namespaces/topic-plan';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
 const cluster = testCluster('A');

@@ -3,10 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
-import { applyTopics, planTopics } from '../../src/kafka';
+import { applyTopics } from '../../src/kafka';
+import { planTopics } from '../../src/namespaces/topic-plan';
 import { delayedQueueTopology } from '../../src/delayed-queue';
 import { NamespaceRunner, type Clock, type Topology } from '../../src/engine';
 import { testCluster, uniqueTopic } from './clusters';
+import { engineOptionsOf } from '../../src/personas';
 
 export interface QueueOptions {
   /** YAML lines appended to the namespace (indented by 4). */
@@ -60,7 +62,7 @@ export async function startQueue(
   const cluster = config.clusters[namespace.cluster]!;
   const runner = new NamespaceRunner({
     kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING }),
-    namespace,
+    engine: engineOptionsOf(namespace),
     topology: options.topology ?? delayedQueueTopology(namespace, { clusters: config.clusters }),
     stateDir,
     instanceId: `test-${process.pid}`,

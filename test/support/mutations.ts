@@ -5,13 +5,15 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
-import { applyTopics, planTopics } from '../../src/kafka';
+import { applyTopics } from '../../src/kafka';
+import { planTopics } from '../../src/namespaces/topic-plan';
 import { keyPartition, mutationTopology, readTxnStatus, type TxnStatus } from '../../src/mutations';
 import { NamespaceRunner } from '../../src/engine';
 import { createWalWriter, type MutationInput, type WalWriter } from '../../src/api';
 import { testCluster, uniqueTopic } from './clusters';
 import { startPostgres, type PostgresServer } from './postgres';
 import { startRedis, type RedisServer } from './redis';
+import { engineOptionsOf } from '../../src/personas';
 
 /** A private PostgreSQL and Redis for a fan-out test, started side by side. */
 export async function startTargetServers(): Promise<{ pg: PostgresServer; redis: RedisServer }> {
@@ -93,7 +95,7 @@ export async function startMutations(config: WalConfig, namespace: NamespaceConf
   const cluster = config.clusters[namespace.cluster]!;
   const runner = new NamespaceRunner({
     kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING }),
-    namespace,
+    engine: engineOptionsOf(namespace),
     topology: mutationTopology(namespace, { clusters: config.clusters }),
     stateDir,
     instanceId: `test-${process.pid}`,

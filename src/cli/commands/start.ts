@@ -2,12 +2,11 @@ import os from 'node:os';
 import { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
 import { ConfigError, loadConfig, parseDuration } from '../../namespaces';
-import { applyTopics, createKafkaClient, planTopics } from '../../kafka';
+import { applyTopics, createKafkaClient } from '../../kafka';
+import { planTopics } from '../../namespaces/topic-plan';
 import { rootLogger } from '../../observability/logger';
-import { NamespaceRunner, topologyFor } from '../../engine';
 import { WalInstance, type InstanceRunner } from '../../ops/instance';
-import { MirrorRunner } from '../../mirror';
-import '../../personas/register';
+import { runnerFor, STREAM_PERSONAS } from '../../personas';
 import { startAdminServer, type AdminServer } from '../../ops/admin-server';
 import { selectNamespaces } from '../namespace';
 
@@ -16,7 +15,7 @@ export interface StartOptions {
   readonly namespace?: string[];
   readonly instanceId?: string;
   readonly stateDir?: string;
-  /** A registered topology to run for every selected namespace, instead of the one that applies. */
+  /** A stream persona to run for every selected namespace, instead of the namespace's own (see personas). */
   readonly processor?: string;
   /** Topology options `key=value` (e.g. passthrough `output=topic`). */
   readonly set?: string[];
@@ -99,19 +98,8 @@ export async function runStart(options: StartOptions): Promise<number> {
       }
     }
   }
-  // A namespace with `replication` runs the cross-cluster mirror (unless a topology is named).
   const runners: InstanceRunner[] = namespaces.map((ns) =>
-    ns.replication && options.processor === undefined
-      ? new MirrorRunner({ config, namespace: ns, instanceId, logger: logger.child({ namespace: ns.name, instance: instanceId }) })
-      : new NamespaceRunner({
-          kafka: clientFor(ns.cluster),
-          namespace: ns,
-          topology: topologyFor(ns, options.processor, settings, config),
-          stateDir,
-          instanceId,
-          tuning,
-          logger: logger.child({ namespace: ns.name, instance: instanceId }),
-        }),
+    runnerFor(ns, { config, kafka: clientFor, stateDir, instanceId, tuning, logger, persona: options.processor, settings }),
   );
   const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
   let admin: AdminServer | undefined;
@@ -169,7 +157,7 @@ export function registerStart(program: Command): void {
     .option('--namespace <names...>', 'only these namespaces (default: all in the files)')
     .option('--instance-id <id>', 'name of this instance in logs and `wal status` (default: $WAL_INSTANCE_ID or the host name)')
     .option('--state-dir <dir>', `local state stores and checkpoints (default: $WAL_STATE_DIR or ./${DEFAULT_STATE_DIR})`)
-    .option('--processor <name>', 'run this registered topology for every selected namespace (e.g. passthrough)')
+    .option('--processor <name>', `run this stream persona for every selected namespace (${STREAM_PERSONAS.join(', ')})`)
     .option('--set <key=value...>', 'topology options (passthrough: output=<topic>)')
     .option('--create-topics', 'create missing namespace topics before starting')
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../namespaces';
-import { applyTopics, createKafkaClient, planTopics, type TopicSpec } from '../../kafka';
+import { applyTopics, createKafkaClient, type TopicSpec } from '../../kafka';
+import { planTopics } from '../../namespaces/topic-plan';
 import { selectNamespaces } from '../namespace';
 
 /** Exit code of `wal topics apply` when some topic differs from its configuration. */

@@ -1,9 +1,8 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { DEFAULT_PARTITION_CONCURRENCY, type NamespaceConfig } from '../../namespaces/types';
 import { createLogger, type Logger } from '../../observability/logger';
 import { engineRestarts, recordsProcessed, tasksAssigned } from '../../observability/metrics';
 import { ensureChangelogTopics } from '../../state';
-import { systemClock, type Clock } from '../api';
+import { systemClock, type Clock, type EngineOptions, type ProcessingGuarantee } from '../api';
 import { RuntimeError, TaskFailedError, TaskMigratedError, TopicLayoutError } from '../errors';
 import type { Topology } from '../topology';
 import { coPartitionedAssigner } from './assignor';
@@ -30,7 +29,7 @@ export interface RunnerTuning {
 
 export interface NamespaceRunnerOptions {
   readonly kafka: Kafka;
-  readonly namespace: NamespaceConfig;
+  readonly engine: EngineOptions;
   readonly topology: Topology;
   readonly stateDir: string;
   readonly instanceId: string;
@@ -66,35 +65,35 @@ export class NamespaceRunner {
   private restartDelayMs: number;
 
   constructor(private readonly options: NamespaceRunnerOptions) {
-    this.groupId = `wal.${options.namespace.name}`;
-    this.logger = options.logger ?? createLogger({ namespace: options.namespace.name, instance: options.instanceId });
+    this.groupId = `wal.${options.engine.name}`;
+    this.logger = options.logger ?? createLogger({ namespace: options.engine.name, instance: options.instanceId });
     this.clock = options.clock ?? systemClock;
     this.tuning = options.tuning ?? {};
     this.restartDelayMs = this.tuning.restartBackoffMs?.initial ?? 1000;
   }
 
-  get guarantee(): NamespaceConfig['processingGuarantee'] {
-    return this.options.namespace.processingGuarantee;
+  get guarantee(): ProcessingGuarantee {
+    return this.options.engine.processingGuarantee;
   }
 
   /** Checks topics, creates changelog topics, joins the group. Rejects when the layout is wrong or the cluster unreachable. */
   async start(): Promise<void> {
     this.state = 'starting';
-    const { kafka, topology, namespace } = this.options;
+    const { kafka, topology, engine } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
     const partitions = await this.checkSourceTopics();
     const changelogs = [...topology.stores.keys()]
       .map((store) => topology.changelogTopic(store, this.groupId))
       .filter((t): t is string => t !== null)
-      .map((topic) => ({ topic, partitions, replicationFactor: namespace.replicationFactor }));
+      .map((topic) => ({ topic, partitions, replicationFactor: engine.replicationFactor }));
     await ensureChangelogTopics(this.admin, changelogs, this.logger);
     if (this.guarantee === 'at-least-once') {
       this.producer = kafka.producer({ idempotent: true });
       await this.producer.connect();
     }
     await this.startConsumer();
-    const interval = Math.max(50, Math.min(namespace.runtime.commitIntervalMs, 1000));
+    const interval = Math.max(50, Math.min(engine.commitIntervalMs, 1000));
     this.commitTimer = setInterval(() => this.commitDue(), interval);
     this.commitTimer.unref();
     this.state = 'running';
@@ -127,7 +126,7 @@ export class NamespaceRunner {
   async status(): Promise<NamespaceStatus> {
     const sorted = [...this.tasks].sort((a, b) => a[0] - b[0]);
     return {
-      namespace: this.options.namespace.name,
+      namespace: this.options.engine.name,
       groupId: this.groupId,
       guarantee: this.guarantee,
       state: this.state,
@@ -189,7 +188,7 @@ export class NamespaceRunner {
       if (this.consumer !== consumer) return;
       this.consumerLive = false;
       this.joined = false;
-      engineRestarts.labels(this.options.namespace.name).inc();
+      engineRestarts.labels(this.options.engine.name).inc();
       const restart = payload.restart && this.state !== 'stopping';
       this.logger.error(
         { err: payload.error, restart },
@@ -204,7 +203,7 @@ export class NamespaceRunner {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? this.options.namespace.runtime.partitionConcurrency ?? DEFAULT_PARTITION_CONCURRENCY,
+      partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? this.options.engine.partitionConcurrency,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
@@ -247,7 +246,7 @@ export class NamespaceRunner {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const p = batch.partition;
-    const commitIntervalMs = this.options.namespace.runtime.commitIntervalMs;
+    const commitIntervalMs = this.options.engine.commitIntervalMs;
     if (this.state === 'stopping' || this.migrated.has(p) || !this.assigned.has(p)) return;
     const task = await withHeartbeat(this.ensureTask(p, heartbeat), heartbeat);
     let rebalance: unknown;
@@ -297,7 +296,7 @@ export class NamespaceRunner {
         throw error instanceof TaskFailedError ? error : new TaskFailedError(`task ${p} failed: ${(error as Error)?.message}`, { cause: error });
       }
     } finally {
-      recordsProcessed.labels(this.options.namespace.name).inc(processed);
+      recordsProcessed.labels(this.options.engine.name).inc(processed);
     }
     if (rebalance !== undefined) throw rebalance;
   }
@@ -313,12 +312,12 @@ export class NamespaceRunner {
       const existing = this.tasks.get(p);
       if (existing && !existing.isClosed) return existing;
       if (this.state === 'stopping' || this.state === 'stopped') throw new RuntimeError(`not opening task ${p}: the runner is stopping`, true);
-      const { kafka, namespace, topology, stateDir } = this.options;
+      const { kafka, engine, topology, stateDir } = this.options;
       const logger = this.logger.child({ partition: p });
       const started = Date.now();
       const task = await Task.open({
         kafka,
-        namespace: namespace.name,
+        namespace: engine.name,
         applicationId: this.groupId,
         partition: p,
         topology,
@@ -332,7 +331,7 @@ export class NamespaceRunner {
         onFailure: (error) => void this.onTaskError(p, task, error),
       });
       this.tasks.set(p, task);
-      tasksAssigned.labels(namespace.name).set(this.tasks.size);
+      tasksAssigned.labels(engine.name).set(this.tasks.size);
       logger.info({ openMs: Date.now() - started }, 'task opened');
       return task;
     });
@@ -364,7 +363,7 @@ export class NamespaceRunner {
       const task = this.tasks.get(p);
       if (!task) return;
       this.tasks.delete(p);
-      tasksAssigned.labels(this.options.namespace.name).set(this.tasks.size);
+      tasksAssigned.labels(this.options.engine.name).set(this.tasks.size);
       await task.close(clean);
       this.logger.child({ partition: p }).info({ clean }, 'task closed');
     });
@@ -423,7 +422,7 @@ export class NamespaceRunner {
   /** Commits tasks whose interval elapsed (idle ones included: punctuation output must be committed too). */
   private commitDue(): void {
     if (!this.consumerLive || this.state !== 'running') return;
-    const interval = this.options.namespace.runtime.commitIntervalMs;
+    const interval = this.options.engine.commitIntervalMs;
     for (const [p, task] of this.tasks) {
       void task.lock
         .runExclusive(async () => {

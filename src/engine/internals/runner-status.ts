@@ -1,4 +1,4 @@
-import type { NamespaceConfig } from '../../namespaces/types';
+import type { ProcessingGuarantee } from '../api';
 import type { Task } from './task';
 
 export interface TaskStatus {
@@ -14,7 +14,7 @@ export interface TaskStatus {
 export interface NamespaceStatus {
   readonly namespace: string;
   readonly groupId: string;
-  readonly guarantee: NamespaceConfig['processingGuarantee'];
+  readonly guarantee: ProcessingGuarantee;
   readonly state: 'created' | 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
   /**
    * The consumer is a member of the group: it got an assignment (possibly empty, when the group has

@@ -1,5 +1,5 @@
 import type { Kafka, Producer, RecordMetadata, TopicMessages, TopicPartitionOffset, Transaction } from 'kafkajs';
-import type { ProcessingGuarantee } from '../../namespaces/types';
+import type { ProcessingGuarantee } from '../api';
 import { TaskFailedError, TaskMigratedError } from '../errors';
 
 /** How a task makes its output and input progress durable; one implementation per processing guarantee. */

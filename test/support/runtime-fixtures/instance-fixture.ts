@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { NamespaceConfig } from '../../../src/namespaces/types';
 import { NamespaceRunner, type RunnerTuning, type Topology } from '../../../src/engine';
 import { WalInstance } from '../../../src/ops/instance';
+import { engineOptionsOf } from '../../../src/personas';
 
 /** What an entry point derives from its WAL_FIXTURE config. */
 export interface InstanceFixture {
@@ -59,7 +60,7 @@ export function runInstanceFixture<C>(setup: (config: C) => InstanceFixture): vo
     const fixture = setup(config);
     const runner = new NamespaceRunner({
       kafka: new Kafka({ clientId: `fixture-${fixture.instanceId}`, brokers: fixture.brokers, logLevel: logLevel.NOTHING }),
-      namespace: fixture.namespace,
+      engine: engineOptionsOf(fixture.namespace),
       topology: fixture.topology,
       stateDir: fixture.stateDir,
       instanceId: fixture.instanceId,

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { cycles, fileGraph, importEdges, roomGraph, roomOf, type ImportEdge } from '../support/import-graph';
+
+/**
+ * The house rules of src/, checked on the real import graph (static, re-export and dynamic imports,
+ * type-only ones included): data flows one way between rooms, the engine knows no persona.
+ */
+const SRC = path.resolve(__dirname, '../../src');
+const edges = importEdges(SRC).filter((e) => !e.to.startsWith('..'));
+
+/** Every file `start` reaches through imports (itself excluded). */
+function reachable(from: string, all: readonly ImportEdge[]): Set<string> {
+  const next = fileGraph(all);
+  const seen = new Set<string>();
+  const queue = [...(next.get(from) ?? [])];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    queue.push(...(next.get(file) ?? []));
+  }
+  return seen;
+}
+
+/** "file → … → forbidden file" for each file of `room` that reaches a room in `forbidden`. */
+function violations(room: string, forbidden: readonly string[]): string[] {
+  const files = [...new Set(edges.map((e) => e.from))].filter((f) => roomOf(f) === room);
+  return files.flatMap((file) => [...reachable(file, edges)].filter((f) => forbidden.includes(roomOf(f))).map((f) => `${file} reaches ${f}`));
+}
+
+const PERSONAS = ['delayed-queue', 'mutations', 'mirror', 'personas'];
+
+describe('architecture of src/', () => {
+  it('has no cycle between rooms (top-level folders)', () => {
+    expect(cycles(roomGraph(edges))).toEqual([]);
+  });
+
+  it('has no cycle between files', () => {
+    expect(cycles(fileGraph(edges))).toEqual([]);
+  });
+
+  it('keeps the engine pure: it reaches no persona, namespace config, ops, API, target, CLI or dev tooling', () => {
+    expect(violations('engine', [...PERSONAS, 'namespaces', 'ops', 'api', 'targets', 'cli', 'devcluster'])).toEqual([]);
+  });
+
+  it('keeps state and Kafka plumbing below the engine and the personas', () => {
+    const above = ['engine', ...PERSONAS, 'ops', 'api', 'cli', 'devcluster'];
+    expect(violations('state', above)).toEqual([]);
+    expect(violations('kafka', [...above, 'namespaces', 'wire', 'state', 'targets'])).toEqual([]);
+  });
+
+  it('lets no persona reach the CLI or dev tooling', () => {
+    for (const persona of PERSONAS) expect(violations(persona, ['cli', 'devcluster'])).toEqual([]);
+  });
+
+  it('detects what it checks (a cycle and a forbidden edge in a made-up graph)', () => {
+    const graph = roomGraph([
+      { from: 'engine/a.ts', to: 'mutations/b.ts' },
+      { from: 'mutations/b.ts', to: 'engine/c.ts' },
+    ]);
+    expect(cycles(graph)).toEqual([['engine', 'mutations']]);
+    // and the reachability the rules use follows real imports: personas do build on the engine
+    expect(violations('personas', ['engine']).length).toBeGreaterThan(0);
+  });
+});
