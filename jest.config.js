@@ -1,7 +1,9 @@
 /**
- * Two projects: `unit` needs nothing but Node; `integration` talks to real Kafka brokers and a real
- * schema registry, which test/support/global-setup.ts brings up once for the whole run (env → Docker →
- * JVM jars from Maven Central) and tears down afterwards.
+ * Three projects: `unit` needs nothing but Node; `package` packs the built repo and installs the tarball
+ * in a scratch project, as a user would (needs dist/ and npm's registry or cache, no broker);
+ * `integration` talks to real Kafka brokers and a real schema registry, which
+ * test/support/global-setup.ts brings up once for the whole run (env → Docker → JVM jars from Maven
+ * Central) and tears down afterwards.
  */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
@@ -16,6 +18,12 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      displayName: 'package',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/package/**/*.test.ts'],
     },
     {
       displayName: 'integration',

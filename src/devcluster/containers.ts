@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { MissingToolError } from './errors';
 import { freePort } from './ports';
 import { ClusterEndpoints } from './types';
 
@@ -27,6 +28,27 @@ export async function dockerEngineAnswers(): Promise<boolean> {
 }
 
 /**
+ * testcontainers is a dev dependency: a repo checkout has it, an installed wal package and the Docker
+ * image do not. So it is resolved here, only when the Docker path is taken, never at module load.
+ */
+export function testcontainersInstalled(): boolean {
+  try {
+    require.resolve('testcontainers');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function requireTestcontainers(): void {
+  if (!testcontainersInstalled()) {
+    throw new MissingToolError(
+      'the Docker path needs testcontainers, a dev dependency of wal that is not installed here: install testcontainers (`npm install --no-save testcontainers`) to use the Docker path, or use the JVM path (WAL_DEV_MODE=jvm)',
+    );
+  }
+}
+
+/**
  * Kafka (official apache/kafka image, KRaft combined mode) and Apicurio Registry as containers.
  * The broker advertises the host port it is published on, so clients outside Docker can reach it.
  */
@@ -35,6 +57,7 @@ export async function startContainerCluster(
   kafkaVersion: string,
   registryVersion: string,
 ): Promise<{ endpoints: ClusterEndpoints; stop: () => Promise<void> }> {
+  requireTestcontainers();
   const { GenericContainer, Wait } = await import('testcontainers');
   const hostPort = await freePort();
   const kafka = await new GenericContainer(`apache/kafka:${kafkaVersion}`)

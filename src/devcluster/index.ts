@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dockerEngineAnswers, startContainerCluster } from './containers';
+import { dockerEngineAnswers, requireTestcontainers, startContainerCluster, testcontainersInstalled } from './containers';
 import { DevClusterError } from './errors';
 import { JvmClusterRecord, startJvmCluster } from './jvm';
 import { checkJava } from './maven';
@@ -57,7 +57,8 @@ export function clustersFromEnv(names: string[], env: NodeJS.ProcessEnv = proces
 
 /**
  * Brings up local clusters in the order users expect: use what the environment names; else
- * testcontainers when a Docker engine answers; else Kafka and Apicurio from Maven Central jars.
+ * testcontainers when a Docker engine answers and testcontainers is installed (a dev dependency);
+ * else Kafka and Apicurio from Maven Central jars.
  * With `targets`, PostgreSQL and Redis start alongside (any path), recorded in the same state file.
  */
 export async function startDevCluster(options: DevClusterOptions): Promise<DevCluster> {
@@ -79,7 +80,8 @@ export async function startDevCluster(options: DevClusterOptions): Promise<DevCl
     const clusters = clustersFromEnv(names);
     if (!clusters) throw new DevClusterError('WAL_DEV_MODE=env but KAFKA_BROKERS is not set');
     startClusters = async () => ({ clusters, stop: async () => undefined });
-  } else if (mode === 'docker' || (mode === undefined && (await dockerEngineAnswers()))) {
+  } else if (mode === 'docker' || (mode === undefined && (await dockerPathAvailable(progress)))) {
+    requireTestcontainers();
     startClusters = async () => {
       progress('a Docker engine answers: starting Kafka and Apicurio Registry with testcontainers');
       const started = await Promise.all(names.map((name) => startContainerCluster(name, kafkaVersion, registryVersion)));
@@ -115,6 +117,14 @@ export async function startDevCluster(options: DevClusterOptions): Promise<DevCl
   state.clusters = clusters.value.clusters;
   if (recordsState) save();
   return { clusters: clusters.value.clusters, targets: targets.value?.record, stop: stopAll };
+}
+
+/** A Docker engine answers and testcontainers is installed; a Docker engine alone falls back to the JVM path. */
+async function dockerPathAvailable(progress: (message: string) => void): Promise<boolean> {
+  if (!(await dockerEngineAnswers())) return false;
+  if (testcontainersInstalled()) return true;
+  progress('a Docker engine answers but testcontainers (a dev dependency) is not installed: using the JVM path');
+  return false;
 }
 
 interface JvmStartContext {
