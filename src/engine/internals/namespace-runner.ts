@@ -6,7 +6,8 @@ import { systemClock, type Clock, type EngineOptions, type ProcessingGuarantee }
 import { RuntimeError, TaskFailedError, TaskMigratedError, TopicLayoutError } from '../errors';
 import type { Topology } from '../topology';
 import { coPartitionedAssigner } from './assignor';
-import { committedOffsets, isRebalancing, rewindTarget, toWalRecord, withHeartbeat } from './kafka-helpers';
+import { committedOffsets, isRebalancing, rewindTarget, withHeartbeat } from '../../kafka/consumer-helpers';
+import { toWalRecord } from './wal-record';
 import { Mutex } from 'async-mutex';
 import { taskStatus, type NamespaceStatus } from './runner-status';
 

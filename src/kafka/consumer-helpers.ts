@@ -1,5 +1,6 @@
-import type { Admin, IHeaders, KafkaMessage } from 'kafkajs';
-import type { WalRecord } from '../api';
+import type { Admin, IHeaders } from 'kafkajs';
+
+/** Consumer-group plumbing kafkajs leaves to its callers. */
 
 /** kafkajs' own test for "the group is rebalancing, re-join" (not exported by its typings). */
 export function isRebalancing(error: unknown): boolean {
@@ -7,6 +8,7 @@ export function isRebalancing(error: unknown): boolean {
   return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
 }
 
+/** Kafka headers as UTF-8 strings (a repeated header keeps its last value). */
 export function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(headers ?? {})) {
@@ -14,18 +16,6 @@ export function decodeHeaders(headers: IHeaders | undefined): Record<string, str
     if (value !== undefined) out[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
   return out;
-}
-
-export function toWalRecord(topic: string, partition: number, message: KafkaMessage): WalRecord {
-  return {
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers: decodeHeaders(message.headers),
-    timestamp: Number(message.timestamp),
-    topic,
-    partition,
-    offset: message.offset,
-  };
 }
 
 /** The group's committed offsets of partition `p` per topic (topics without a commit are left out). */
