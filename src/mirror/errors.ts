@@ -24,7 +24,7 @@ export class MirrorTopicError extends MirrorError {
 }
 
 /** Producing to the target (or committing its transaction) failed: the batch is fetched again, never skipped. */
-export class MirrorDeliveryError extends MirrorError {
+export class MirrorWriteError extends MirrorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, true, options);
   }

@@ -3,7 +3,7 @@ import type { ProcessingGuarantee, ReplicationConfig } from '../namespaces/types
 import type { Logger } from '../observability/logger';
 import { GroupCheckpointer, type CheckpointRound } from './checkpoints';
 import { readLatestByKey } from './compacted';
-import { AtLeastOnceDelivery, ExactlyOnceDelivery, type Delivery } from './delivery';
+import { AtLeastOnceWriter, ExactlyOnceWriter, type TargetWriter } from './target-writer';
 import { MirrorConfigError } from './errors';
 import { Mutex } from 'async-mutex';
 import { checkpointAge, lagRecords, lagSeconds, mirroredRecords, mirroredTopics, skippedRecords } from './metrics';
@@ -93,7 +93,7 @@ export class MirrorLink {
   private readonly topicsOnTarget: ReturnType<typeof internalTopics>;
   private readonly syncs = new OffsetSyncStore();
   private readonly positions?: PositionStore;
-  private readonly delivery: Delivery;
+  private readonly writer: TargetWriter;
   private readonly consumerLock = new Mutex();
   private readonly progress = new Map<string, PartitionProgress>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -121,9 +121,9 @@ export class MirrorLink {
     this.labels = { namespace, source: source.alias, target: target.alias };
     if (guarantee === 'exactly-once') {
       this.positions = new PositionStore(this.topicsOnTarget.positions);
-      this.delivery = new ExactlyOnceDelivery(target.kafka, `wal.mirror.${namespace}.${source.alias}.${target.alias}.${instanceId}`, this.positions);
+      this.writer = new ExactlyOnceWriter(target.kafka, `wal.mirror.${namespace}.${source.alias}.${target.alias}.${instanceId}`, this.positions);
     } else {
-      this.delivery = new AtLeastOnceDelivery(target.kafka);
+      this.writer = new AtLeastOnceWriter(target.kafka);
     }
   }
 
@@ -145,7 +145,7 @@ export class MirrorLink {
     await this.internalProducer.connect();
     await this.loadSyncs();
     // Exactly-once: initialising the transactional producer fences a previous incarnation first.
-    await this.delivery.start();
+    await this.writer.start();
     this.checkpointer = new GroupCheckpointer({
       source: this.sourceAdmin,
       target: this.targetAdmin,
@@ -175,7 +175,7 @@ export class MirrorLink {
     clearTimeout(this.restartTimer);
     await this.consumerLock.runExclusive(() => this.stopConsumer());
     await this.flushSyncs().catch((err: unknown) => this.options.logger.warn({ err }, 'final offset-sync flush failed'));
-    await this.delivery.stop();
+    await this.writer.stop();
     await this.internalProducer?.disconnect().catch(() => undefined);
     await Promise.all([this.sourceAdmin?.disconnect(), this.targetAdmin?.disconnect()].map((p) => p?.catch(() => undefined)));
     this.state = 'stopped';
@@ -330,7 +330,7 @@ export class MirrorLink {
     const next = BigInt(batch.lastOffset()) + 1n;
     if (messages.length > 0) {
       const preserved = batch.partition < layout.targetPartitions;
-      const pairs = await this.delivery.deliver({
+      const pairs = await this.writer.deliver({
         sourceTopic: batch.topic,
         sourcePartition: batch.partition,
         targetTopic: layout.target,

@@ -1,5 +1,5 @@
 import { translateGroup } from '../../src/mirror/checkpoints';
-import { chunkByBytes, pairsOf, SYNC_EVERY } from '../../src/mirror/delivery';
+import { chunkByBytes, pairsOf, SYNC_EVERY } from '../../src/mirror/target-writer';
 import { decodeSyncs, encodeSyncs, OffsetSyncStore, thinPairs } from '../../src/mirror/offset-syncs';
 import { PartitionProgress } from '../../src/mirror/progress';
 

@@ -1,6 +1,6 @@
 import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
-import { MirrorDeliveryError } from './errors';
+import { MirrorWriteError } from './errors';
 import { Mutex } from 'async-mutex';
 import type { SyncPair } from './offset-syncs';
 import type { PositionStore } from './positions';
@@ -26,7 +26,7 @@ export interface OutgoingBatch {
   readonly heartbeat?: () => Promise<void>;
 }
 
-export interface Delivery {
+export interface TargetWriter {
   start(): Promise<void>;
   /** Resolves once the batch is durable on the target; returns (source, target) offset pairs when the partition was preserved. */
   deliver(batch: OutgoingBatch): Promise<SyncPair[]>;
@@ -58,7 +58,7 @@ export function pairsOf(batch: Pick<OutgoingBatch, 'targetPartition' | 'sourceOf
   return pairs;
 }
 
-export class AtLeastOnceDelivery implements Delivery {
+export class AtLeastOnceWriter implements TargetWriter {
   private producer?: Producer;
   /** Sends to a partition chosen by key may land on the same target partition from several source partitions. */
   private readonly keyedLocks = new Map<string, Mutex>();
@@ -80,7 +80,7 @@ export class AtLeastOnceDelivery implements Delivery {
           pairs.push(...pairsOf(batch, from, to, meta));
           await batch.heartbeat?.();
         } catch (error) {
-          throw new MirrorDeliveryError(`producing to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
+          throw new MirrorWriteError(`producing to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
         }
       }
       return pairs;
@@ -96,7 +96,7 @@ export class AtLeastOnceDelivery implements Delivery {
   }
 }
 
-export class ExactlyOnceDelivery implements Delivery {
+export class ExactlyOnceWriter implements TargetWriter {
   private producer?: Producer;
   private readonly lock = new Mutex();
 
@@ -132,7 +132,7 @@ export class ExactlyOnceDelivery implements Delivery {
           this.producer = undefined;
           await broken?.disconnect().catch(() => undefined);
         });
-        throw new MirrorDeliveryError(`transaction to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
+        throw new MirrorWriteError(`transaction to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
       }
       this.positions.set(batch.sourceTopic, batch.sourcePartition, batch.next);
       return pairs;
