@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { readPartitionRange } from '../kafka/partition-reader';
-import { DLQ_HEADERS } from '../wire/dlq';
+import { DLQ_HEADERS } from '../wire/headers';
 
 export interface DeadLetter {
   readonly partition: number;

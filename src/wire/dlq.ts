@@ -1,20 +1,4 @@
-/**
- * Headers of a dead-lettered record. The record's key and value are the original intake record's,
- * byte for byte, so `wal dlq replay` can re-produce it unchanged.
- */
-export const DLQ_HEADERS = {
-  reason: 'wal-dlq-reason',
-  /** `permanent` (the target refused), `exhausted` (maxRetries reached), `poison` (undecodable/invalid). */
-  kind: 'wal-dlq-kind',
-  attempts: 'wal-dlq-attempts',
-  firstFailureAt: 'wal-dlq-first-failure',
-  lastFailureAt: 'wal-dlq-last-failure',
-  sourceTopic: 'wal-dlq-source-topic',
-  sourcePartition: 'wal-dlq-source-partition',
-  sourceOffset: 'wal-dlq-source-offset',
-  target: 'wal-dlq-target',
-  id: 'wal-id',
-} as const;
+import { DLQ_HEADERS } from './headers';
 
 export type DeadLetterKind = 'permanent' | 'exhausted' | 'poison';
 

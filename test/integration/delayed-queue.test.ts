@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createWalWriter } from '../../src/api';
-import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { DLQ_HEADERS } from '../../src/wire/headers';
 import { readDeadLetters } from '../../src/ops/dead-letters';
 import type { NamespaceRunner } from '../../src/engine';
 import { startHttpTargetServer, respond, type HttpTargetServer } from '../support/http-target';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { DLQ_HEADERS } from '../../wire/dlq';
+import { DLQ_HEADERS } from '../../wire/headers';
 import { originalHeaders, readDeadLetters, type DeadLetter } from '../../ops/dead-letters';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace, parseInstant } from '../namespace';
 
