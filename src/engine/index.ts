@@ -5,6 +5,5 @@ export * from './errors';
 export { NamespaceRunner } from './internals/namespace-runner';
 export type { NamespaceRunnerOptions, RunnerTuning } from './internals/namespace-runner';
 export type { NamespaceStatus, TaskStatus } from './internals/runner-status';
-export { DLQ_HEADERS } from './internals/error-policy';
 export { topologyFor, registerTopology, registeredTopologies, passthroughTopology } from './topologies';
 export type { TopologyFactory } from './topologies';

@@ -18,11 +18,7 @@ export const INTAKE_HEADERS = {
 } as const;
 
 /** Headers of a chunk record on `wal.<ns>.target.<t>`, so tools can follow a transaction without decoding. */
-export const CHUNK_HEADERS = {
-  txnId: 'wal-txn-id',
-  chunkIndex: 'wal-chunk-index',
-  chunkCount: 'wal-chunk-count',
-} as const;
+export const CHUNK_HEADERS = { txnId: 'wal-txn-id', chunkIndex: 'wal-chunk-index', chunkCount: 'wal-chunk-count' } as const;
 
 /** What wal adds to each record it writes to a Kafka target. */
 export const KAFKA_TARGET_HEADERS = {
@@ -35,11 +31,7 @@ export const KAFKA_TARGET_HEADERS = {
 } as const;
 
 /** Names the chunk a dead-lettered chunk request re-drives when `wal dlq replay` sends it back. */
-export const REDRIVE_HEADERS = {
-  target: 'wal-redrive-target',
-  chunkIndex: 'wal-redrive-chunk-index',
-  chunkCount: 'wal-redrive-chunk-count',
-} as const;
+export const REDRIVE_HEADERS = { target: 'wal-redrive-target', chunkIndex: 'wal-redrive-chunk-index', chunkCount: 'wal-redrive-chunk-count' } as const;
 
 /** Loop prevention of the mirror: where a record was first written. */
 export const ORIGIN_HEADERS = {
@@ -64,5 +56,7 @@ export const DLQ_HEADERS = {
   sourcePartition: 'wal-dlq-source-partition',
   sourceOffset: 'wal-dlq-source-offset',
   target: 'wal-dlq-target',
+  /** Class of the error a processor threw (dead letters of kind `error`). */
+  errorClass: 'wal-dlq-error-class',
   id: ID,
 } as const;
