@@ -6,7 +6,7 @@ import { createPostgresTarget } from './postgres';
 import { createRedisTarget } from './redis';
 import type { Target } from './target';
 
-export type { Delivery, DeliveryResult, Mutation, MutationDelivery, Target } from './target';
+export type { Delivery, DeliveryResult, MutationDelivery, Target, TargetMutation } from './target';
 export { OK, failed } from './target';
 export { TargetError, TargetConfigError } from './errors';
 export { DELETED_COLUMN } from './postgres';
