@@ -6,7 +6,7 @@
  * kinds of invalid requests at the edge (durable=false) so that they never reach the intake.
  */
 import { randomBytes } from 'node:crypto';
-import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { DLQ_HEADERS } from '../../src/wire/headers';
 import { createAvroCodec, formatWireFormat, valueSubject, writeToLogRequestSchema, type WriteToLogRequest } from '../../src/wire';
 import { clusterA } from '../lib/context';
 import { collect, header } from '../lib/kafka';

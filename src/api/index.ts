@@ -1,5 +1,5 @@
 export * from './types';
-export { createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, HEADER_ID, HEADER_NAMESPACE } from './writer';
+export { createWalWriter, DEFAULT_WRITE_TIMEOUT_MS } from './writer';
 export type { WalWriter, WalWriterOptions } from './writer';
 export { buildWriteRecord, encodePayload } from './request';
 export { classifySendError } from './sender';

@@ -6,6 +6,7 @@ import { createAvroCodec, type AvroCodec } from '../wire/codec';
 import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../wire/errors';
 import { writeToLogRequestSchema } from '../wire/intake';
 import { valueSubject } from '../wire/schemas';
+import { INTAKE_HEADERS } from '../wire/headers';
 import { createWriterKafkaClient } from '../kafka/writer-client';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
@@ -36,10 +37,6 @@ export interface WalWriter {
   isReady(): boolean;
   close(): Promise<void>;
 }
-
-/** Wire headers every intake record carries, so consumers can route and dedupe without decoding. */
-export const HEADER_ID = 'wal-id';
-export const HEADER_NAMESPACE = 'wal-namespace';
 
 class DeadlineError extends Error {}
 
@@ -155,7 +152,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
       topic,
       key: id,
       value,
-      headers: { [HEADER_ID]: id, [HEADER_NAMESPACE]: namespace.name },
+      headers: { [INTAKE_HEADERS.id]: id, [INTAKE_HEADERS.namespace]: namespace.name },
       timestamp: record.lifecycle.writeTime,
       deadline,
     });

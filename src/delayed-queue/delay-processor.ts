@@ -5,7 +5,8 @@ import type { Delivery, DeliveryResult } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
 import { backoffDelay } from './backoff';
-import { CONTROL_HEADER, ControlCommand } from './control';
+import { ControlCommand } from './control';
+import { INTAKE_HEADERS } from '../wire/headers';
 import { deadLetters, delivered, fireLateness, pendingTimers, retries } from './metrics';
 import { TimerEntry, TimerStore } from './timer-store';
 
@@ -66,7 +67,7 @@ export class DelayProcessor implements Processor {
   }
 
   async process(record: WalRecord): Promise<void> {
-    const command = record.headers[CONTROL_HEADER] as ControlCommand | undefined;
+    const command = record.headers[INTAKE_HEADERS.control] as ControlCommand | undefined;
     if (command) {
       await this.admitIncoming(); // a cancel or pause acts after the records written before it
       return this.control(command, record);

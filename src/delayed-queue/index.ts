@@ -5,5 +5,5 @@ export type { DelayedQueueDeps } from './topology';
 export { TimerStore } from './timer-store';
 export type { TimerEntry } from './timer-store';
 export { backoffDelay } from './backoff';
-export { CONTROL_HEADER, CONTROL_COMMANDS } from './control';
+export { CONTROL_COMMANDS } from './control';
 export type { ControlCommand } from './control';

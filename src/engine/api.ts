@@ -118,7 +118,7 @@ export interface StoreOptions {
 
 /** What the error policy may do with a record whose processing threw. */
 export interface ErrorPolicyActions {
-  /** Sends the failed input record to the topology's dead-letter topic with `wal-error*` headers. */
+  /** Sends the failed input record to the topology's dead-letter topic in the one DLQ format (`src/wire/dlq.ts`, kind `error`). */
   deadLetter(reason: string): void;
   /** Sends any record to any topic, in the same commit unit as the task's other output. */
   send(topic: string, record: OutputRecord): void;

@@ -5,4 +5,3 @@ export * from './errors';
 export { NamespaceRunner } from './internals/namespace-runner';
 export type { NamespaceRunnerOptions, RunnerTuning } from './internals/namespace-runner';
 export type { NamespaceStatus, TaskStatus } from './internals/runner-status';
-export { DLQ_HEADERS } from './internals/error-policy';

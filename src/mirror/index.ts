@@ -4,7 +4,7 @@ export { MirrorLink, internalTopics } from './link';
 export type { MirrorLinkStatus, MirrorPartitionStatus, MirrorTuning } from './link';
 export { selectTopics, selectionFor, targetTopicName, isCycle, isInternalTopic } from './topics';
 export type { MirroredTopic, TopicSelection, RenamePolicy } from './topics';
-export { ORIGIN_HEADER, ORIGIN_ALIAS_HEADER, originOf, shouldMirror, withOrigin } from './origin';
+export { originOf, shouldMirror, withOrigin } from './origin';
 export type { ClusterIdentity } from './origin';
 export { OffsetSyncStore, encodeSyncs, decodeSyncs, thinPairs } from './offset-syncs';
 export type { SyncPair, PartitionSyncs } from './offset-syncs';

@@ -1,15 +1,11 @@
 import type { IHeaders } from 'kafkajs';
+import { ORIGIN_HEADERS } from '../wire/headers';
 
 /**
  * Loop prevention (pure). Every mirrored record carries the Kafka cluster id where it was first
  * written; a mirror drops records whose origin is its own target, so A⇄B with identity names never
  * echoes a record back. An existing origin is kept, so A→B→C still names A.
  */
-
-/** Cluster id of the cluster the record was first written to. */
-export const ORIGIN_HEADER = 'wal-origin';
-/** The alias of that cluster in the mirror's config (for people reading records). */
-export const ORIGIN_ALIAS_HEADER = 'wal-origin-alias';
 
 export interface ClusterIdentity {
   readonly alias: string;
@@ -22,7 +18,7 @@ function firstValue(value: IHeaders[string]): string | undefined {
 }
 
 export function originOf(headers: IHeaders | undefined): string | undefined {
-  return headers ? firstValue(headers[ORIGIN_HEADER]) : undefined;
+  return headers ? firstValue(headers[ORIGIN_HEADERS.clusterId]) : undefined;
 }
 
 /** False when the record came from the target in the first place (mirroring it back would loop). */
@@ -33,5 +29,5 @@ export function shouldMirror(headers: IHeaders | undefined, targetClusterId: str
 /** The headers to write on the target: the record's own, plus the origin when it has none yet. */
 export function withOrigin(headers: IHeaders | undefined, source: ClusterIdentity): IHeaders {
   if (originOf(headers) !== undefined) return headers!;
-  return { ...headers, [ORIGIN_HEADER]: source.clusterId, [ORIGIN_ALIAS_HEADER]: source.alias };
+  return { ...headers, [ORIGIN_HEADERS.clusterId]: source.clusterId, [ORIGIN_HEADERS.alias]: source.alias };
 }

@@ -1,11 +1,11 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
-import { HEADER_NAMESPACE } from '../api/writer';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { createAvroCodec, SerdeError, type AvroCodec } from '../wire';
 import { createTarget, failed, type DeliveryResult, type Target } from '../targets';
 import { describeError, TargetError } from '../targets/errors';
 import { backoffDelay } from '../delayed-queue/backoff';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
+import { INTAKE_HEADERS } from '../wire/headers';
 import { ChunkCodec, type ChunkRecord } from './chunk-codec';
 import { ChunkQueue, type QueuedChunk } from './chunk-queue';
 import type { TxnEvent } from './events';
@@ -292,7 +292,7 @@ export class ApplierProcessor implements Processor {
         timestamp: now,
         headers: deadLetterHeaders(
           { ...this.failureInfo(chunk, reason, kind, now), target, id: record.txnId },
-          { ...chunk.headers, ...redriveHeaders(record), 'wal-id': record.txnId, [HEADER_NAMESPACE]: ns.name },
+          { ...chunk.headers, ...redriveHeaders(record), [INTAKE_HEADERS.id]: record.txnId, [INTAKE_HEADERS.namespace]: ns.name },
         ),
       },
       APPLIER_DLQ_SINK,

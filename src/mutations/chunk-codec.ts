@@ -13,13 +13,6 @@ export interface ChunkRecord {
   mutations: Mutation[];
 }
 
-/** Headers of a chunk record, so tools can follow a transaction without decoding. */
-export const CHUNK_HEADERS = {
-  txnId: 'wal-txn-id',
-  chunkIndex: 'wal-chunk-index',
-  chunkCount: 'wal-chunk-count',
-} as const;
-
 let chunkSchema: Schema | undefined;
 
 /**

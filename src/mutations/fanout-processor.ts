@@ -4,7 +4,8 @@ import type { OutputRecord, Processor, ProcessorContext, WalRecord } from '../en
 import { createAvroCodec, decodeIntakeRecord, SerdeError, type AvroCodec, type WriteToLogRequest } from '../wire';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { planChunks, type PlannedChunk } from './chunking';
-import { CHUNK_HEADERS, ChunkCodec } from './chunk-codec';
+import { CHUNK_HEADERS, INTAKE_HEADERS } from '../wire/headers';
+import { ChunkCodec } from './chunk-codec';
 import { encodeTxnEvent, type TxnEvent } from './events';
 import { chunksDeadLettered, chunksWritten } from './metrics';
 import { keyPartition } from './partitioner';
@@ -153,7 +154,7 @@ export class FanoutProcessor implements Processor {
         key: record.key,
         value: record.value,
         headers: deadLetterHeaders(
-          { reason, kind, attempts: 0, firstFailureAt: now, lastFailureAt: now, source: { topic: record.topic, partition: record.partition, offset: record.offset }, id: record.headers['wal-id'] },
+          { reason, kind, attempts: 0, firstFailureAt: now, lastFailureAt: now, source: { topic: record.topic, partition: record.partition, offset: record.offset }, id: record.headers[INTAKE_HEADERS.id] },
           record.headers,
         ),
       },

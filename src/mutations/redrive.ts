@@ -1,19 +1,14 @@
 import type { NamespaceConfig } from '../namespaces/types';
 import type { WriteToLogRequest } from '../wire';
+import { REDRIVE_HEADERS } from '../wire/headers';
 import type { ChunkRecord } from './chunk-codec';
 
 /**
  * A chunk that could not be applied is dead-lettered as an intake request holding only that
- * chunk's mutations, under the transaction's id, with these headers. `wal dlq replay` sends it back
- * to the intake like any dead letter; the fan-out then writes it again as the same chunk (same index
- * and count), so the tracker turns the transaction's failed chunk into an applied one.
+ * chunk's mutations, under the transaction's id, with the re-drive headers. `wal dlq replay` sends it
+ * back to the intake like any dead letter; the fan-out then writes it again as the same chunk (same
+ * index and count), so the tracker turns the transaction's failed chunk into an applied one.
  */
-export const REDRIVE_HEADERS = {
-  target: 'wal-redrive-target',
-  chunkIndex: 'wal-redrive-chunk-index',
-  chunkCount: 'wal-redrive-chunk-count',
-} as const;
-
 export interface RedriveRef {
   readonly target: string;
   readonly chunkIndex: number;

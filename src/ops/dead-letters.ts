@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { readPartitionRange } from '../kafka/partition-reader';
-import { DLQ_HEADERS } from '../wire/dlq';
+import { DLQ_HEADERS } from '../wire/headers';
 
 export interface DeadLetter {
   readonly partition: number;
@@ -70,10 +70,4 @@ export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLe
   }
   found.sort((a, b) => a.timestamp - b.timestamp);
   return query.limit === undefined ? found : found.slice(0, query.limit);
-}
-
-/** The original record's headers, without what the DLQ added: what a replay sends back to the intake. */
-export function originalHeaders(headers: Record<string, string>): Record<string, string> {
-  const added = new Set<string>(Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.id));
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => !added.has(k)));
 }

@@ -6,10 +6,9 @@ import { createPostgresTarget } from './postgres';
 import { createRedisTarget } from './redis';
 import type { Target } from './target';
 
-export type { Delivery, DeliveryResult, Mutation, MutationDelivery, Target } from './target';
+export type { Delivery, DeliveryResult, MutationDelivery, Target, TargetMutation } from './target';
 export { OK, failed } from './target';
 export { TargetError, TargetConfigError } from './errors';
-export { KAFKA_HEADERS } from './kafka';
 export { DELETED_COLUMN } from './postgres';
 export { SEQUENCE_SUFFIX } from './redis';
 

@@ -2,19 +2,10 @@ import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Pro
 import type { ClusterConfig, KafkaTargetConfig } from '../namespaces/types';
 import { createLogger, Logger } from '../observability/logger';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
+import { KAFKA_TARGET_HEADERS } from '../wire/headers';
 import { sendIsolatingFailures } from './batch';
 import { causeChain, describeError, TargetConfigError } from './errors';
 import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target } from './target';
-
-/** Header names wal adds to what it writes to a Kafka target. */
-export const KAFKA_HEADERS = {
-  id: 'wal-id',
-  contentType: 'content-type',
-  op: 'wal-op',
-  sequence: 'wal-sequence',
-  txnId: 'wal-txn-id',
-  chunkIndex: 'wal-chunk-index',
-} as const;
 
 export interface KafkaTargetOptions {
   /** How often kafkajs itself retries a retriable produce error before we answer "retriable". */
@@ -79,10 +70,10 @@ export function createKafkaTarget(
         key: m.key,
         value: m.op === 'DELETE' ? null : (m.value ?? Buffer.alloc(0)),
         headers: {
-          [KAFKA_HEADERS.op]: m.op,
-          [KAFKA_HEADERS.sequence]: String(m.sequence),
-          [KAFKA_HEADERS.txnId]: chunk.txnId,
-          [KAFKA_HEADERS.chunkIndex]: String(chunk.chunkIndex),
+          [KAFKA_TARGET_HEADERS.op]: m.op,
+          [KAFKA_TARGET_HEADERS.sequence]: String(m.sequence),
+          [KAFKA_TARGET_HEADERS.txnId]: chunk.txnId,
+          [KAFKA_TARGET_HEADERS.chunkIndex]: String(chunk.chunkIndex),
         },
       }));
       // One send: all of a chunk's records land, or the chunk is retried whole (consumers dedupe on
@@ -105,8 +96,8 @@ export function createKafkaTarget(
 
 function toMessage(delivery: Delivery): Message {
   const headers: IHeaders = { ...delivery.headers };
-  headers[KAFKA_HEADERS.id] = delivery.id;
-  if (headers[KAFKA_HEADERS.contentType] === undefined) headers[KAFKA_HEADERS.contentType] = delivery.contentType;
+  headers[KAFKA_TARGET_HEADERS.id] = delivery.id;
+  if (headers[KAFKA_TARGET_HEADERS.contentType] === undefined) headers[KAFKA_TARGET_HEADERS.contentType] = delivery.contentType;
   return { key: delivery.key, value: delivery.payload, headers };
 }
 

@@ -3,7 +3,7 @@ import type { PostgresTargetConfig } from '../namespaces/types';
 import { createLogger } from '../observability/logger';
 import { sendIsolatingFailures } from './batch';
 import { describeError, TargetConfigError, TargetError } from './errors';
-import { Delivery, DeliveryResult, failed, Mutation, MutationDelivery, OK, Target } from './target';
+import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target, TargetMutation } from './target';
 
 /**
  * Deletes are kept as tombstone rows (value NULL, this flag true, the delete's sequence) rather than
@@ -97,7 +97,7 @@ export function createPostgresTarget(name: string, config: PostgresTargetConfig,
   };
 }
 
-function toRow(m: Mutation): Row {
+function toRow(m: TargetMutation): Row {
   const deleted = m.op === 'DELETE';
   return { key: m.key, value: deleted ? null : m.value, sequence: m.sequence, deleted };
 }

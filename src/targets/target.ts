@@ -1,3 +1,5 @@
+import type { Mutation } from '../wire/intake';
+
 /**
  * The one interface every delivery target implements, in the spirit of a Kafka Streams sink: the
  * dispatcher hands it a batch and gets one result per record back, in order. A target never throws
@@ -16,20 +18,14 @@ export interface Delivery {
   attempt: number;
 }
 
-export interface Mutation {
-  key: string;
-  op: 'PUT' | 'DELETE';
-  /** null for DELETE (and allowed for PUT, which then stores an empty/NULL value). */
-  value: Buffer | null;
-  /** Monotonic per key: an older mutation never overwrites a newer one. */
-  sequence: number;
-}
+/** A mutation as the target it is for applies it: which target is implied. */
+export type TargetMutation = Omit<Mutation, 'target'>;
 
 /** One fan-out chunk of a multi-key transaction, applied atomically where the target can. */
 export interface MutationDelivery {
   txnId: string;
   chunkIndex: number;
-  mutations: Mutation[];
+  mutations: TargetMutation[];
 }
 
 export type DeliveryResult = { ok: true } | { ok: false; retriable: boolean; reason: string };

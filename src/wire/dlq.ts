@@ -1,22 +1,10 @@
-/**
- * Headers of a dead-lettered record. The record's key and value are the original intake record's,
- * byte for byte, so `wal dlq replay` can re-produce it unchanged.
- */
-export const DLQ_HEADERS = {
-  reason: 'wal-dlq-reason',
-  /** `permanent` (the target refused), `exhausted` (maxRetries reached), `poison` (undecodable/invalid). */
-  kind: 'wal-dlq-kind',
-  attempts: 'wal-dlq-attempts',
-  firstFailureAt: 'wal-dlq-first-failure',
-  lastFailureAt: 'wal-dlq-last-failure',
-  sourceTopic: 'wal-dlq-source-topic',
-  sourcePartition: 'wal-dlq-source-partition',
-  sourceOffset: 'wal-dlq-source-offset',
-  target: 'wal-dlq-target',
-  id: 'wal-id',
-} as const;
+import { DLQ_HEADERS } from './headers';
 
-export type DeadLetterKind = 'permanent' | 'exhausted' | 'poison';
+/**
+ * Why a record was dead-lettered: `permanent` (the target refused), `exhausted` (maxRetries reached),
+ * `poison` (undecodable/invalid), `error` (a processor threw and the engine caught it).
+ */
+export type DeadLetterKind = 'permanent' | 'exhausted' | 'poison' | 'error';
 
 export interface DeadLetterInfo {
   reason: string;
@@ -27,8 +15,14 @@ export interface DeadLetterInfo {
   source: { topic: string; partition: number; offset: string };
   target?: string;
   id?: string;
+  /** The thrown error's class name, for dead letters of kind `error`. */
+  errorClass?: string;
 }
 
+/**
+ * Headers of a dead-lettered record: its original headers plus the DLQ's. The record's key and value
+ * stay the original's, byte for byte, so `wal dlq replay` can re-produce it unchanged.
+ */
 export function deadLetterHeaders(info: DeadLetterInfo, original: Record<string, string> = {}): Record<string, string> {
   const headers: Record<string, string> = {
     ...original,
@@ -43,5 +37,14 @@ export function deadLetterHeaders(info: DeadLetterInfo, original: Record<string,
   };
   if (info.target) headers[DLQ_HEADERS.target] = info.target;
   if (info.id) headers[DLQ_HEADERS.id] = info.id;
+  if (info.errorClass) headers[DLQ_HEADERS.errorClass] = info.errorClass;
   return headers;
+}
+
+/** What the DLQ added, never what the record carried (the request id is the record's own). */
+const ADDED_BY_THE_DLQ = new Set<string>(Object.values(DLQ_HEADERS).filter((name) => name !== DLQ_HEADERS.id));
+
+/** The original record's headers, without what the DLQ added: what a replay sends back to the intake. */
+export function originalHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !ADDED_BY_THE_DLQ.has(name)));
 }

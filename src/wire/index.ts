@@ -4,3 +4,5 @@ export * from './schemas';
 export { createAvroCodec, registryError } from './codec';
 export type { AvroCodec, AvroCodecOptions } from './codec';
 export * from './intake';
+export * from './headers';
+export * from './dlq';

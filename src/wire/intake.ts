@@ -11,7 +11,9 @@ export interface Mutation {
   target: string;
   key: string;
   op: MutationOp;
+  /** null for DELETE. */
   value: Buffer | null;
+  /** Monotonic per key: an older mutation never overwrites a newer one. */
   sequence: number;
 }
 

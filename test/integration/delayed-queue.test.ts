@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import { createWalWriter } from '../../src/api';
-import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { DLQ_HEADERS } from '../../src/wire/headers';
 import { readDeadLetters } from '../../src/ops/dead-letters';
 import type { NamespaceRunner } from '../../src/engine';
 import { startHttpTargetServer, respond, type HttpTargetServer } from '../support/http-target';
-import { collect, delayedQueueNamespace, header, percentile, startQueue } from '../support/delayed-queue';
+import { collect, configFile, delayedQueueNamespace, header, headerMap, percentile, startQueue } from '../support/delayed-queue';
 import { runWal } from '../support/wal-cli';
 
 jest.setTimeout(120_000);
@@ -101,7 +100,7 @@ describe('delayed queue on a real broker', () => {
       expect(server.received).toHaveLength(4);
     });
 
-    it('dead-letters after maxRetries with the reason, and a replay is delivered once the target recovers', async () => {
+    it('dead-letters after maxRetries with the reason, `wal dlq list` shows it, and a replay is delivered once the target recovers', async () => {
       server.script(respond.always(503));
       const { config, namespace, kafka } = await queueWithHttp();
       const { runner } = await startQueue(config, namespace);
@@ -130,19 +129,30 @@ describe('delayed queue on a real broker', () => {
       expect(server.received).toHaveLength(4);
       await dlq.stop();
 
-      // Replay what the DLQ holds: same bytes back to the intake, fresh attempts.
-      server.script(respond.ok());
       const letters = await readDeadLetters(kafka, namespace.topics.dlq, { ids: ['doomed-1'] });
       expect(letters).toHaveLength(1);
-      const configFile = `${fs.mkdtempSync('/tmp/wal-cfg-')}/ns.yaml`;
-      const { saveConfig } = await import('../../src/namespaces');
-      saveConfig(config, configFile);
-      const replay = await runWal('dlq', ['replay', '--namespace', namespace.name, '--topology', configFile, '--id', 'doomed-1'], 60_000);
+      const cli = ['--namespace', namespace.name, '--topology', configFile(config), '--id', 'doomed-1'];
+      const listed = await runWal('dlq', ['list', ...cli], 60_000);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/id=doomed-1 {2}kind=exhausted {2}attempts=4 {2}target=hook\n {4}reason: .*503/);
+      expect(listed.stdout).toContain(`from ${namespace.topics.intake}[`);
+      expect(listed.stdout).toContain(`1 record(s) in ${namespace.topics.dlq}`);
+
+      // Replay what the DLQ holds: same bytes back to the intake, fresh attempts.
+      server.script(respond.ok());
+      const replay = await runWal('dlq', ['replay', ...cli], 60_000);
       expect(replay).toMatchObject({ code: 0, stdout: expect.stringContaining('replayed 1 record(s)') });
       const deadline = Date.now() + 30_000;
       while (server.received.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(server.received).toHaveLength(5);
       expect(server.received[4]!.headers['idempotency-key']).toBe('doomed-1');
+      // The replay is the original record again, without what the DLQ added.
+      const replayedIntake = await collect(kafka, namespace.topics.intake);
+      await replayedIntake.waitFor(2, 10_000);
+      await replayedIntake.stop();
+      const [written, replayed] = replayedIntake.messages;
+      expect(replayed!.value).toEqual(written!.value);
+      expect(headerMap(replayed!)).toEqual(headerMap(written!));
       await writer.close();
     });
   });

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WalWriter } from '../../src/api';
-import { DLQ_HEADERS } from '../../src/wire/dlq';
+import { DLQ_HEADERS, REDRIVE_HEADERS } from '../../src/wire/headers';
 import { readDeadLetters } from '../../src/ops/dead-letters';
-import { REDRIVE_HEADERS } from '../../src/mutations';
 import { metricsRegistry } from '../../src/observability/metrics';
 import type { NamespaceRunner } from '../../src/engine';
 import {

@@ -1,6 +1,7 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import { metricsRegistry } from '../../src/observability/metrics';
-import { MirrorRunner, ORIGIN_ALIAS_HEADER, ORIGIN_HEADER } from '../../src/mirror';
+import { MirrorRunner } from '../../src/mirror';
+import { ORIGIN_HEADERS } from '../../src/wire/headers';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import {
   createTopic,
@@ -87,8 +88,8 @@ describe('mirror A → B (at-least-once, prefix names)', () => {
     for (const [partition, records] of want) {
       expect({ partition, records: got.get(partition)!.map(asWritten) }).toEqual({ partition, records: records.map(({ partition: _p, ...r }) => r) });
     }
-    expect(headerText(copied[0].message, ORIGIN_HEADER)).toBe(sourceId);
-    expect(headerText(copied[0].message, ORIGIN_ALIAS_HEADER)).toBe('A');
+    expect(headerText(copied[0].message, ORIGIN_HEADERS.clusterId)).toBe(sourceId);
+    expect(headerText(copied[0].message, ORIGIN_HEADERS.alias)).toBe('A');
 
     // Created with the source's partition count and topic-level configs.
     const admin = kafkaB.admin();
@@ -156,8 +157,8 @@ describe('active-active A ⇄ B with identity names', () => {
     expect(onA.map((r) => r.message.value!.toString()).sort()).toEqual(expected);
     expect(onB.map((r) => r.message.value!.toString()).sort()).toEqual(expected);
     const [idA, idB] = await Promise.all([clusterId(kafkaA), clusterId(kafkaB)]);
-    expect(new Set(onA.filter((r) => r.message.value!.toString().startsWith('b-')).map((r) => headerText(r.message, ORIGIN_HEADER)))).toEqual(new Set([idB]));
-    expect(new Set(onB.filter((r) => r.message.value!.toString().startsWith('a-')).map((r) => headerText(r.message, ORIGIN_HEADER)))).toEqual(new Set([idA]));
+    expect(new Set(onA.filter((r) => r.message.value!.toString().startsWith('b-')).map((r) => headerText(r.message, ORIGIN_HEADERS.clusterId)))).toEqual(new Set([idB]));
+    expect(new Set(onB.filter((r) => r.message.value!.toString().startsWith('a-')).map((r) => headerText(r.message, ORIGIN_HEADERS.clusterId)))).toEqual(new Set([idA]));
     const skippedByAB = await metricValue('wal_mirror_records_skipped_total', { namespace: `${ns}-ab`, source: 'A', target: 'B', topic });
     expect(skippedByAB).toBe(2000);
   });

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { metricsRegistry } from '../../src/observability/metrics';
-import { DLQ_HEADERS, NamespaceRunner } from '../../src/engine';
+import { NamespaceRunner } from '../../src/engine';
+import { DLQ_HEADERS } from '../../src/wire/headers';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { addCounts, consumeUntil, countsReached, createTopics, describeCounts, produceKeyed } from '../support/runtime-fixtures/topics';
@@ -84,7 +85,7 @@ describe('a stateful counting topology on the real broker (at-least-once)', () =
     }
   });
 
-  it('sends a record whose processing throws to the dead-letter topic with wal-error headers and keeps going', async () => {
+  it('sends a record whose processing throws to the dead-letter topic in the one DLQ format and keeps going', async () => {
     const ns = uniqueTopic('poison');
     const input = `${ns}.in`;
     const output = `${ns}.out`;
@@ -110,7 +111,8 @@ describe('a stateful counting topology on the real broker (at-least-once)', () =
     try {
       const [dead] = await consumeUntil(kafka, dlq, (r) => r.length >= 1, 30_000);
       expect(dead.value?.toString()).toBe('poison');
-      expect(dead.headers?.[DLQ_HEADERS.error]?.toString()).toBe('poison record at offset 1');
+      expect(dead.headers?.[DLQ_HEADERS.reason]?.toString()).toBe('poison record at offset 1');
+      expect(dead.headers?.[DLQ_HEADERS.kind]?.toString()).toBe('error');
       expect(dead.headers?.[DLQ_HEADERS.sourceTopic]?.toString()).toBe(input);
       expect(dead.headers?.[DLQ_HEADERS.sourcePartition]?.toString()).toBe('0');
       expect(dead.headers?.[DLQ_HEADERS.sourceOffset]?.toString()).toBe('1');

@@ -1,7 +1,8 @@
 import { Admin, IHeaders, ITopicConfig, Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import type { ClusterConfig, KafkaTargetConfig } from '../../src/namespaces/types';
 import { freePort } from '../../src/devcluster/ports';
-import { createTarget, Delivery, KAFKA_HEADERS, Target } from '../../src/targets';
+import { createTarget, Delivery, Target } from '../../src/targets';
+import { KAFKA_TARGET_HEADERS } from '../../src/wire/headers';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
 const endpoints = testCluster('A');
@@ -107,13 +108,13 @@ describe('Kafka target', () => {
 
     expect(results).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
     const records = await readRecords(topic, 3);
-    const byId = new Map(records.map((r) => [text(r.headers, KAFKA_HEADERS.id), r]));
+    const byId = new Map(records.map((r) => [text(r.headers, KAFKA_TARGET_HEADERS.id), r]));
     expect([...byId.keys()].sort()).toEqual(['r1', 'r2', 'r3']);
     const r1 = byId.get('r1')!;
     expect(r1.key?.toString()).toBe('r1');
     expect(r1.value?.toString()).toBe('{"n":1}');
     expect(text(r1.headers, 'tenant')).toBe('acme');
-    expect(text(r1.headers, KAFKA_HEADERS.contentType)).toBe('application/json');
+    expect(text(r1.headers, KAFKA_TARGET_HEADERS.contentType)).toBe('application/json');
     expect(byId.get('r3')!.key).toBeNull();
   });
 
@@ -149,13 +150,13 @@ describe('Kafka target', () => {
     const [put, del] = await readRecords(topic, 2);
     expect(put?.key?.toString()).toBe('user:1');
     expect(put?.value?.toString()).toBe('Ada');
-    expect(text(put?.headers, KAFKA_HEADERS.op)).toBe('PUT');
-    expect(text(put?.headers, KAFKA_HEADERS.sequence)).toBe('10');
-    expect(text(put?.headers, KAFKA_HEADERS.txnId)).toBe('txn-9');
-    expect(text(put?.headers, KAFKA_HEADERS.chunkIndex)).toBe('1');
+    expect(text(put?.headers, KAFKA_TARGET_HEADERS.op)).toBe('PUT');
+    expect(text(put?.headers, KAFKA_TARGET_HEADERS.sequence)).toBe('10');
+    expect(text(put?.headers, KAFKA_TARGET_HEADERS.txnId)).toBe('txn-9');
+    expect(text(put?.headers, KAFKA_TARGET_HEADERS.chunkIndex)).toBe('1');
     expect(del?.key?.toString()).toBe('user:2');
     expect(del?.value).toBeNull();
-    expect(text(del?.headers, KAFKA_HEADERS.op)).toBe('DELETE');
+    expect(text(del?.headers, KAFKA_TARGET_HEADERS.op)).toBe('DELETE');
   });
 
   it('answers retriable when no broker is reachable', async () => {

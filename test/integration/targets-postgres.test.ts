@@ -1,11 +1,11 @@
 import { Client } from 'pg';
 import type { PostgresTargetConfig } from '../../src/namespaces/types';
-import { createTarget, Delivery, Mutation, MutationDelivery, Target } from '../../src/targets';
+import { createTarget, Delivery, MutationDelivery, Target, TargetMutation } from '../../src/targets';
 import { PostgresServer, startPostgres } from '../support/postgres';
 
-const put = (key: string, value: string, sequence: number): Mutation => ({ key, op: 'PUT', value: Buffer.from(value), sequence });
-const del = (key: string, sequence: number): Mutation => ({ key, op: 'DELETE', value: null, sequence });
-const chunk = (mutations: Mutation[], chunkIndex = 0): MutationDelivery => ({ txnId: 'txn-1', chunkIndex, mutations });
+const put = (key: string, value: string, sequence: number): TargetMutation => ({ key, op: 'PUT', value: Buffer.from(value), sequence });
+const del = (key: string, sequence: number): TargetMutation => ({ key, op: 'DELETE', value: null, sequence });
+const chunk = (mutations: TargetMutation[], chunkIndex = 0): MutationDelivery => ({ txnId: 'txn-1', chunkIndex, mutations });
 
 interface Row { k: string; v: string | null; seq: string; wal_deleted: boolean }
 

@@ -1,11 +1,11 @@
 import Redis from 'ioredis';
 import type { RedisTargetConfig } from '../../src/namespaces/types';
-import { createTarget, Delivery, Mutation, MutationDelivery, SEQUENCE_SUFFIX, Target } from '../../src/targets';
+import { createTarget, Delivery, MutationDelivery, SEQUENCE_SUFFIX, Target, TargetMutation } from '../../src/targets';
 import { RedisServer, startRedis } from '../support/redis';
 
-const put = (key: string, value: string, sequence: number): Mutation => ({ key, op: 'PUT', value: Buffer.from(value), sequence });
-const del = (key: string, sequence: number): Mutation => ({ key, op: 'DELETE', value: null, sequence });
-const chunk = (mutations: Mutation[]): MutationDelivery => ({ txnId: 'txn-1', chunkIndex: 0, mutations });
+const put = (key: string, value: string, sequence: number): TargetMutation => ({ key, op: 'PUT', value: Buffer.from(value), sequence });
+const del = (key: string, sequence: number): TargetMutation => ({ key, op: 'DELETE', value: null, sequence });
+const chunk = (mutations: TargetMutation[]): MutationDelivery => ({ txnId: 'txn-1', chunkIndex: 0, mutations });
 
 describe('Redis target', () => {
   let server: RedisServer;

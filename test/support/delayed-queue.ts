@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
+import { parseConfig, saveConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
 import { applyTopics } from '../../src/kafka';
 import { planTopics } from '../../src/namespaces/topic-plan';
 import { delayedQueueTopology } from '../../src/delayed-queue';
@@ -52,6 +52,13 @@ ${options.extra ?? ''}
   return { config, namespace, out, kafka };
 }
 
+/** Saves the config to a fresh file, for the CLI's `--topology`. */
+export function configFile(config: WalConfig): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wal-cfg-')), 'ns.yaml');
+  saveConfig(config, file);
+  return file;
+}
+
 /** Runs the delayed-queue topology of a namespace in this process. */
 export async function startQueue(
   config: WalConfig,
@@ -98,6 +105,11 @@ export async function collect(kafka: Kafka, topic: string): Promise<Collected> {
       }
     },
   };
+}
+
+/** Every header of a message as text (a repeated header keeps its last value). */
+export function headerMap(message: KafkaMessage): Record<string, string> {
+  return Object.fromEntries(Object.keys(message.headers ?? {}).map((name) => [name, header(message, name)!]));
 }
 
 export function header(message: KafkaMessage, name: string): string | undefined {

@@ -1,5 +1,6 @@
 import { isCycle, isInternalTopic, selectionFor, selectTopics, targetTopicName } from '../../src/mirror/topics';
-import { ORIGIN_ALIAS_HEADER, ORIGIN_HEADER, originOf, shouldMirror, withOrigin } from '../../src/mirror/origin';
+import { originOf, shouldMirror, withOrigin } from '../../src/mirror/origin';
+import { ORIGIN_HEADERS } from '../../src/wire/headers';
 import type { ReplicationConfig } from '../../src/namespaces/types';
 
 function replication(overrides: Partial<ReplicationConfig>): ReplicationConfig {
@@ -71,19 +72,19 @@ describe('origin header (loop prevention)', () => {
   it('adds the source cluster id and alias to a record that has no origin', () => {
     const headers = withOrigin({ trace: Buffer.from('t1') }, A);
     expect(originOf(headers)).toBe('cluster-a');
-    expect(headers[ORIGIN_ALIAS_HEADER]).toBe('A');
+    expect(headers[ORIGIN_HEADERS.alias]).toBe('A');
     expect(headers.trace).toEqual(Buffer.from('t1'));
   });
 
   it('keeps an existing origin, so a chain A→B→C still names the first cluster', () => {
-    const fromC = { [ORIGIN_HEADER]: Buffer.from('cluster-c'), [ORIGIN_ALIAS_HEADER]: Buffer.from('C') };
+    const fromC = { [ORIGIN_HEADERS.clusterId]: Buffer.from('cluster-c'), [ORIGIN_HEADERS.alias]: Buffer.from('C') };
     expect(withOrigin(fromC, A)).toBe(fromC);
   });
 
   it('does not mirror a record back to the cluster it came from', () => {
-    expect(shouldMirror({ [ORIGIN_HEADER]: Buffer.from('cluster-b') }, 'cluster-b')).toBe(false);
-    expect(shouldMirror({ [ORIGIN_HEADER]: Buffer.from('cluster-c') }, 'cluster-b')).toBe(true);
+    expect(shouldMirror({ [ORIGIN_HEADERS.clusterId]: Buffer.from('cluster-b') }, 'cluster-b')).toBe(false);
+    expect(shouldMirror({ [ORIGIN_HEADERS.clusterId]: Buffer.from('cluster-c') }, 'cluster-b')).toBe(true);
     expect(shouldMirror(undefined, 'cluster-b')).toBe(true);
-    expect(shouldMirror({ [ORIGIN_HEADER]: [Buffer.from('cluster-b'), Buffer.from('x')] }, 'cluster-b')).toBe(false);
+    expect(shouldMirror({ [ORIGIN_HEADERS.clusterId]: [Buffer.from('cluster-b'), Buffer.from('x')] }, 'cluster-b')).toBe(false);
   });
 });

@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka, TopicMessages, TopicPartitionOffset } from 'kafkajs';
 import { createLogger } from '../../src/observability/logger';
-import { DLQ_HEADERS, TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../src/engine';
+import { TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../src/engine';
 import { Task } from '../../src/engine/internals/task';
 import type { TaskOutput } from '../../src/engine/internals/task-output';
+import { DLQ_HEADERS } from '../../src/wire/headers';
 
 /** Records what the task sends and commits, in order (no broker: this is the task's own logic). */
 function fakeOutput() {
@@ -126,7 +127,7 @@ describe('Task', () => {
     expect(t.alreadyProcessed('in', '10')).toBe(false);
   });
 
-  it('dead-letters a record that throws (with wal-error headers), then carries on; a failing policy falls back to the DLQ', async () => {
+  it('dead-letters a record that throws in the one DLQ format (kind error, its error class), then carries on; a failing policy falls back to the DLQ', async () => {
     const build = (policy?: () => never) => {
       const builder = new TopologyBuilder()
         .addSource('src', 'in')
@@ -152,8 +153,12 @@ describe('Task', () => {
         partition: undefined,
         headers: {
           h: '1',
-          [DLQ_HEADERS.error]: 'cannot decode',
+          [DLQ_HEADERS.reason]: 'cannot decode',
+          [DLQ_HEADERS.kind]: 'error',
           [DLQ_HEADERS.errorClass]: 'TypeError',
+          [DLQ_HEADERS.attempts]: '1',
+          [DLQ_HEADERS.firstFailureAt]: new Date(42).toISOString(),
+          [DLQ_HEADERS.lastFailureAt]: new Date(42).toISOString(),
           [DLQ_HEADERS.sourceTopic]: 'in',
           [DLQ_HEADERS.sourcePartition]: '0',
           [DLQ_HEADERS.sourceOffset]: '0',
@@ -167,7 +172,8 @@ describe('Task', () => {
     const t2 = await open(build(() => { throw new Error('policy broke'); }), second.output);
     await t2.process(rec(0, 'bad'));
     await t2.flush();
-    expect(second.sent[0].headers[DLQ_HEADERS.error]).toBe('error policy failed: policy broke');
+    expect(second.sent[0].headers[DLQ_HEADERS.reason]).toBe('error policy failed: policy broke');
+    expect(second.sent[0].headers[DLQ_HEADERS.kind]).toBe('error');
   });
 
   it('fires punctuators on wall-clock time with no records arriving, and flushes what they forward', async () => {

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { DLQ_HEADERS } from '../../wire/dlq';
-import { originalHeaders, readDeadLetters, type DeadLetter } from '../../ops/dead-letters';
+import { originalHeaders } from '../../wire/dlq';
+import { DLQ_HEADERS } from '../../wire/headers';
+import { readDeadLetters, type DeadLetter } from '../../ops/dead-letters';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace, parseInstant } from '../namespace';
 
 interface DlqOptions {
@@ -23,7 +24,7 @@ function progress(read: number, total: number): void {
 function describe(record: DeadLetter): string {
   const h = record.headers;
   return [
-    `${new Date(record.timestamp).toISOString()}  id=${h[DLQ_HEADERS.id] ?? '?'}  kind=${h[DLQ_HEADERS.kind] ?? '?'}  attempts=${h[DLQ_HEADERS.attempts] ?? '?'}  target=${h[DLQ_HEADERS.target] ?? '-'}`,
+    `${new Date(record.timestamp).toISOString()}  id=${h[DLQ_HEADERS.id] ?? '?'}  kind=${h[DLQ_HEADERS.kind] ?? '?'}${h[DLQ_HEADERS.errorClass] ? ` (${h[DLQ_HEADERS.errorClass]})` : ''}  attempts=${h[DLQ_HEADERS.attempts] ?? '?'}  target=${h[DLQ_HEADERS.target] ?? '-'}`,
     `    reason: ${h[DLQ_HEADERS.reason] ?? '?'}`,
     `    from ${h[DLQ_HEADERS.sourceTopic]}[${h[DLQ_HEADERS.sourcePartition]}]@${h[DLQ_HEADERS.sourceOffset]}, failures ${h[DLQ_HEADERS.firstFailureAt]} … ${h[DLQ_HEADERS.lastFailureAt]}; dlq [${record.partition}]@${record.offset}`,
   ].join('\n');

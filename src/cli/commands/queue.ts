@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { CONTROL_HEADER, type ControlCommand } from '../../delayed-queue';
+import type { ControlCommand } from '../../delayed-queue';
+import { INTAKE_HEADERS } from '../../wire/headers';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace } from '../namespace';
 
 /**
@@ -17,7 +18,7 @@ export async function sendControl(files: string[], namespaceName: string, comman
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    const headers = { [CONTROL_HEADER]: command };
+    const headers = { [INTAKE_HEADERS.control]: command };
     const messages =
       command === 'cancel'
         ? ids.map((id) => ({ key: id, value: null, headers }))

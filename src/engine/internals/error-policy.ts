@@ -1,15 +1,7 @@
 import type { Logger } from '../../observability/logger';
+import { deadLetterHeaders } from '../../wire/dlq';
 import type { ErrorPolicy, WalRecord } from '../api';
 import type { RecordCollector } from './record-collector';
-
-/** Headers a dead-lettered record carries, besides its own. */
-export const DLQ_HEADERS = {
-  error: 'wal-error',
-  errorClass: 'wal-error-class',
-  sourceTopic: 'wal-source-topic',
-  sourcePartition: 'wal-source-partition',
-  sourceOffset: 'wal-source-offset',
-} as const;
 
 /** Default: log, then dead-letter (the retry/backoff policy of a namespace replaces this). */
 export function defaultErrorPolicy(logger: Logger): ErrorPolicy {
@@ -22,6 +14,10 @@ export function defaultErrorPolicy(logger: Logger): ErrorPolicy {
   };
 }
 
+/**
+ * Dead-letters a record whose processing threw, in the one DLQ format the personas write too, so
+ * `wal dlq list/replay` read it: kind `error`, one attempt (the engine does not retry).
+ */
 export function deadLetterRecord(
   collector: RecordCollector,
   topic: string | undefined,
@@ -29,26 +25,23 @@ export function deadLetterRecord(
   reason: string,
   error: unknown,
   logger: Logger,
+  now: number,
 ): void {
   if (!topic) {
     logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason }, 'no dead-letter topic in the topology: record skipped');
     return;
   }
-  collector.send(
-    topic,
+  const headers = deadLetterHeaders(
     {
-      key: record.key,
-      value: record.value,
-      timestamp: record.timestamp,
-      headers: {
-        ...record.headers,
-        [DLQ_HEADERS.error]: reason.slice(0, 2000),
-        [DLQ_HEADERS.errorClass]: error instanceof Error ? error.name : typeof error,
-        [DLQ_HEADERS.sourceTopic]: record.topic,
-        [DLQ_HEADERS.sourcePartition]: String(record.partition),
-        [DLQ_HEADERS.sourceOffset]: record.offset,
-      },
+      reason,
+      kind: 'error',
+      attempts: 1,
+      firstFailureAt: now,
+      lastFailureAt: now,
+      source: { topic: record.topic, partition: record.partition, offset: record.offset },
+      errorClass: error instanceof Error ? error.name : typeof error,
     },
-    record.timestamp,
+    record.headers,
   );
+  collector.send(topic, { key: record.key, value: record.value, timestamp: record.timestamp, headers }, record.timestamp);
 }

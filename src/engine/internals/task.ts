@@ -323,7 +323,7 @@ export class Task {
     const { topology, logger, namespace } = this.options;
     const actions: ErrorPolicyActions = {
       namespace,
-      deadLetter: (reason) => deadLetterRecord(this.collector, topology.deadLetterTopic, record, reason, error, logger),
+      deadLetter: (reason) => deadLetterRecord(this.collector, topology.deadLetterTopic, record, reason, error, logger, this.options.clock.now()),
       send: (topic, out) => this.collector.send(topic, out, record.timestamp),
       getStore: (name) => {
         const store = this.store(name);
