@@ -8,3 +8,5 @@ export type { NamespaceStatus, TaskStatus } from './internals/runner-status';
 export { DLQ_HEADERS } from './internals/error-policy';
 export { topologyFor, registerTopology, registeredTopologies, passthroughTopology } from './topologies';
 export type { TopologyFactory } from './topologies';
+export { TopologyTestDriver } from './test-driver';
+export type { TestInputRecord, TestOutputRecord, TopologyTestDriverOptions } from './test-driver';
