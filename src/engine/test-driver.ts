@@ -15,6 +15,8 @@ export interface TestInputRecord {
   readonly headers?: Record<string, string>;
   /** Default: the driver's clock. */
   readonly timestamp?: number;
+  /** The record's offset in its partition (default: one past the previous record piped to the topic). */
+  readonly offset?: number;
 }
 
 /** A record a sink (or the error policy's dead-lettering) sent. */
@@ -71,10 +73,11 @@ export class TopologyTestDriver {
   }
 
   /**
-   * Closes the task cleanly and opens a new one on the same stores, as when the partition moves to
-   * another instance: processors are created and initialised again over the state they left.
+   * Opens a new task on the same stores (closing the current one cleanly first, unless `close` did),
+   * as when the partition moves to another instance: processors are created and initialised again
+   * over the state they left.
    */
-  async restart(): Promise<void> {
+  async reopen(): Promise<void> {
     await this.close();
     await this.open();
   }
@@ -158,7 +161,7 @@ export class TopologyTestDriver {
   }
 
   private walRecord(topic: string, record: TestInputRecord): WalRecord {
-    const offset = this.offsets.get(topic) ?? 0n;
+    const offset = record.offset !== undefined ? BigInt(record.offset) : (this.offsets.get(topic) ?? 0n);
     this.offsets.set(topic, offset + 1n);
     return {
       key: toBuffer(record.key),

@@ -224,11 +224,11 @@ describe('delay processor (through the topology test driver)', () => {
     expect(q.delivered()).toEqual([]);
   });
 
-  it('keeps its timers across a task restart: a request pending before is delivered after', async () => {
+  it('keeps its timers across a task reopen: a request pending before is delivered after', async () => {
     const q = await queue();
     driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.delayed('survivor', 10));
-    await driver.restart();
+    await driver.reopen();
     await driver.advanceWallClockTime(10);
     expect(q.delivered()).toEqual(['survivor']);
   });

@@ -41,7 +41,7 @@ describe('TopologyTestDriver', () => {
     expect(driver.outputTopics()).toEqual([]);
   });
 
-  it('gives processors the record offset per topic, its timestamp, and an explicit output partition', async () => {
+  it('gives processors the record offset per topic (next after the last, unless given), its timestamp, and an explicit output partition', async () => {
     const metadata: string[] = [];
     const topology = new TopologyBuilder()
       .addSource('src', 'in')
@@ -59,10 +59,13 @@ describe('TopologyTestDriver', () => {
       .build();
     driver = await TopologyTestDriver.create(topology, { partition: 2 });
     await driver.pipeInputs('in', [{ value: 'a', timestamp: 100 }, { value: 'b', timestamp: 200 }]);
-    expect(metadata).toEqual(['in@0 t=100 p=2', 'in@1 t=200 p=2']);
+    await driver.pipeInputs('in', [{ value: 'c', timestamp: 300, offset: 41 }, { value: 'd', timestamp: 400 }]);
+    expect(metadata).toEqual(['in@0 t=100 p=2', 'in@1 t=200 p=2', 'in@41 t=300 p=2', 'in@42 t=400 p=2']);
     expect(driver.readAllOutput('out').map((r) => [text(r.value), r.partition, r.timestamp])).toEqual([
       ['a', 7, 9],
       ['b', 7, 9],
+      ['c', 7, 9],
+      ['d', 7, 9],
     ]);
   });
 
@@ -173,7 +176,7 @@ describe('TopologyTestDriver', () => {
     expect(ticks).toEqual([10, 20]);
   });
 
-  it('shows what processors wrote to their stores, and keeps it across a restart while processors start afresh', async () => {
+  it('shows what processors wrote to their stores, and keeps it across a reopen while processors start afresh', async () => {
     let inits = 0;
     const topology = new TopologyBuilder()
       .addSource('src', 'in')
@@ -191,7 +194,7 @@ describe('TopologyTestDriver', () => {
       .build();
     driver = await TopologyTestDriver.create(topology);
     await driver.pipeInputs('in', [{ key: 'b', value: '2' }, { key: 'a', value: '1' }]);
-    await driver.restart();
+    await driver.reopen();
     await driver.pipeInput('in', { key: 'c', value: '3' });
     const entries: string[] = [];
     for await (const [k, v] of driver.getStore('kv').range()) entries.push(`${k}=${v}`);
