@@ -57,16 +57,19 @@ async function queue(config = shopConfig()) {
   return { ns, codec, driver, target, made, write, delayed, delivered };
 }
 
-describe('delay processor (through the topology test driver)', () => {
-  let driver: TopologyTestDriver | undefined;
-  afterEach(async () => {
-    await driver?.close();
-    driver = undefined;
-  });
+type Queue = Awaited<ReturnType<typeof queue>>;
+let q: Queue;
+let driver: TopologyTestDriver;
+beforeEach(async () => {
+  q = await queue();
+  driver = q.driver;
+});
+afterEach(async () => {
+  await driver.close();
+});
 
+describe('delay processor (through the topology test driver)', () => {
   it('delivers a request that is already due before its intake offset is committed, with its payload, headers and first attempt', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.write('now-1', { headers: { trace: 't-1' } }));
     expect(q.target('out').delivered).toEqual([
       { id: 'now-1', key: Buffer.from('now-1'), payload: Buffer.from('payload of now-1'), headers: { trace: 't-1' }, contentType: 'text/plain; charset=utf-8', attempt: 1 },
@@ -75,8 +78,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('never delivers a delayed request early: nothing at due - 1 ms, delivered at its due time', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.delayed('later', 50));
     await driver.advanceWallClockTime(49);
     expect(q.delivered()).toEqual([]);
@@ -86,8 +87,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('holds a request with deliverAt until that instant, whatever its write time', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.write('at', { lifecycle: { writeTime: T0 - 60_000, delayMs: null, deliverAt: T0 + 40 } }));
     await driver.advanceWallClockTime(39);
     expect(q.delivered()).toEqual([]);
@@ -96,8 +95,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('delivers in due order, not in the order requests arrived', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInputs(q.ns.topics.intake, [await q.delayed('c', 30), await q.delayed('a', 10), await q.delayed('b', 20)]);
     await driver.advanceWallClockTime(15);
     expect(q.delivered()).toEqual(['a']);
@@ -106,8 +103,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('keeps one timer per request id: a repeated write of a pending id is delivered once', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInputs(q.ns.topics.intake, [await q.delayed('dup', 30), await q.delayed('dup', 10)]);
     await driver.pipeInput(q.ns.topics.intake, await q.delayed('dup', 20));
     await driver.advanceWallClockTime(50);
@@ -115,8 +110,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('retries a retriable failure after the backoff, counting attempts, then forgets the delivered timer', async () => {
-    const q = await queue();
-    driver = q.driver;
     const out = q.target('out');
     out.answer = (d) => (d.attempt === 1 ? failed(true, 'ECONNREFUSED') : OK);
     await driver.pipeInput(q.ns.topics.intake, await q.write('flaky'));
@@ -136,8 +129,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('dead-letters after maxRetries retries, each after its backoff, with reason, kind, attempts and the intake record as it came', async () => {
-    const q = await queue();
-    driver = q.driver;
     const out = q.target('out');
     out.answer = () => failed(true, 'ECONNREFUSED');
     const input = await q.write('doomed', {}, { trace: 't-9' });
@@ -173,8 +164,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('dead-letters a permanent failure at once, without a retry', async () => {
-    const q = await queue();
-    driver = q.driver;
     q.target('out').answer = () => failed(false, 'HTTP 400: bad payload');
     await driver.pipeInput(q.ns.topics.intake, await q.write('refused'));
     expect(driver.readAllOutput(q.ns.topics.dlq).map((r) => r.headers)).toEqual([
@@ -185,8 +174,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('dead-letters an intake record that is not Avro in wire format as poison, bytes unchanged', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, { key: 'junk', value: 'not avro', headers: { from: 'test' } });
     const letter = driver.readOutput(q.ns.topics.dlq)!;
     expect(letter.value).toEqual(Buffer.from('not avro'));
@@ -196,15 +183,11 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('dead-letters a well-formed request that breaks the namespace rules as poison', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.write('stranger', { namespace: 'other' }));
     expect(driver.readOutput(q.ns.topics.dlq)!.headers[DLQ_HEADERS.reason]).toMatch(/InvalidWriteRequestError: .*namespace/);
   });
 
   it('parks a record it cannot decode while the registry is away, and delivers it once the registry is back', async () => {
-    const q = await queue();
-    driver = q.driver;
     const input = await q.write('parked');
     q.codec.registryDown = true;
     await driver.pipeInput(q.ns.topics.intake, input);
@@ -216,8 +199,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('cancels a pending request on a cancel control record', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.delayed('cancel-me', 10));
     await driver.pipeInput(q.ns.topics.intake, { key: 'cancel-me', value: null, headers: { [CONTROL_HEADER]: 'cancel' } });
     await driver.advanceWallClockTime(50);
@@ -225,8 +206,6 @@ describe('delay processor (through the topology test driver)', () => {
   });
 
   it('keeps its timers across a task reopen: a request pending before is delivered after', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.delayed('survivor', 10));
     await driver.reopen();
     await driver.advanceWallClockTime(10);
@@ -235,42 +214,30 @@ describe('delay processor (through the topology test driver)', () => {
 });
 
 describe('dispatcher (through the delay topology)', () => {
-  let driver: TopologyTestDriver | undefined;
-  afterEach(async () => {
-    await driver?.close();
-    driver = undefined;
-  });
-
   it('sends a request to the target it names, else to the namespace default, one batch per target', async () => {
-    const q = await queue();
-    driver = q.driver;
     await driver.pipeInputs(q.ns.topics.intake, [await q.write('1', { target: 'hook' }), await q.write('2'), await q.write('3', { target: 'hook' })]);
     expect(q.delivered('hook')).toEqual(['1', '3']);
     expect(q.delivered('out')).toEqual(['2']);
   });
 
   it('builds each target once, on its first delivery, and closes it with the task', async () => {
-    const q = await queue();
-    driver = q.driver;
     expect(q.made).toEqual([]);
     await driver.pipeInput(q.ns.topics.intake, await q.write('1'));
     await driver.pipeInput(q.ns.topics.intake, await q.write('2'));
     expect(q.made).toEqual(['out']);
     await driver.close();
-    driver = undefined;
     expect(q.target('out').closed).toBe(true);
   });
 
   it('dead-letters a request it cannot route (no target named, no default, several targets) as permanent', async () => {
-    const q = await queue(shopConfig(''));
+    await driver.close();
+    q = await queue(shopConfig(''));
     driver = q.driver;
     await driver.pipeInput(q.ns.topics.intake, await q.write('lost'));
     expect(driver.readOutput(q.ns.topics.dlq)!.headers).toMatchObject({ [DLQ_HEADERS.kind]: 'permanent', [DLQ_HEADERS.target]: 'unrouted', [DLQ_HEADERS.reason]: expect.stringMatching(/no defaultTarget/) });
   });
 
   it('treats a target that throws instead of answering as a retriable failure of the whole batch', async () => {
-    const q = await queue();
-    driver = q.driver;
     const out = q.target('out');
     let calls = 0;
     out.deliver = async (batch) => {

@@ -1,17 +1,6 @@
-import { DLQ_HEADERS, TopologyBuilder, TopologyTestDriver, type Processor, type ProcessorContext, type WalRecord } from '../../src/engine';
+import { DLQ_HEADERS, TopologyBuilder, TopologyTestDriver, type ProcessorContext, type WalRecord } from '../../src/engine';
 import { InMemoryStore } from '../../src/state';
-
-/** Forwards every record with its value suffixed by the node's name. */
-function relay(name: string, seen: string[]): Processor {
-  let context: ProcessorContext;
-  return {
-    init: (c) => void (context = c),
-    process: (record) => {
-      seen.push(`${name}:${record.value}`);
-      context.forward({ key: record.key, value: Buffer.from(`${record.value}>${name}`) });
-    },
-  };
-}
+import { relayTopology, tickerTopology } from '../support/processors';
 
 const text = (b: Buffer | null | undefined): string | undefined => b?.toString();
 
@@ -24,14 +13,7 @@ describe('TopologyTestDriver', () => {
 
   it('runs a record through the topology as a task does: depth-first, each sink to its topic, metadata kept', async () => {
     const seen: string[] = [];
-    const topology = new TopologyBuilder()
-      .addSource('src', 'in')
-      .addProcessor('a', () => relay('a', seen), 'src')
-      .addProcessor('a1', () => relay('a1', seen), 'a')
-      .addProcessor('b', () => relay('b', seen), 'src')
-      .addSink('out-a', 'topic-a', 'a1')
-      .addSink('out-b', (r) => `topic-${r.value!.length}`, 'b')
-      .build();
+    const topology = relayTopology(seen);
     driver = await TopologyTestDriver.create(topology, { startTime: 5_000 });
     await driver.pipeInput('in', { key: 'k', value: 'x', headers: { h: '1' } });
     expect(seen).toEqual(['a:x', 'a1:x>a', 'b:x']);
@@ -89,14 +71,8 @@ describe('TopologyTestDriver', () => {
     const letters = driver.readAllOutput('dlq');
     expect(letters).toHaveLength(1);
     expect(text(letters[0]!.value)).toBe('bad');
-    expect(letters[0]!.headers).toEqual({
-      h: '1',
-      [DLQ_HEADERS.error]: 'cannot decode',
-      [DLQ_HEADERS.errorClass]: 'TypeError',
-      [DLQ_HEADERS.sourceTopic]: 'in',
-      [DLQ_HEADERS.sourcePartition]: '0',
-      [DLQ_HEADERS.sourceOffset]: '0',
-    });
+    // The engine's error policy wrote it (its full header set is specified in runtime-task.test.ts).
+    expect(letters[0]!.headers).toMatchObject({ h: '1', [DLQ_HEADERS.error]: 'cannot decode', [DLQ_HEADERS.sourceOffset]: '0' });
   });
 
   it('flushes processors after each input, so what they batch is sent before the input counts as done', async () => {
@@ -124,23 +100,7 @@ describe('TopologyTestDriver', () => {
 
   it('fires a punctuator every interval of elapsed wall-clock time, at the time it falls due, and never before', async () => {
     const ticks: number[] = [];
-    const topology = new TopologyBuilder()
-      .addSource('src', 'in')
-      .addProcessor('ticker', () => {
-        let context: ProcessorContext;
-        return {
-          init: (c) => {
-            context = c;
-            context.schedule(100, async (now) => {
-              ticks.push(now);
-              context.forward({ key: null, value: Buffer.from(`tick@${now}`) });
-            });
-          },
-          process: () => undefined,
-        };
-      }, 'src')
-      .addSink('out', 'ticks', 'ticker')
-      .build();
+    const topology = tickerTopology(100, 'ticks', ticks);
     driver = await TopologyTestDriver.create(topology, { startTime: 1_000 });
     await driver.advanceWallClockTime(99);
     expect(ticks).toEqual([]);
