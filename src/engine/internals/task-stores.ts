@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../observability/logger';
-import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, InMemoryStore, LevelStore, RecoveryPartition } from '../../state';
-import type { KeyValueStore } from '../../state/store';
+import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, InMemoryStore, LevelStore, RecoveryPartition, type KeyValueStore } from '../../state';
 import { partitionBounds } from '../../kafka/partition-reader';
 import type { Topology } from '../topology';
 import type { RecordCollector } from './record-collector';
