@@ -1,7 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest } from '../wire';
-import type { Delivery, DeliveryResult } from '../targets';
+import type { Delivery, DeliveryResult, Target } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
 import { backoffDelay } from './backoff';
@@ -25,6 +25,10 @@ export interface DelayProcessorOptions {
    */
   readonly mutationsChild?: string;
   readonly random?: () => number;
+  /** Avro codec (default: one over the namespace cluster's registry). */
+  readonly codec?: AvroCodec;
+  /** How targets are made (default: createTarget from the namespace's target config). */
+  readonly targetFactory?: (name: string) => Target;
 }
 
 /** A record ready for delivery, from the intake (already due) or from the timer store. */
@@ -60,8 +64,8 @@ export class DelayProcessor implements Processor {
     this.context = context;
     this.timers = new TimerStore(context.getStore(TIMER_STORE));
     const { namespace, clusters } = this.options;
-    this.codec = createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
-    this.dispatcher = new Dispatcher(namespace, clusters);
+    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
+    this.dispatcher = new Dispatcher(namespace, clusters, this.options.targetFactory);
     await this.reportPending();
     context.schedule(this.options.namespace.runtime.punctuationIntervalMs, (now) => this.punctuate(now));
   }

@@ -12,6 +12,8 @@ export class Dispatcher {
   constructor(
     private readonly namespace: NamespaceConfig,
     private readonly clusters: Record<string, ClusterConfig>,
+    /** How targets are made (default: createTarget from the namespace's target config). */
+    private readonly targetFactory?: (name: string) => Target,
   ) {}
 
   /** The target a request goes to: its own choice, else the namespace default. */
@@ -48,7 +50,7 @@ export class Dispatcher {
     if (!target) {
       const config = this.namespace.targets[name];
       if (!config) return undefined;
-      target = createTarget(name, config, this.clusters);
+      target = this.targetFactory ? this.targetFactory(name) : createTarget(name, config, this.clusters);
       this.targets.set(name, target);
     }
     return target;

@@ -1,6 +1,6 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { Topology, TopologyBuilder } from '../engine';
-import { DelayProcessor, DLQ_SINK, TIMER_STORE } from './delay-processor';
+import { DelayProcessor, DLQ_SINK, TIMER_STORE, type DelayProcessorOptions } from './delay-processor';
 
 export const DELAY_NODE = 'delay';
 
@@ -9,6 +9,10 @@ export interface DelayedQueueDeps {
   readonly batchSize?: number;
   /** Child node that due requests with mutations are forwarded to (see DelayProcessorOptions). */
   readonly mutationsChild?: string;
+  /** Test seams: the Avro codec, how targets are made, the jitter's random source. */
+  readonly codec?: DelayProcessorOptions['codec'];
+  readonly targetFactory?: DelayProcessorOptions['targetFactory'];
+  readonly random?: DelayProcessorOptions['random'];
 }
 
 /** Adds `delay` (timer store ⇄ timers changelog, DLQ sink) under `parent`, the intake source. */
@@ -16,7 +20,10 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
   return builder
     .addProcessor(
       DELAY_NODE,
-      () => new DelayProcessor({ namespace, clusters: deps.clusters, batchSize: deps.batchSize, mutationsChild: deps.mutationsChild }),
+      () => {
+        const { clusters, batchSize, mutationsChild, codec, targetFactory, random } = deps;
+        return new DelayProcessor({ namespace, clusters, batchSize, mutationsChild, codec, targetFactory, random });
+      },
       parent,
     )
     .addSink(DLQ_SINK, namespace.topics.dlq, DELAY_NODE)

@@ -17,6 +17,8 @@ export interface FanoutProcessorOptions {
   readonly clusters: Record<string, ClusterConfig>;
   /** Parent logger (default: the process root logger); lines carry component and namespace. */
   readonly logger?: Logger;
+  /** Avro codec (default: one over the namespace cluster's registry). */
+  readonly codec?: AvroCodec;
 }
 
 /** The fan-out could not encode or decode for a reason that passes (schema registry away). */
@@ -50,7 +52,7 @@ export class FanoutProcessor implements Processor {
   init(context: ProcessorContext): void {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
+    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
     this.chunks = new ChunkCodec(this.codec);
   }
 

@@ -1,5 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { TopologyBuilder, type Topology } from '../engine';
+import type { AvroCodec } from '../wire';
+import type { Target } from '../targets';
 import { ApplierProcessor } from './applier-processor';
 import { FanoutProcessor } from './fanout-processor';
 import {
@@ -25,6 +27,9 @@ export interface MutationDeps {
   readonly applier?: { readonly batchSize?: number; readonly random?: () => number };
   /** How long complete transactions stay queryable (default 7 days). */
   readonly txnRetentionMs?: number;
+  /** Test seams: the Avro codec of fan-out and applier, how the applier makes targets. */
+  readonly codec?: AvroCodec;
+  readonly targetFactory?: (name: string) => Target;
 }
 
 /**
@@ -39,11 +44,11 @@ export interface MutationDeps {
  * partition p of each.
  */
 export function addMutationNodes(builder: TopologyBuilder, namespace: NamespaceConfig, deps: MutationDeps, parent = 'delay'): TopologyBuilder {
-  const { clusters } = deps;
+  const { clusters, codec, targetFactory } = deps;
   const dlq = namespace.dlq.enabled;
   const targets = Object.keys(namespace.targets).sort();
 
-  builder.addProcessor(FANOUT_NODE, () => new FanoutProcessor({ namespace, clusters }), parent);
+  builder.addProcessor(FANOUT_NODE, () => new FanoutProcessor({ namespace, clusters, codec }), parent);
   for (const target of targets) builder.addSink(chunkSinkName(target), namespace.topics.targets[target]!, FANOUT_NODE);
   builder.addSink(FANOUT_EVENTS_SINK, namespace.topics.completions, FANOUT_NODE);
   if (dlq) builder.addSink(FANOUT_DLQ_SINK, namespace.topics.dlq, FANOUT_NODE);
@@ -51,7 +56,7 @@ export function addMutationNodes(builder: TopologyBuilder, namespace: NamespaceC
   if (targets.length > 0) {
     builder
       .addSource(CHUNK_SOURCE, targets.map((t) => namespace.topics.targets[t]!))
-      .addProcessor(APPLIER_NODE, () => new ApplierProcessor({ namespace, clusters, ...deps.applier }), CHUNK_SOURCE)
+      .addProcessor(APPLIER_NODE, () => new ApplierProcessor({ namespace, clusters, codec, targetFactory, ...deps.applier }), CHUNK_SOURCE)
       .addSink(APPLIER_COMPLETIONS_SINK, namespace.topics.completions, APPLIER_NODE)
       .addStore(HELD_STORE, { changelog: true }, APPLIER_NODE);
     if (dlq) builder.addSink(APPLIER_DLQ_SINK, namespace.topics.dlq, APPLIER_NODE);

@@ -1,5 +1,6 @@
 export type { KeyValueStore, RangeOptions } from './store';
 export { LevelStore } from './level-store';
+export { InMemoryStore } from './memory-store';
 export type { StoreWrite } from './level-store';
 export { ChangeloggedStore } from './changelogged-store';
 export { ChangelogWriter } from './changelog-writer';

@@ -2,8 +2,8 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { parseConfig } from '../../src/namespaces';
-import { FanoutProcessor, FanoutRetryError } from '../../src/mutations';
-import type { OutputRecord, ProcessorContext } from '../../src/engine/api';
+import { chunkSinkName, FANOUT_DLQ_SINK, FANOUT_EVENTS_SINK, FanoutProcessor, FanoutRetryError } from '../../src/mutations';
+import { TopologyBuilder, TopologyTestDriver } from '../../src/engine';
 import { formatWireFormat } from '../../src/wire';
 
 /** A port nothing listens on: the schema registry is "away". */
@@ -37,26 +37,18 @@ namespaces:
         done();
       },
     });
-    const forwarded: OutputRecord[] = [];
-    const context: ProcessorContext = {
-      namespace: ns.name,
-      partition: 2,
-      topic: ns.topics.intake,
-      offset: '41',
-      headers: {},
-      timestamp: 0,
-      forward: (record) => void forwarded.push(record),
-      schedule: () => ({ cancel: () => undefined }),
-      getStore: () => {
-        throw new Error('no store');
-      },
-      now: () => 1000,
-    };
-    const processor = new FanoutProcessor({ namespace: ns, clusters: config.clusters, logger: pino({ level: 'info' }, sink) });
-    processor.init(context);
-    await processor.process({ key: Buffer.from('k'), value: formatWireFormat(7, Buffer.from([0])), headers: {}, timestamp: 0, topic: ns.topics.intake, partition: 2, offset: '41' });
-    expect(() => processor.flush()).toThrow(FanoutRetryError);
-    expect(forwarded).toEqual([]);
+    const topology = new TopologyBuilder()
+      .addSource('intake', ns.topics.intake)
+      .addProcessor('fanout', () => new FanoutProcessor({ namespace: ns, clusters: config.clusters, logger: pino({ level: 'info' }, sink) }), 'intake')
+      .addSink(chunkSinkName('events'), ns.topics.targets.events!, 'fanout')
+      .addSink(FANOUT_EVENTS_SINK, ns.topics.completions, 'fanout')
+      .addSink(FANOUT_DLQ_SINK, ns.topics.dlq, 'fanout')
+      .build();
+    const driver = await TopologyTestDriver.create(topology, { namespace: ns.name, partition: 2, startTime: 1000 });
+    const input = { key: 'k', value: formatWireFormat(7, Buffer.from([0])), timestamp: 0, offset: 41 };
+    await expect(driver.pipeInput(ns.topics.intake, input)).rejects.toThrow(FanoutRetryError);
+    expect(driver.outputTopics()).toEqual([]);
+    await driver.close();
     await new Promise((resolve) => setImmediate(resolve));
     const warn = lines.find((l) => l.msg === 'fan-out could not read a request; the task re-reads it from its last commit');
     expect(warn).toMatchObject({ level: 40, component: 'fanout', namespace: 'shop', partition: 2, topic: ns.topics.intake, offset: '41' });

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kafka, TopicMessages, TopicPartitionOffset } from 'kafkajs';
 import { createLogger } from '../../src/observability/logger';
-import { TopologyBuilder, type Processor, type ProcessorContext, type Topology, type WalRecord } from '../../src/engine';
+import { TopologyBuilder, type ProcessorContext, type Topology, type WalRecord } from '../../src/engine';
 import { Task } from '../../src/engine/internals/task';
 import type { TaskOutput } from '../../src/engine/internals/task-output';
 import { DLQ_HEADERS } from '../../src/wire/headers';
+import { relayTopology, tickerTopology } from '../support/processors';
 
 /** Records what the task sends and commits, in order (no broker: this is the task's own logic). */
 function fakeOutput() {
@@ -75,24 +76,7 @@ describe('Task', () => {
 
   it('runs processors depth-first, like Kafka Streams: a child forwards before its sibling runs', async () => {
     const order: string[] = [];
-    const relay = (name: string): Processor => {
-      let ctx: ProcessorContext;
-      return {
-        init: (c) => void (ctx = c),
-        process: (r) => {
-          order.push(`${name}:${r.value}`);
-          ctx.forward({ key: r.key, value: Buffer.from(`${r.value}>${name}`) });
-        },
-      };
-    };
-    const topology = new TopologyBuilder()
-      .addSource('src', 'in')
-      .addProcessor('a', () => relay('a'), 'src')
-      .addProcessor('a1', () => relay('a1'), 'a')
-      .addProcessor('b', () => relay('b'), 'src')
-      .addSink('out-a', 'topic-a', 'a1')
-      .addSink('out-b', (r) => `topic-${r.value!.toString().length}`, 'b')
-      .build();
+    const topology = relayTopology(order);
     const { output, sent } = fakeOutput();
     const t = await open(topology, output);
     await t.process(rec(0, 'x'));
@@ -177,20 +161,7 @@ describe('Task', () => {
   });
 
   it('fires punctuators on wall-clock time with no records arriving, and flushes what they forward', async () => {
-    const topology = new TopologyBuilder()
-      .addSource('src', 'in')
-      .addProcessor('ticker', () => {
-        let ctx: ProcessorContext;
-        return {
-          init: (c) => {
-            ctx = c;
-            ctx.schedule(20, async (now) => ctx.forward({ key: null, value: Buffer.from(`tick@${now}`) }));
-          },
-          process: () => undefined,
-        };
-      }, 'src')
-      .addSink('out', 'ticks', 'ticker')
-      .build();
+    const topology = tickerTopology(20, 'ticks');
     const { output, sent } = fakeOutput();
     await open(topology, output);
     const deadline = Date.now() + 2000;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../observability/logger';
-import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, LevelStore, RecoveryPartition } from '../../state';
+import { ChangeloggedStore, ChangelogWriter, Checkpoint, CheckpointOffsets, InMemoryStore, LevelStore, RecoveryPartition, type KeyValueStore } from '../../state';
 import { partitionBounds } from '../../kafka/partition-reader';
 import type { Topology } from '../topology';
 import type { RecordCollector } from './record-collector';
@@ -19,11 +19,30 @@ export interface TaskStoresOptions {
   readonly keepAlive?: () => Promise<void>;
 }
 
+/** What a task needs from its stores, whatever holds them (LevelDB + changelogs, or memory in the test driver). */
+export interface TaskStateStores {
+  readonly stores: ReadonlyMap<string, KeyValueStore>;
+  /** Writes not yet on disk, over all stores. */
+  pendingWrites(): number;
+  /** After the changelog records are durable (and input offsets committed). */
+  commit(): Promise<void>;
+  /** Forgets writes whose changelog records were not committed. */
+  discard(): void;
+  /** After a final transactional commit (exactly-once). */
+  checkpointAtChangelogEnd(): Promise<void>;
+  sizes(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** Opens a task's stores; changelog records go to the task's collector. */
+export type OpenTaskStores = (collector: RecordCollector) => Promise<{ stores: TaskStateStores; restored: number }>;
+
 /** The stores of one task: opened, restored from their changelogs, checkpointed, closed. */
-export class TaskStores {
+export class TaskStores implements TaskStateStores {
   private constructor(
     readonly stores: ReadonlyMap<string, ChangeloggedStore>,
     private readonly checkpoint: Checkpoint,
+    private readonly kafka: Kafka,
   ) {}
 
   /** Where a task's store lives: `<stateDir>/<namespace>/<store>/<partition>`. */
@@ -72,10 +91,9 @@ export class TaskStores {
       await Promise.all([...stores.values()].map((s) => s.local.close().catch(() => undefined)));
       throw error;
     }
-    return { stores: new TaskStores(stores, checkpoint), restored };
+    return { stores: new TaskStores(stores, checkpoint, kafka), restored };
   }
 
-  /** Writes not yet on disk, over all stores. */
   pendingWrites(): number {
     let n = 0;
     for (const store of this.stores.values()) n += store.pendingWrites;
@@ -108,10 +126,10 @@ export class TaskStores {
    * After a final transactional commit: the changelog ends with our commit marker, which the
    * acknowledged offsets do not cover. We are its only writer, so its end is our state.
    */
-  async checkpointAtChangelogEnd(kafka: Kafka): Promise<void> {
+  async checkpointAtChangelogEnd(): Promise<void> {
     for (const store of this.stores.values()) {
       if (!store.changelog) continue;
-      const { end } = await partitionBounds(kafka, store.changelog.topic, store.changelog.partition);
+      const { end } = await partitionBounds(this.kafka, store.changelog.topic, store.changelog.partition);
       store.changelog.acknowledge(end);
     }
     await this.writeCheckpoint();
@@ -130,4 +148,21 @@ export class TaskStores {
   async close(): Promise<void> {
     await Promise.all([...this.stores.values()].map((s) => s.local.close()));
   }
+}
+
+/**
+ * Stores in memory, no changelog, no checkpoint: writes count as applied at once. The topology test
+ * driver runs a task on these, so a processor's state can be read back without LevelDB or a broker.
+ */
+export function inMemoryTaskStores(topology: Topology): TaskStateStores {
+  const stores = new Map<string, InMemoryStore>([...topology.stores.keys()].map((name) => [name, new InMemoryStore(name)]));
+  return {
+    stores,
+    pendingWrites: () => 0,
+    commit: async () => undefined,
+    discard: () => undefined,
+    checkpointAtChangelogEnd: async () => undefined,
+    sizes: async () => Object.fromEntries(await Promise.all([...stores].map(async ([name, s]) => [name, await s.approximateSize()] as const))),
+    close: async () => undefined,
+  };
 }

@@ -5,12 +5,18 @@ import { RuntimeError, TopologyError } from '../errors';
 import { defaultErrorPolicy, deadLetterRecord } from './error-policy';
 import { Mutex } from 'async-mutex';
 import { NodeContext } from './processor-context';
-import { PunctuationScheduler } from './punctuation';
+import type { Logger } from '../../observability/logger';
+import type { Topology } from '../topology';
+import { PunctuationScheduler, type Punctuation, type PunctuationFactory } from './punctuation';
 import { RecordCollector } from './record-collector';
 import type { TaskOutput } from './task-output';
-import { TaskStores, TaskStoresOptions } from './task-stores';
+import { TaskStores, type OpenTaskStores, type TaskStateStores, type TaskStoresOptions } from './task-stores';
 
-export interface TaskOptions extends Omit<TaskStoresOptions, 'collector'> {
+interface TaskRunOptions {
+  readonly namespace: string;
+  readonly partition: number;
+  readonly topology: Topology;
+  readonly logger: Logger;
   readonly output: TaskOutput;
   readonly clock: Clock;
   /** The group's committed input offsets per source topic (records below were processed already). Read
@@ -18,7 +24,12 @@ export interface TaskOptions extends Omit<TaskStoresOptions, 'collector'> {
   readonly loadCommitted: () => Promise<ReadonlyMap<string, string>>;
   /** Called when a punctuation could not make its output durable: the runner closes the task dirty. */
   readonly onFailure: (error: unknown) => void;
+  /** How punctuation is timed (default: wall-clock timers; the test driver moves a manual clock). */
+  readonly punctuation?: PunctuationFactory;
 }
+
+/** Stores on disk (LevelDB restored from changelogs: the default), or whatever `openStores` opens. */
+export type TaskOptions = TaskRunOptions & (Omit<TaskStoresOptions, 'collector'> | { readonly openStores: OpenTaskStores });
 
 interface QueueItem {
   readonly node: string;
@@ -33,7 +44,7 @@ interface QueueItem {
 export class Task {
   readonly lock = new Mutex();
   private readonly processors = new Map<string, Processor>();
-  private readonly scheduler: PunctuationScheduler;
+  private readonly scheduler: Punctuation;
   private readonly processed = new Map<string, bigint>();
   private readonly flushed = new Map<string, bigint>();
   private readonly committed = new Map<string, bigint>();
@@ -50,11 +61,12 @@ export class Task {
 
   private constructor(
     private readonly options: TaskOptions,
-    private readonly stores: TaskStores,
+    private readonly stores: TaskStateStores,
     private readonly collector: RecordCollector,
     committed: ReadonlyMap<string, string>,
   ) {
-    this.scheduler = new PunctuationScheduler((p) => this.punctuate(p));
+    const punctuation = options.punctuation ?? ((run) => new PunctuationScheduler(run));
+    this.scheduler = punctuation((p) => this.punctuate(p));
     for (const [topic, offset] of committed) {
       const o = BigInt(offset);
       this.processed.set(topic, o);
@@ -67,13 +79,14 @@ export class Task {
   /** Claims the task (exactly-once fencing), restores its stores, then initialises its processors. */
   static async open(options: TaskOptions): Promise<Task> {
     const collector = new RecordCollector();
-    let stores: TaskStores;
+    const openStores: OpenTaskStores = 'openStores' in options ? options.openStores : (c) => TaskStores.open({ ...options, collector: c });
+    let stores: TaskStateStores;
     let restored: number;
     let committed: ReadonlyMap<string, string>;
     try {
       await options.output.open();
       committed = await options.loadCommitted();
-      ({ stores, restored } = await TaskStores.open({ ...options, collector }));
+      ({ stores, restored } = await openStores(collector));
     } catch (error) {
       await options.output.close();
       throw error;
@@ -183,7 +196,7 @@ export class Task {
       if (clean) {
         try {
           await this.commit();
-          if (this.options.output.guarantee === 'exactly-once') await this.stores.checkpointAtChangelogEnd(this.options.kafka);
+          if (this.options.output.guarantee === 'exactly-once') await this.stores.checkpointAtChangelogEnd();
         } catch (error) {
           commitError = error;
         }
