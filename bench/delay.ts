@@ -190,7 +190,7 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
             const i = Number(m.key!.toString().slice(2));
             const dueReal = dueOf(i) - skewUsed;
             lateness[j] = Number(m.timestamp) - dueReal;
-            if (lateness[j]! < 0) early += 1;
+            if (lateness[j] < 0) early += 1;
           });
           const d = distribution(lateness);
           collectGarbage();

@@ -24,6 +24,8 @@ import { mutationTopology, readTxnStatus } from '../src/mutations';
 import { NamespaceRunner } from '../src/engine';
 import { startPostgres } from '../test/support/postgres';
 import { engineOptionsOf } from '../src/personas';
+import { encodePayload } from '../src/api/request';
+import type { PayloadInput } from '../src/api/types';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const registry = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
@@ -48,7 +50,7 @@ async function count(sql: Client, tables: string[]): Promise<number> {
   let total = 0;
   for (const t of tables) {
     const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${t}`).catch(() => ({ rows: [{ n: '0' }] }));
-    total += Number(rows[0]!.n);
+    total += Number(rows[0].n);
   }
   return total;
 }
@@ -71,7 +73,7 @@ namespaces:
 ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}", table: ${run}_wal_${t} }`).join('\n')}
 `;
   const config = parseConfig(yaml, `${run}.yaml`);
-  const namespace = config.namespaces[0]!;
+  const namespace = config.namespaces[0];
   const kafka = new Kafka({ brokers, clientId: run, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -92,7 +94,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
     const started = Date.now();
     const requests = [];
     for (let i = 0; i < mutations.length; i += REQUEST_MUTATIONS) {
-      requests.push({ namespace: run, id: `${run}-${i / REQUEST_MUTATIONS}`, mutations: mutations.slice(i, i + REQUEST_MUTATIONS).map((m) => ({ ...m, target: targets[Number(m.key.slice(1)) % TABLES]! })) });
+      requests.push({ namespace: run, id: `${run}-${i / REQUEST_MUTATIONS}`, mutations: mutations.slice(i, i + REQUEST_MUTATIONS).map((m) => ({ ...m, target: targets[Number(m.key.slice(1)) % TABLES] })) });
     }
     const results = await writer.writeBatch(requests);
     const bad = results.find((r) => r.durable !== 'true');
@@ -103,7 +105,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
     const elapsed = Date.now() - started;
     report(`  all requests acked by the broker ${((written - started) / 1000).toFixed(2)} s after the first write`);
     report(`  applied after the writes were acked: ${rate(mutations.length, Date.now() - written)}`);
-    const last = await readTxnStatus(kafka, namespace, requests[requests.length - 1]!.id);
+    const last = await readTxnStatus(kafka, namespace, requests[requests.length - 1].id);
     report(`  last txn: ${last?.status ?? 'unknown'}, ${last?.chunkCount ?? '?'} chunks`);
     return elapsed;
   } finally {
@@ -125,7 +127,7 @@ async function plainLoop(sql: Client, mutations: MutationInput[]): Promise<numbe
        SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::boolean[])
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, sequence = EXCLUDED.sequence, wal_deleted = EXCLUDED.wal_deleted
        WHERE t.sequence < EXCLUDED.sequence`,
-      [batch.map((m) => m.key), batch.map((m) => Buffer.from(String(m.value))), batch.map((m) => String(m.sequence)), batch.map(() => false)],
+      [batch.map((m) => m.key), batch.map((m) => mutationBytes(m.value)), batch.map((m) => String(m.sequence)), batch.map(() => false)],
     );
   }
   return Date.now() - started;
@@ -155,3 +157,10 @@ main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 });
+
+/** The bytes the writer stores for a mutation value (the same encoding as a payload). */
+function mutationBytes(value: PayloadInput | undefined): Buffer {
+  const encoded = encodePayload(value ?? '');
+  if ('error' in encoded) throw new Error(encoded.error);
+  return encoded.bytes;
+}

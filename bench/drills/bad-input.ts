@@ -92,7 +92,7 @@ export async function drillBadInput(ctx: DrillContext, builder: ReportBuilder, o
     }, { batch: n, concurrency: 1, deadlineMs: remaining(ctx) });
     const messages = [];
     for (let b = 0; b < o.badPer50; b += 1) {
-      const kind = KINDS[badKeys.size % KINDS.length]!;
+      const kind = KINDS[badKeys.size % KINDS.length];
       const key = `bad-${kind}-${badKeys.size}`;
       badKeys.set(key, kind);
       messages.push({ key, value: await badValue(kind, key) });
@@ -104,7 +104,10 @@ export async function drillBadInput(ctx: DrillContext, builder: ReportBuilder, o
       { namespace: ns.name, id: `edge-target-${from}`, payload: 'x', target: 'nowhere' },
       { namespace: ns.name, id: `edge-delays-${from}`, payload: 'x', lifecycle: { delayMs: 10, deliverAt: Date.now() + 10 } },
     ]);
-    for (const r of refused) r.durable === 'false' ? (edgeRefused += 1) : (edgeAccepted += 1);
+    for (const r of refused) {
+      if (r.durable === 'false') edgeRefused += 1;
+      else edgeAccepted += 1;
+    }
   }
 
   const out = await collect(kafka, setup.out, { keepValues: false });

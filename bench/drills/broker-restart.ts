@@ -85,7 +85,7 @@ export async function drillBrokerRestart(ctx: DrillContext, builder: ReportBuild
   while (isAlive(brokerPid)) await sleep(50);
   ctx.log(`    broker killed (pid ${brokerPid}); restarting in ${o.downMs} ms`);
   await sleep(o.downMs);
-  const restarted = spawnManaged({ command: command.argv[0]!, args: command.argv.slice(1), cwd: command.cwd, logFile: path.join(command.cwd, 'broker.log'), detach: false });
+  const restarted = spawnManaged({ command: command.argv[0], args: command.argv.slice(1), cwd: command.cwd, logFile: path.join(command.cwd, 'broker.log'), detach: false });
   brokerPid = restarted.pid;
   await waitForBroker(record.brokers, Math.min(120_000, remaining(ctx)));
   const answeredAt = Date.now();

@@ -39,7 +39,7 @@ export async function drillKill9(ctx: DrillContext, builder: ReportBuilder, o: K
     await sleep(randomBetween(...o.killGapMs));
     const running = fleet.running();
     if (running.length === 0) break;
-    const slot = running[Math.floor(Math.random() * running.length)]!;
+    const slot = running[Math.floor(Math.random() * running.length)];
     await fleet.kill9(slot);
     ctx.log(`    kill -9 instance ${slot} (${fleet.kills} so far)`);
     await sleep(randomBetween(...o.downMs));

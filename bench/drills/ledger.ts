@@ -115,7 +115,7 @@ export async function settle(ledger: Ledger, collected: Collected, timeoutMs: nu
   let scanned = 0;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for (; scanned < collected.messages.length; scanned += 1) seen.add(collected.messages[scanned]!.key?.toString() ?? '');
+    for (; scanned < collected.messages.length; scanned += 1) seen.add(collected.messages[scanned].key?.toString() ?? '');
     if ([...ledger.due.keys()].every((id) => seen.has(id))) break;
     await sleep(250);
   }

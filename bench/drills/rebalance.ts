@@ -45,11 +45,11 @@ export async function drillRebalance(ctx: DrillContext, builder: ReportBuilder, 
     const join = running.length <= 1 || (stopped.length > 0 && Math.random() < 0.5);
     // Changes are not awaited: the next one may come while the group is still rebalancing.
     if (join) {
-      const slot = stopped[Math.floor(Math.random() * stopped.length)]!;
+      const slot = stopped[Math.floor(Math.random() * stopped.length)];
       track(fleet.start(slot));
       ctx.log(`    instance ${slot} joins (${running.length + 1} running)`);
     } else {
-      const slot = running[Math.floor(Math.random() * running.length)]!;
+      const slot = running[Math.floor(Math.random() * running.length)];
       track(fleet.stop(slot));
       ctx.log(`    instance ${slot} leaves (${running.length - 1} running)`);
     }

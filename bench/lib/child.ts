@@ -17,8 +17,8 @@ export function spawnChild(command: string, args: string[], env: NodeJS.ProcessE
     // Long runs: keep the tail only.
     if (out.length > 200_000) out = out.slice(-100_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let ended = false;
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {

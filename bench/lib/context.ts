@@ -13,7 +13,7 @@ export interface BenchContext {
 }
 
 export function clusterA(ctx: BenchContext): ClusterEndpoints {
-  return ctx.clusters[0]!;
+  return ctx.clusters[0];
 }
 
 /**

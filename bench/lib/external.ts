@@ -54,12 +54,12 @@ export function parseFigures(output: string): Parsed {
     }
     const rates = [...text.matchAll(/(\d[\d,]*(?:\.\d+)?)\s*(records|mutations|rows|requests|req|rec)\/s/g)];
     // The label ends at the first ": " or at a run of spaces (column-aligned output).
-    const label = text.split(/:\s|\s{2,}/)[0]!.trim();
+    const label = text.split(/:\s|\s{2,}/)[0].trim();
     if (rates.length === 0 || label === '' || label === text) continue;
-    const last = rates[rates.length - 1]!;
+    const last = rates[rates.length - 1];
     // Numbers inside a label (a time, a count) vary between runs; the key must not.
     const key = label.toLowerCase().replace(/\d[\d.,]*/g, '#').replace(/[^a-z#]+/g, '-').replace(/^-|-$/g, '');
-    figures.set(key, { spec: { key, label, unit: `${last[2]}/s` }, value: Number(last[1]!.replace(/,/g, '')) });
+    figures.set(key, { spec: { key, label, unit: `${last[2]}/s` }, value: Number(last[1].replace(/,/g, '')) });
   }
   return figures;
 }

@@ -81,10 +81,10 @@ export async function waitForCount(what: string, count: () => Promise<number>, t
  * run), from the last sample that still held nothing, which includes some start-up and so errs low.
  */
 export function steadyRate(w: Window): number {
-  const last = w.samples[w.samples.length - 1]!;
+  const last = w.samples[w.samples.length - 1];
   const first = w.samples.find((s) => s.n >= last.n / 10)!;
   if (last.t - first.t >= 500 && last.n > first.n) return ((last.n - first.n) / (last.t - first.t)) * 1000;
-  const empty = [...w.samples].reverse().find((s) => s.n === 0) ?? w.samples[0]!;
+  const empty = [...w.samples].reverse().find((s) => s.n === 0) ?? w.samples[0];
   return (last.n - empty.n) / (Math.max(1, last.t - empty.t) / 1000);
 }
 

@@ -47,7 +47,7 @@ namespaces:
     runtime: { commitIntervalMs: ${options.commitInterval ?? '1s'}, punctuationIntervalMs: ${options.punctuationInterval ?? '100ms'} }
 `;
   const config = parseConfig(yaml, `${name}.yaml`);
-  return { config, namespace: config.namespaces[0]!, out };
+  return { config, namespace: config.namespaces[0], out };
 }
 
 /** Creates the namespace's topics (intake, DLQ, timers changelog, the Kafka target's topic). */
@@ -114,7 +114,7 @@ export async function writeAll(
       for (let i = from; i < next; i += 1) pending.push(make(i));
       while (pending.length > 0) {
         const results: WriteResult[] = await writer.writeBatch(pending);
-        const failed = pending.filter((_, i) => results[i]!.durable !== 'true');
+        const failed = pending.filter((_, i) => results[i].durable !== 'true');
         if (failed.length === 0) break;
         const first = results.find((r) => r.durable !== 'true')!;
         if (first.durable === 'false' && (first.reason === 'invalid-request' || first.reason === 'payload-too-large' || first.reason === 'unknown-namespace')) {

@@ -2,10 +2,10 @@ import { formatNumber, type Report } from './results';
 
 function render(raw: string[][], rightAligned: Set<number>): string {
   const rows = raw.map((r) => r.map((cell) => cell.replace(/\s+/g, ' ').replace(/\|/g, '/').trim()));
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (rightAligned.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
-  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
+  return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
 }
 
 /** One row per figure: median of the runs with min–max; a Markdown table, so it pastes into the README. */

@@ -82,7 +82,7 @@ function errorChain(error: unknown): KafkaJsErrorLike[] {
 /** The messages of an error and its causes, each once. */
 function describeError(error: unknown): string {
   return errorChain(error)
-    .map((e) => e.message ?? String(e))
+    .map((e) => e.message ?? e.name ?? '')
     .filter((m, i, all) => m && all.indexOf(m) === i)
     .join(': ');
 }
@@ -189,11 +189,11 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
   };
 
   const takeBatch = (): Pending[] => {
-    const topic = queue[0]!.record.topic;
+    const topic = queue[0].record.topic;
     const batch: Pending[] = [];
     let bytes = 0;
     for (let i = 0; i < queue.length; ) {
-      const item = queue[i]!;
+      const item = queue[i];
       const size = item.record.value.length + item.record.key.length;
       if (item.record.topic !== topic || (batch.length > 0 && bytes + size > maxBatchBytes)) {
         i += 1;
@@ -238,12 +238,12 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
       sending = p.sendBatch({
         acks: -1,
         timeout: Math.min(timeoutMs, 30000),
-        topicMessages: [{ topic: batch[0]!.record.topic, messages: batch.map((item) => item.message) }],
+        topicMessages: [{ topic: batch[0].record.topic, messages: batch.map((item) => item.message) }],
       });
       acknowledge(batch, await sending);
     } catch (error) {
       const outcome = classifySendError(error);
-      logger.warn({ cluster: clusterName, topic: batch[0]!.record.topic, records: batch.length, outcome: outcome.status, err: outcome.detail }, 'send failed');
+      logger.warn({ cluster: clusterName, topic: batch[0].record.topic, records: batch.length, outcome: outcome.status, err: outcome.detail }, 'send failed');
       batch.forEach((item) => settle(item, outcome));
       replaceProducer();
     } finally {

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { registerCommands } from './commands';
 
@@ -6,7 +8,7 @@ import { registerCommands } from './commands';
 export function buildProgram(): Command {
   const program = new Command('wal')
     .description('wal: a Write-Ahead Log service on Apache Kafka (durable intake, delays, retries, DLQ, fan-out, mirroring)')
-    .version(require('../../package.json').version as string)
+    .version((JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version)
     .showHelpAfterError();
   registerCommands(program);
   return program;

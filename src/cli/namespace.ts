@@ -21,7 +21,7 @@ export function selectNamespaces(config: WalConfig, names: string | readonly str
 export function loadNamespace(files: string[], name: string): { config: WalConfig; namespace: NamespaceConfig } {
   const config = loadConfig(files);
   const [namespace] = selectNamespaces(config, name);
-  return { config, namespace: namespace! };
+  return { config, namespace: namespace };
 }
 
 /** "30s", "2h", "3d" ago, or an ISO instant, as epoch ms. */

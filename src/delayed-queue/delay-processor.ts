@@ -64,7 +64,7 @@ export class DelayProcessor implements Processor {
     this.context = context;
     this.timers = new TimerStore(context.getStore(TIMER_STORE));
     const { namespace, clusters } = this.options;
-    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
+    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
     this.dispatcher = new Dispatcher(namespace, clusters, this.options.targetFactory);
     await this.reportPending();
     context.schedule(this.options.namespace.runtime.punctuationIntervalMs, (now) => this.punctuate(now));
@@ -173,7 +173,7 @@ export class DelayProcessor implements Processor {
         const results = await this.dispatcher.deliver(target, items.map((i) => toDelivery(i)));
         const now = this.context.now();
         for (let i = 0; i < items.length; i += 1) {
-          const item = items[i] as Ready;
+          const item = items[i];
           const result = results[i] ?? { ok: false, retriable: true, reason: 'target gave no result' };
           if (result.ok) {
             if (item.fromStore) await this.timers.remove(item.entry.id);

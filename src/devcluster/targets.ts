@@ -72,7 +72,7 @@ export async function startDevTargets(options: DevTargetsOptions): Promise<{ rec
     startRedis({ dir: path.join(options.workDir, 'redis'), detach: options.detach }),
   ]);
   if (pg.status === 'rejected' || redis.status === 'rejected') {
-    await Promise.all([pg, redis].map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    await Promise.all([pg, redis].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     const reason = pg.status === 'rejected' ? pg.reason : (redis as PromiseRejectedResult).reason;
     throw reason instanceof Error ? reason : new DevClusterError(String(reason));
   }

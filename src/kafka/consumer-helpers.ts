@@ -50,6 +50,7 @@ export async function withHeartbeat<T>(work: Promise<T>, heartbeat: () => Promis
   }, 1000);
   try {
     const result = await work;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what a catch or a heartbeat caught, as it was
     if (failure !== undefined) throw failure;
     return result;
   } finally {

@@ -177,7 +177,7 @@ export class MirrorLink {
     await this.flushSyncs().catch((err: unknown) => this.options.logger.warn({ err }, 'final offset-sync flush failed'));
     await this.writer.stop();
     await this.internalProducer?.disconnect().catch(() => undefined);
-    await Promise.all([this.sourceAdmin?.disconnect(), this.targetAdmin?.disconnect()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([this.sourceAdmin, this.targetAdmin].flatMap((admin) => (admin ? [admin.disconnect().catch(() => undefined)] : [])));
     this.state = 'stopped';
     this.options.logger.info({ groupId: this.groupId }, 'mirror link stopped');
   }

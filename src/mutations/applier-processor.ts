@@ -60,7 +60,7 @@ export class ApplierProcessor implements Processor {
   async init(context: ProcessorContext): Promise<void> {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = new ChunkCodec(this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl }));
+    this.codec = new ChunkCodec(this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl }));
     this.queue = new ChunkQueue(context.getStore(HELD_STORE));
     for (const target of Object.keys(namespace.targets)) {
       if (!(await this.queue.isEmpty(target))) this.held.add(target);
@@ -125,7 +125,7 @@ export class ApplierProcessor implements Processor {
     let singlesUntil = 0;
     for (let i = 0; i < chunks.length; ) {
       if (this.held.has(target)) {
-        await this.queue.push(target, chunks[i]!);
+        await this.queue.push(target, chunks[i]);
         i += 1;
         continue;
       }
@@ -139,7 +139,7 @@ export class ApplierProcessor implements Processor {
           singlesUntil = i + run.length;
         }
       }
-      await this.attempt(target, chunks[i]!);
+      await this.attempt(target, chunks[i]);
       i += 1;
     }
   }
@@ -150,16 +150,16 @@ export class ApplierProcessor implements Processor {
     const run: Array<{ chunk: QueuedChunk; record: ChunkRecord }> = [];
     let mutations = 0;
     for (let i = start; i < chunks.length; i += 1) {
-      const record = await this.codec.decode(chunks[i]!.value).catch(() => undefined);
+      const record = await this.codec.decode(chunks[i].value).catch(() => undefined);
       if (!record || (run.length > 0 && mutations + record.mutations.length > limit)) break;
-      run.push({ chunk: chunks[i]!, record });
+      run.push({ chunk: chunks[i], record });
       mutations += record.mutations.length;
     }
     return run;
   }
 
   private async applyRun(target: string, run: Array<{ chunk: QueuedChunk; record: ChunkRecord }>): Promise<boolean> {
-    const first = run[0]!.record;
+    const first = run[0].record;
     const merged: ChunkRecord = { ...first, mutations: run.flatMap((r) => r.record.mutations) };
     if (!(await this.apply(target, merged)).ok) return false;
     const now = this.context.now();

@@ -52,7 +52,7 @@ export class FanoutProcessor implements Processor {
   init(context: ProcessorContext): void {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster]!.schemaRegistryUrl });
+    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
     this.chunks = new ChunkCodec(this.codec);
   }
 
@@ -79,14 +79,14 @@ export class FanoutProcessor implements Processor {
     }
 
     const planned: PlannedChunk[] = redrive
-      ? [{ target: redrive.target, partition: keyPartition(request.mutations[0]!.key, ns.partitions), chunkIndex: redrive.chunkIndex, chunkCount: redrive.chunkCount, mutations: request.mutations }]
+      ? [{ target: redrive.target, partition: keyPartition(request.mutations[0].key, ns.partitions), chunkIndex: redrive.chunkIndex, chunkCount: redrive.chunkCount, mutations: request.mutations }]
       : [...planChunks(request.mutations, { ...ns.chunking, partitions: ns.partitions }).chunks];
     let encoded: Array<{ chunk: PlannedChunk; value: Buffer }>;
     try {
       encoded = await Promise.all(
         planned.map(async (chunk) => ({
           chunk,
-          value: await this.chunks.encode(ns.topics.targets[chunk.target]!, {
+          value: await this.chunks.encode(ns.topics.targets[chunk.target], {
             namespace: ns.name,
             txnId: request.id,
             target: chunk.target,

@@ -49,13 +49,13 @@ export function addMutationNodes(builder: TopologyBuilder, namespace: NamespaceC
   const targets = Object.keys(namespace.targets).sort();
 
   builder.addProcessor(FANOUT_NODE, () => new FanoutProcessor({ namespace, clusters, codec }), parent);
-  for (const target of targets) builder.addSink(chunkSinkName(target), namespace.topics.targets[target]!, FANOUT_NODE);
+  for (const target of targets) builder.addSink(chunkSinkName(target), namespace.topics.targets[target], FANOUT_NODE);
   builder.addSink(FANOUT_EVENTS_SINK, namespace.topics.completions, FANOUT_NODE);
   if (dlq) builder.addSink(FANOUT_DLQ_SINK, namespace.topics.dlq, FANOUT_NODE);
 
   if (targets.length > 0) {
     builder
-      .addSource(CHUNK_SOURCE, targets.map((t) => namespace.topics.targets[t]!))
+      .addSource(CHUNK_SOURCE, targets.map((t) => namespace.topics.targets[t]))
       .addProcessor(APPLIER_NODE, () => new ApplierProcessor({ namespace, clusters, codec, targetFactory, ...deps.applier }), CHUNK_SOURCE)
       .addSink(APPLIER_COMPLETIONS_SINK, namespace.topics.completions, APPLIER_NODE)
       .addStore(HELD_STORE, { changelog: true }, APPLIER_NODE);

@@ -7,7 +7,7 @@ export class ConfigError extends Error {
   readonly issues: string[];
 
   constructor(issues: string[]) {
-    super(issues.length === 1 ? issues[0]! : `invalid configuration (${issues.length} issues):\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    super(issues.length === 1 ? issues[0] : `invalid configuration (${issues.length} issues):\n${issues.map((i) => `  - ${i}`).join('\n')}`);
     this.name = 'ConfigError';
     this.issues = issues;
   }

@@ -30,7 +30,7 @@ function parseFile(text: string, file: string, env: NodeJS.ProcessEnv, issues: s
   const parsed: ParsedFile = { clusters: [], namespaces: [], brokenClusters: [] };
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    for (const error of document.errors) issues.push(`${file}: ${error.message.split('\n')[0]!.replace(/:$/, '')}`);
+    for (const error of document.errors) issues.push(`${file}: ${error.message.split('\n')[0].replace(/:$/, '')}`);
     return parsed;
   }
   const data: unknown = document.toJS() ?? {};

@@ -12,7 +12,7 @@ export function knownFields(schema: z.ZodType, path: Path, value: unknown): stri
   for (let i = 0; ; i++) {
     current = unwrap(current, data);
     if (!current || i === path.length) break;
-    const part = path[i]!;
+    const part = path[i];
     data = data !== null && typeof data === 'object' ? (data as Record<string | number, unknown>)[part] : undefined;
     if (current instanceof z.ZodObject) current = (current.shape as Record<string, z.ZodType>)[String(part)];
     else if (current instanceof z.ZodRecord) current = current.valueType as z.ZodType;
@@ -64,9 +64,9 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     previous = row;
   }
-  return previous[b.length]!;
+  return previous[b.length];
 }

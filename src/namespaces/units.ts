@@ -33,7 +33,7 @@ export function parseDuration(value: unknown): number | undefined {
   let total = 0;
   let consumed = 0;
   for (let match = part.exec(text); match; match = part.exec(text)) {
-    total += Number(match[1]) * DURATION_UNITS[match[2]!]!;
+    total += Number(match[1]) * DURATION_UNITS[match[2]];
     consumed = part.lastIndex;
     while (text[consumed] === ' ') consumed++;
     part.lastIndex = consumed;
@@ -47,7 +47,7 @@ export function parseSize(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   if (!match) return undefined;
-  const unit = match[2]!.toLowerCase() || 'b';
+  const unit = match[2].toLowerCase() || 'b';
   const factor = SIZE_UNITS[unit];
   return factor === undefined ? undefined : Math.round(Number(match[1]) * factor);
 }

@@ -72,6 +72,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (options.processMetrics !== false) enableProcessMetrics();
 
   const app = Fastify({
+    // Not redundant: it widens Fastify's logger generic to the FastifyBaseLogger of the instance type.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
     // A scrape every few seconds per instance would flood the log.
     logController: new LogController({ disableRequestLogging: true }),

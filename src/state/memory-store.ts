@@ -13,7 +13,7 @@ export class InMemoryStore implements KeyValueStore {
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     const i = this.search(key);
-    return i >= 0 ? this.entries[i]![1] : undefined;
+    return i >= 0 ? this.entries[i][1] : undefined;
   }
 
   async getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]> {
@@ -51,7 +51,7 @@ export class InMemoryStore implements KeyValueStore {
   /** Index of `key`, or -(insertion point) - 1 when absent. */
   private search(key: Buffer): number {
     const i = this.lowerBound(key);
-    return i < this.entries.length && Buffer.compare(this.entries[i]![0], key) === 0 ? i : -i - 1;
+    return i < this.entries.length && Buffer.compare(this.entries[i][0], key) === 0 ? i : -i - 1;
   }
 
   /** First index whose key is >= `key`. */
@@ -60,7 +60,7 @@ export class InMemoryStore implements KeyValueStore {
     let hi = this.entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (Buffer.compare(this.entries[mid]![0], key) < 0) lo = mid + 1;
+      if (Buffer.compare(this.entries[mid][0], key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -33,7 +33,10 @@ function errorText(error: unknown): string {
   const e = error as { name?: unknown; message?: unknown; code?: unknown; address?: unknown; port?: unknown };
   const name = typeof e.name === 'string' ? e.name : 'Error';
   if (typeof e.message === 'string' && e.message) return `${name}: ${e.message}`;
-  if (typeof e.code === 'string') return `${name}: ${e.code}${e.address ? ` ${String(e.address)}${e.port ? `:${String(e.port)}` : ''}` : ''}`;
+  if (typeof e.code === 'string') {
+    const port = typeof e.port === 'number' || typeof e.port === 'string' ? `:${e.port}` : '';
+    return `${name}: ${e.code}${typeof e.address === 'string' ? ` ${e.address}${port}` : ''}`;
+  }
   return `${name}: ${JSON.stringify(error)}`;
 }
 

@@ -95,7 +95,7 @@ export function classifyFetchError(error: unknown, timeoutMs: number): DeliveryR
   const chain = causeChain(error);
   const names = chain.map((e) => (e as { name?: string }).name);
   if (names.includes('TimeoutError') || names.includes('AbortError')) return failed(true, `timed out after ${timeoutMs} ms`);
-  const code = chain.map((e) => (e as { code?: unknown }).code).find((c) => typeof c === 'string') as string | undefined;
+  const code = chain.map((e) => (e as { code?: unknown }).code).find((c): c is string => typeof c === 'string');
   const root = describeError(chain[chain.length - 1] ?? error);
   if (code) return failed(true, `${code}: ${root}`);
   if ((error as { message?: unknown }).message === 'fetch failed') return failed(true, root);

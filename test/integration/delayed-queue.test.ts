@@ -88,14 +88,14 @@ describe('delayed queue on a real broker', () => {
       while (server.received.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(server.received).toHaveLength(4);
       expect(server.received.map((r) => r.headers['idempotency-key'])).toEqual(['flaky-1', 'flaky-1', 'flaky-1', 'flaky-1']);
-      expect(JSON.parse(server.received[3]!.body.toString())).toEqual({ hello: 'world' });
+      expect(JSON.parse(server.received[3].body.toString())).toEqual({ hello: 'world' });
       const times = server.received.map((r) => r.receivedAt);
-      const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+      const gaps = times.slice(1).map((t, i) => t - (times[i]));
       // backoff 200 ms × 2^n with 20% jitter: ≥ 160, 320, 640 ms.
       expect(gaps[0]).toBeGreaterThanOrEqual(160);
       expect(gaps[1]).toBeGreaterThanOrEqual(320);
       expect(gaps[2]).toBeGreaterThanOrEqual(640);
-      expect(gaps[2]).toBeGreaterThan(gaps[0] as number);
+      expect(gaps[2]).toBeGreaterThan(gaps[0]);
       await new Promise((r) => setTimeout(r, 1500));
       expect(server.received).toHaveLength(4);
     });
@@ -112,20 +112,20 @@ describe('delayed queue on a real broker', () => {
       const dlq = await collect(kafka, namespace.topics.dlq);
       await dlq.waitFor(1, 30_000);
       const [dead] = dlq.messages;
-      expect(header(dead!, DLQ_HEADERS.kind)).toBe('exhausted');
-      expect(header(dead!, DLQ_HEADERS.attempts)).toBe('4'); // 1 try + maxRetries 3
-      expect(header(dead!, DLQ_HEADERS.reason)).toMatch(/503/);
-      expect(header(dead!, DLQ_HEADERS.id)).toBe('doomed-1');
-      expect(header(dead!, DLQ_HEADERS.target)).toBe('hook');
-      expect(header(dead!, DLQ_HEADERS.sourceTopic)).toBe(namespace.topics.intake);
+      expect(header(dead, DLQ_HEADERS.kind)).toBe('exhausted');
+      expect(header(dead, DLQ_HEADERS.attempts)).toBe('4'); // 1 try + maxRetries 3
+      expect(header(dead, DLQ_HEADERS.reason)).toMatch(/503/);
+      expect(header(dead, DLQ_HEADERS.id)).toBe('doomed-1');
+      expect(header(dead, DLQ_HEADERS.target)).toBe('hook');
+      expect(header(dead, DLQ_HEADERS.sourceTopic)).toBe(namespace.topics.intake);
       // The original record, byte for byte (its request headers, e.g. tenant, are inside the Avro value).
       const intake = await collect(kafka, namespace.topics.intake);
       await intake.waitFor(1, 10_000);
       await intake.stop();
-      expect(dead!.value).toEqual(intake.messages[0]!.value);
-      expect(dead!.key).toEqual(intake.messages[0]!.key);
-      expect(Date.parse(header(dead!, DLQ_HEADERS.firstFailureAt)!)).toBeGreaterThanOrEqual(before - 1000);
-      expect(Date.parse(header(dead!, DLQ_HEADERS.lastFailureAt)!)).toBeGreaterThan(Date.parse(header(dead!, DLQ_HEADERS.firstFailureAt)!));
+      expect(dead.value).toEqual(intake.messages[0].value);
+      expect(dead.key).toEqual(intake.messages[0].key);
+      expect(Date.parse(header(dead, DLQ_HEADERS.firstFailureAt)!)).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(header(dead, DLQ_HEADERS.lastFailureAt)!)).toBeGreaterThan(Date.parse(header(dead, DLQ_HEADERS.firstFailureAt)!));
       expect(server.received).toHaveLength(4);
       await dlq.stop();
 
@@ -145,14 +145,14 @@ describe('delayed queue on a real broker', () => {
       const deadline = Date.now() + 30_000;
       while (server.received.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(server.received).toHaveLength(5);
-      expect(server.received[4]!.headers['idempotency-key']).toBe('doomed-1');
+      expect(server.received[4].headers['idempotency-key']).toBe('doomed-1');
       // The replay is the original record again, without what the DLQ added.
       const replayedIntake = await collect(kafka, namespace.topics.intake);
       await replayedIntake.waitFor(2, 10_000);
       await replayedIntake.stop();
       const [written, replayed] = replayedIntake.messages;
-      expect(replayed!.value).toEqual(written!.value);
-      expect(headerMap(replayed!)).toEqual(headerMap(written!));
+      expect(replayed.value).toEqual(written.value);
+      expect(headerMap(replayed)).toEqual(headerMap(written));
       await writer.close();
     });
   });
@@ -177,7 +177,7 @@ describe('delayed queue on a real broker', () => {
 
     const delivered = await collect(kafka, out);
     await delivered.waitFor(1, 30_000);
-    expect(header(delivered.messages[0]!, 'wal-id') ?? delivered.messages[0]!.key?.toString()).toBe('good-after-poison');
+    expect(header(delivered.messages[0], 'wal-id') ?? delivered.messages[0].key?.toString()).toBe('good-after-poison');
     await delivered.stop();
 
     const dlq = await collect(kafka, namespace.topics.dlq);
@@ -186,7 +186,7 @@ describe('delayed queue on a real broker', () => {
     const reasons = dlq.messages.map((m) => [m.key?.toString(), header(m, DLQ_HEADERS.kind), header(m, DLQ_HEADERS.reason)]);
     expect(reasons[0]).toEqual(['bad-1', 'poison', expect.stringMatching(/MalformedRecord/)]);
     expect(reasons[1]).toEqual(['bad-2', 'poison', expect.stringMatching(/UnknownSchemaId|schema id/i)]);
-    expect(dlq.messages[0]!.value?.toString()).toBe('not avro at all');
+    expect(dlq.messages[0].value?.toString()).toBe('not avro at all');
   });
 
   it('holds delays of one hour and three days as pending timers and fires them when the clock reaches them', async () => {
@@ -220,14 +220,14 @@ describe('delayed queue on a real broker', () => {
 
     skew = hour + 1000; // an hour later
     await received.waitFor(1, 20_000);
-    expect(header(received.messages[0]!, 'wal-id') ?? received.messages[0]!.key?.toString()).toBe('in-an-hour');
+    expect(header(received.messages[0], 'wal-id') ?? received.messages[0].key?.toString()).toBe('in-an-hour');
     await until('one pending timer', async () => (await pending()) === 1, 10_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(received.messages).toHaveLength(1);
 
     skew = 72 * hour + 1000; // three days later
     await received.waitFor(2, 20_000);
-    expect(header(received.messages[1]!, 'wal-id') ?? received.messages[1]!.key?.toString()).toBe('in-three-days');
+    expect(header(received.messages[1], 'wal-id') ?? received.messages[1].key?.toString()).toBe('in-three-days');
     await received.stop();
   });
 });

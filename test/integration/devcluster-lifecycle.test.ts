@@ -75,7 +75,7 @@ describe('wal dev (JVM path)', () => {
         out += d.toString();
         if (out.includes('\n')) {
           clearTimeout(timer);
-          resolve(JSON.parse(out.split('\n')[0] as string));
+          resolve(JSON.parse(out.split('\n')[0]));
         }
       });
       starter.stderr?.on('data', (d: Buffer) => (err += d.toString()));

@@ -49,9 +49,9 @@ describe('a record dead-lettered by the engine (its processor threw)', () => {
       await intake.waitFor(2, 10_000);
       await intake.stop();
       const [first, again] = intake.messages;
-      expect(again!.key).toEqual(first!.key);
-      expect(again!.value).toEqual(first!.value);
-      expect(headerMap(again!)).toEqual(original);
+      expect(again.key).toEqual(first.key);
+      expect(again.value).toEqual(first.value);
+      expect(headerMap(again)).toEqual(original);
 
       // And the engine processes it this time.
       const reprocessed = await eventually(async () => processed[0], 30_000, 'the replayed record processed');

@@ -62,7 +62,7 @@ describe('multi-partition mutations on the real broker, PostgreSQL and Redis', (
     await admin.connect();
     let records = 0;
     for (const target of TARGETS) {
-      for (const p of await admin.fetchTopicOffsets(env.namespace.topics.targets[target]!)) records += Number(p.high);
+      for (const p of await admin.fetchTopicOffsets(env.namespace.topics.targets[target])) records += Number(p.high);
     }
     await admin.disconnect();
     expect(records).toBe(chunkCount);
@@ -75,7 +75,7 @@ describe('multi-partition mutations on the real broker, PostgreSQL and Redis', (
     const sequences = Array.from({ length: 6000 }, (_, i) => i + 1).sort(() => random() - 0.5);
     const txns = ['txn-a', 'txn-b', 'txn-c'].map((id, t) => ({
       id,
-      mutations: randomMutations(2000, ['orders', 'cache'], 200, random).map((m, i) => ({ ...m, key: `i-${m.key}`, sequence: sequences[t * 2000 + i]! })),
+      mutations: randomMutations(2000, ['orders', 'cache'], 200, random).map((m, i) => ({ ...m, key: `i-${m.key}`, sequence: sequences[t * 2000 + i] })),
     }));
     const results = await Promise.all(txns.map((t) => writer.writeToLog({ namespace: env.namespace.name, id: t.id, mutations: t.mutations })));
     expect(results.map((r) => r.durable)).toEqual(['true', 'true', 'true']);
@@ -93,7 +93,7 @@ describe('multi-partition mutations on the real broker, PostgreSQL and Redis', (
     for (const [key, value] of expected.get('cache')!) expect([key, cache.get(key) ?? null]).toEqual([key, value]);
 
     // A request written last but carrying older sequences changes nothing.
-    const stale = txns[0]!.mutations.map((m) => ({ ...m, op: 'PUT' as const, value: 'stale', sequence: 0 }));
+    const stale = txns[0].mutations.map((m) => ({ ...m, op: 'PUT' as const, value: 'stale', sequence: 0 }));
     expect((await writer.writeToLog({ namespace: env.namespace.name, id: 'txn-stale', mutations: stale })).durable).toBe('true');
     await waitForTxn(env.kafka, env.namespace, 'txn-stale', complete, 30_000);
     expect(await tableState(pg.url, 'orders')).toEqual(orders);

@@ -153,9 +153,9 @@ describe('WriteToLog HTTP API', () => {
       ['batch-3', 'false'],
       ['batch-4', 'true'],
     ]);
-    expect(body.results[1]!.message).toMatch(/lifecycle.delayMs/);
+    expect(body.results[1].message).toMatch(/lifecycle.delayMs/);
     expect(body.durable).toEqual({ true: 2, false: 2, unknown: 0 });
-    expect(await readAt(intake, body.results[3]!.offset ?? '')).toMatchObject({ id: 'batch-4' });
+    expect(await readAt(intake, body.results[3].offset ?? '')).toMatchObject({ id: 'batch-4' });
   });
 
   it('rejects a write-batch with a malformed item as a whole, naming the item', async () => {

@@ -32,11 +32,11 @@ function wal(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess
   });
   let out = '';
   let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
     stdout += d.toString();
   });
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => out, stdout: () => stdout, exited };
 }

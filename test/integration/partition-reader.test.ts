@@ -4,9 +4,7 @@ import { testCluster, uniqueTopic } from '../support/clusters';
 
 // kafkajs internals, loaded from the same module registry as the client above: the fault below is
 // injected into the real client talking to the real broker.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as { prototype: { joinAndSync: () => Promise<void> } };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { createErrorFromCode: (code: number) => Error };
 
 const endpoints = testCluster('A');

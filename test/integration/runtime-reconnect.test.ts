@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -105,7 +106,7 @@ describe('the engine when it loses the broker', () => {
       expect(log).toMatch(/engine error/);
     } finally {
       network.restore();
-      if (process.env.WAL_TEST_LOG_FILE) require('node:fs').writeFileSync(process.env.WAL_TEST_LOG_FILE, lines.join(''));
+      if (process.env.WAL_TEST_LOG_FILE) writeFileSync(process.env.WAL_TEST_LOG_FILE, lines.join(''));
       await runner.stop();
     }
   });

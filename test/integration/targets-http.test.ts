@@ -104,7 +104,7 @@ describe('HTTP target', () => {
     expect(result).toEqual({ ok: true });
     const [request] = server.received;
     expect(request?.headers['idempotency-key']).toBe('txn-1:2');
-    expect(JSON.parse(request!.body.toString())).toEqual({
+    expect(JSON.parse(request.body.toString())).toEqual({
       txnId: 'txn-1',
       chunkIndex: 2,
       mutations: [{ key: 'k', op: 'PUT', value: Buffer.from('v').toString('base64'), sequence: 7 }],

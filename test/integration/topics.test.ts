@@ -28,7 +28,7 @@ ${body}`;
 }
 
 function namespace(name: string): NamespaceConfig {
-  return parseConfig(topology(name), `${name}.yaml`, {}).namespaces[0]!;
+  return parseConfig(topology(name), `${name}.yaml`, {}).namespaces[0];
 }
 
 async function partitionCounts(admin: Admin, topics: string[]): Promise<Record<string, number>> {
@@ -62,7 +62,7 @@ describe('topic provisioning on a real broker', () => {
 
     const result = await applyTopics(admin, specs);
 
-    const all = [ns.topics.intake, ns.topics.timersChangelog, ns.topics.completions, ns.topics.dlq, ns.topics.targets.out!, ns.topics.targets.hook!, `${ns.name}.out`];
+    const all = [ns.topics.intake, ns.topics.timersChangelog, ns.topics.completions, ns.topics.dlq, ns.topics.targets.out, ns.topics.targets.hook, `${ns.name}.out`];
     expect([...result.created].sort()).toEqual([...all].sort());
     expect(result.unchanged).toEqual([]);
     expect(result.drift).toEqual([]);
@@ -73,8 +73,8 @@ describe('topic provisioning on a real broker', () => {
       [ns.topics.timersChangelog]: 3,
       [ns.topics.completions]: 3,
       [ns.topics.dlq]: 3,
-      [ns.topics.targets.out!]: 3,
-      [ns.topics.targets.hook!]: 3,
+      [ns.topics.targets.out]: 3,
+      [ns.topics.targets.hook]: 3,
       [`${ns.name}.out`]: 2,
     });
     expect(await topicConfig(admin, ns.topics.timersChangelog, 'cleanup.policy')).toBe('compact');
@@ -115,7 +115,7 @@ describe('topic provisioning on a real broker', () => {
       expect.objectContaining({ topic: ns.topics.intake, kind: 'partitions', expected: 3, actual: 1 }),
       expect.objectContaining({ topic: ns.topics.timersChangelog, kind: 'cleanup.policy', expected: 'compact', actual: 'delete' }),
     ]);
-    expect(result.drift[0]!.message).toContain(`has 1 partitions, configured 3`);
+    expect(result.drift[0].message).toContain(`has 1 partitions, configured 3`);
     expect(result.created).toHaveLength(5);
     expect(result.unchanged).toEqual([]);
 

@@ -73,7 +73,7 @@ describe('wal write / wal produce / wal api on the real cluster', () => {
           const match = /listening on (http:\/\/\S+)/.exec(stderr);
           if (match) {
             clearTimeout(timer);
-            resolve(match[1]!);
+            resolve(match[1]);
           }
         });
       });

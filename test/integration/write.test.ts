@@ -116,7 +116,7 @@ describe('writeToLog against the real broker and registry', () => {
 
     const [record] = await readTopic(intake, 1);
     expect(record).toMatchObject({ key: 'order-42', partition: result.partition, offset: result.offset, headers: { 'wal-id': 'order-42', 'wal-namespace': 'orders' } });
-    expect(record!.value).toEqual({
+    expect(record.value).toEqual({
       namespace: 'orders',
       id: 'order-42',
       lifecycle: { writeTime: expect.any(Number), delayMs: 30000, deliverAt: null },
@@ -126,12 +126,12 @@ describe('writeToLog against the real broker and registry', () => {
       headers: { tenant: 'acme' },
       mutations: [],
     });
-    expect(Math.abs(record!.value.lifecycle.writeTime - Date.now())).toBeLessThan(60000);
+    expect(Math.abs(record.value.lifecycle.writeTime - Date.now())).toBeLessThan(60000);
   });
 
   it.each<[string, WriteRequest, RegExp]>([
     ['an unknown namespace', { namespace: 'nope', payload: 'x' }, /namespace: 'nope' is not configured \(namespaces: orders\)/],
-    ['a missing payload', { namespace: 'orders' } as WriteRequest, /payload: is required/],
+    ['a missing payload', { namespace: 'orders' }, /payload: is required/],
     ['a missing namespace', { payload: 'x' } as unknown as WriteRequest, /namespace: is required/],
     ['a negative delay', { namespace: 'orders', payload: 'x', lifecycle: { delayMs: -1 } }, /lifecycle.delayMs: must be a non-negative integer of milliseconds, got -1/],
     ['a delay over maxDelayMs', { namespace: 'orders', payload: 'x', lifecycle: { delayMs: 7_200_000 } }, /over the 3600000 ms limit \(maxDelayMs\)/],

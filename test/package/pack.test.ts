@@ -150,11 +150,11 @@ describe('wal as a user installs it: npm pack, then npm install <tarball> in a s
       filename: string;
       files: PackedFile[];
     }[];
-    shipped = packed!.files.map((f) => f.path);
+    shipped = packed.files.map((f) => f.path);
     app = path.join(tmp, 'app');
     mkdirSync(app);
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(tmp, packed!.filename)], app, 240_000);
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(tmp, packed.filename)], app, 240_000);
   }, 320_000);
 
   afterAll(() => {

@@ -42,7 +42,7 @@ ${options.targets ?? ''}
 ${options.extra ?? ''}
 `;
   const config = parseConfig(yaml, `${name}.yaml`);
-  const namespace = config.namespaces[0]!;
+  const namespace = config.namespaces[0];
   const kafka = new Kafka({ brokers: cluster.brokers, clientId: name, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -66,7 +66,7 @@ export async function startQueue(
   options: { stateDir?: string; clock?: Clock; topology?: Topology } = {},
 ): Promise<{ runner: NamespaceRunner; stateDir: string }> {
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wal-dq-'));
-  const cluster = config.clusters[namespace.cluster]!;
+  const cluster = config.clusters[namespace.cluster];
   const runner = new NamespaceRunner({
     kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING }),
     engine: engineOptionsOf(namespace),

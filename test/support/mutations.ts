@@ -14,6 +14,8 @@ import { testCluster, uniqueTopic } from './clusters';
 import { startPostgres, type PostgresServer } from './postgres';
 import { startRedis, type RedisServer } from './redis';
 import { engineOptionsOf } from '../../src/personas';
+import { encodePayload } from '../../src/api/request';
+import type { PayloadInput } from '../../src/api/types';
 
 /** A private PostgreSQL and Redis for a fan-out test, started side by side. */
 export async function startTargetServers(): Promise<{ pg: PostgresServer; redis: RedisServer }> {
@@ -77,7 +79,7 @@ ${targets.join('\n')}
 ${options.extra ?? ''}
 `;
   const config = parseConfig(yaml, `${name}.yaml`);
-  const namespace = config.namespaces[0]!;
+  const namespace = config.namespaces[0];
   const kafka = new Kafka({ brokers: cluster.brokers, clientId: name, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -92,7 +94,7 @@ ${options.extra ?? ''}
 /** Runs the mutation topology (intake → fanout → appliers → tracker) in this process. */
 export async function startMutations(config: WalConfig, namespace: NamespaceConfig, options: { stateDir?: string } = {}): Promise<{ runner: NamespaceRunner; stateDir: string }> {
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wal-mut-'));
-  const cluster = config.clusters[namespace.cluster]!;
+  const cluster = config.clusters[namespace.cluster];
   const runner = new NamespaceRunner({
     kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING }),
     engine: engineOptionsOf(namespace),
@@ -133,7 +135,7 @@ export function expectedState(mutations: readonly MutationInput[]): Map<string, 
   for (const m of mutations) {
     const id = `${m.target}\u0000${m.key}`;
     const seen = best.get(id);
-    if (!seen || m.sequence > seen.sequence) best.set(id, { sequence: m.sequence, value: m.op === 'DELETE' ? null : String(m.value) });
+    if (!seen || m.sequence > seen.sequence) best.set(id, { sequence: m.sequence, value: m.op === 'DELETE' ? null : mutationBytes(m.value).toString() });
   }
   const byTarget = new Map<string, Map<string, string | null>>();
   for (const [id, { value }] of best) {
@@ -211,9 +213,16 @@ export function seeded(seed: number): () => number {
  */
 export function randomMutations(count: number, targets: readonly string[], keys: number, random: () => number, firstSequence = 1): MutationInput[] {
   return Array.from({ length: count }, (_, i): MutationInput => {
-    const target = targets[i % targets.length]!;
+    const target = targets[i % targets.length];
     const key = `k${Math.floor(random() * keys)}`;
     const sequence = firstSequence + i;
     return random() < 0.1 ? { target, key, op: 'DELETE', sequence } : { target, key, op: 'PUT', value: `${target}/${key}@${sequence}`, sequence };
   });
+}
+
+/** The bytes the writer stores for a mutation value (the same encoding as a payload). */
+function mutationBytes(value: PayloadInput | undefined): Buffer {
+  const encoded = encodePayload(value ?? '');
+  if ('error' in encoded) throw new Error(encoded.error);
+  return encoded.bytes;
 }

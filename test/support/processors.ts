@@ -6,8 +6,8 @@ export function relay(name: string, seen: string[]): Processor {
   return {
     init: (c) => void (context = c),
     process: (record) => {
-      seen.push(`${name}:${record.value}`);
-      context.forward({ key: record.key, value: Buffer.from(`${record.value}>${name}`) });
+      seen.push(`${name}:${record.value?.toString()}`);
+      context.forward({ key: record.key, value: Buffer.from(`${record.value?.toString()}>${name}`) });
     },
   };
 }

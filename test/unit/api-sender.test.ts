@@ -18,7 +18,7 @@ function scriptedKafka(script: { connect?: () => Promise<void>; sendBatch?: (bat
         disconnect: async () => undefined,
         sendBatch: async (batch: ProducerBatch) => {
           batches.push(batch);
-          for (const message of batch.topicMessages![0]!.messages) {
+          for (const message of batch.topicMessages![0].messages) {
             partitioner({ topic: 'intake', partitionMetadata: [{ partitionId: 0, leader: 0 }, { partitionId: 1, leader: 0 }], message });
           }
           return (script.sendBatch ?? (async () => []))(batch);

@@ -88,7 +88,7 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       expect([name, typeof service.image]).toEqual([name, 'string']);
       const check = service.healthcheck;
-      expect([name, Array.isArray(check?.test) && check!.test.length > 1]).toEqual([name, true]);
+      expect([name, Array.isArray(check?.test) && check.test.length > 1]).toEqual([name, true]);
       expect([name, check?.interval && check.timeout && (check.retries ?? 0) > 0]).toEqual([name, expect.anything()]);
     }
     for (const [name, service] of walServices) {
@@ -157,7 +157,7 @@ describe('docker-compose.yml', () => {
         const config = loadConfig([f], env);
         for (const cluster of Object.values(config.clusters)) {
           for (const broker of cluster.brokers) expect([f, broker.split(':')[0] in services]).toEqual([f, true]);
-          expect([f, new URL(cluster.schemaRegistryUrl!).hostname in services]).toEqual([f, true]);
+          expect([f, new URL(cluster.schemaRegistryUrl).hostname in services]).toEqual([f, true]);
         }
       }
     }

@@ -19,7 +19,7 @@ describe('sample topologies', () => {
       brokers: ['127.0.0.1:9092'],
       schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
     });
-    expect(config.clusters.B!.brokers).toEqual(['127.0.0.1:9093']);
+    expect(config.clusters.B.brokers).toEqual(['127.0.0.1:9093']);
   });
 
   it('points at the running clusters through KAFKA_BROKERS, KAFKA_BROKERS_B and SCHEMA_REGISTRY_URL', () => {
@@ -28,10 +28,10 @@ describe('sample topologies', () => {
       KAFKA_BROKERS_B: '10.0.0.3:3',
       SCHEMA_REGISTRY_URL: 'http://reg:1/apis/ccompat/v7',
     });
-    expect(live.clusters.primary!.brokers).toEqual(['10.0.0.1:1', '10.0.0.2:2']);
-    expect(live.clusters.A!.brokers).toEqual(['10.0.0.1:1', '10.0.0.2:2']);
-    expect(live.clusters.B!.brokers).toEqual(['10.0.0.3:3']);
-    expect(live.clusters.primary!.schemaRegistryUrl).toBe('http://reg:1/apis/ccompat/v7');
+    expect(live.clusters.primary.brokers).toEqual(['10.0.0.1:1', '10.0.0.2:2']);
+    expect(live.clusters.A.brokers).toEqual(['10.0.0.1:1', '10.0.0.2:2']);
+    expect(live.clusters.B.brokers).toEqual(['10.0.0.3:3']);
+    expect(live.clusters.primary.schemaRegistryUrl).toBe('http://reg:1/apis/ccompat/v7');
   });
 
   it('delayed-queue: delays, backoff, DLQ, a Kafka target and an HTTP target', () => {
@@ -85,7 +85,7 @@ describe('sample topologies', () => {
     const byRole = (role: string) => specs.filter((s) => s.role === role);
     expect(byRole('intake')[0]).toMatchObject({ topic: 'wal.delayed-notifications.intake', partitions: 6 });
     expect(byRole('timers-changelog')[0]).toMatchObject({ partitions: 6, configs: expect.objectContaining({ 'cleanup.policy': 'compact' }) });
-    expect(byRole('dlq')[0]!.configs['retention.ms']).toBe(String(30 * 86_400_000));
+    expect(byRole('dlq')[0].configs['retention.ms']).toBe(String(30 * 86_400_000));
     expect(byRole('fanout').map((s) => s.topic)).toEqual(['wal.delayed-notifications.target.events', 'wal.delayed-notifications.target.webhook']);
     expect(byRole('delivery')).toEqual([expect.objectContaining({ topic: 'notifications.delivered', cluster: 'primary', partitions: 6 })]);
   });

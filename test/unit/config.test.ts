@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, findNamespace, loadConfig, parseConfig, parseDuration, parseSize, saveConfig, type WalConfig } from '../../src/namespaces';
@@ -36,7 +36,7 @@ function tempDir(): string {
 }
 
 describe('defaults', () => {
-  const ns = parseConfig(withNamespace(''), 'x.yaml', {}).namespaces[0]!;
+  const ns = parseConfig(withNamespace(''), 'x.yaml', {}).namespaces[0];
 
   it('names topics wal.<ns>.<role>', () => {
     expect(ns.topics).toEqual({
@@ -102,7 +102,7 @@ chunking: {chunkSize: 10, maxChunkBytes: 64KB}
 `),
       'x.yaml',
       {},
-    ).namespaces[0]!;
+    ).namespaces[0];
     expect(ns.delay).toEqual({ defaultDelayMs: 30_000, maxDelayMs: 3 * 86_400_000 });
     expect(ns.backoff).toEqual({ initialMs: 250, maxMs: 5_400_000, multiplier: 1.5, jitter: 0 });
     expect(ns.runtime).toEqual({ commitIntervalMs: 300_000, punctuationIntervalMs: 100, partitionConcurrency: 4 });
@@ -138,17 +138,17 @@ namespaces:
 
   it('substitutes ${VAR}, uses the default of ${VAR:-default} when unset or empty, and keeps $${ literal', () => {
     const cfg = parseConfig(text, 'env.yaml', { REGISTRY: 'http://reg:8081', TOKEN: 't0k', KAFKA_BROKERS: '' });
-    expect(cfg.clusters.primary!.brokers).toEqual(['127.0.0.1:9092']);
-    expect(cfg.clusters.primary!.schemaRegistryUrl).toBe('http://reg:8081');
-    expect(cfg.namespaces[0]!.partitions).toBe(3);
-    const hook = cfg.namespaces[0]!.targets.hook;
+    expect(cfg.clusters.primary.brokers).toEqual(['127.0.0.1:9092']);
+    expect(cfg.clusters.primary.schemaRegistryUrl).toBe('http://reg:8081');
+    expect(cfg.namespaces[0].partitions).toBe(3);
+    const hook = cfg.namespaces[0].targets.hook;
     expect(hook?.type === 'http' && hook.headers).toEqual({ authorization: 'Bearer t0k', literal: '${NOT_A_VAR}' });
   });
 
   it('splits a comma-separated broker list from the environment and converts numeric strings', () => {
     const cfg = parseConfig(text, 'env.yaml', { REGISTRY: 'http://reg:8081', TOKEN: 'x', KAFKA_BROKERS: 'a:1, b:2,c:3', PARTITIONS: '12' });
-    expect(cfg.clusters.primary!.brokers).toEqual(['a:1', 'b:2', 'c:3']);
-    expect(cfg.namespaces[0]!.partitions).toBe(12);
+    expect(cfg.clusters.primary.brokers).toEqual(['a:1', 'b:2', 'c:3']);
+    expect(cfg.namespaces[0].partitions).toBe(12);
   });
 
   it('reports each unset variable without a default, with its field', () => {
@@ -308,8 +308,8 @@ describe('saveConfig', () => {
     const dir = tempDir();
     saveConfig(rich(), join(dir, 'c.json'));
     saveConfig(rich(), join(dir, 'c.yml'));
-    expect(() => JSON.parse(require('node:fs').readFileSync(join(dir, 'c.json'), 'utf8'))).not.toThrow();
-    expect(require('node:fs').readFileSync(join(dir, 'c.yml'), 'utf8')).toMatch(/^clusters:\n/);
+    expect(() => JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8'))).not.toThrow();
+    expect(readFileSync(join(dir, 'c.yml'), 'utf8')).toMatch(/^clusters:\n/);
   });
 });
 

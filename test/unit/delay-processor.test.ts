@@ -33,7 +33,7 @@ namespaces:
 
 /** The delayed-queue topology of `shop` on the test driver, its targets scripted, time starting at T0. */
 async function queue(config = shopConfig()) {
-  const ns: NamespaceConfig = config.namespaces[0]!;
+  const ns: NamespaceConfig = config.namespaces[0];
   const codec = new LocalAvroCodec();
   const targets = new Map<string, ScriptedTarget>();
   const made: string[] = [];
@@ -144,9 +144,9 @@ describe('delay processor (through the topology test driver)', () => {
 
     const letters = driver.readAllOutput(q.ns.topics.dlq);
     expect(letters).toHaveLength(1);
-    expect(letters[0]!.key).toEqual(Buffer.from('doomed'));
-    expect(letters[0]!.value).toEqual(input.value);
-    expect(letters[0]!.headers).toMatchObject({
+    expect(letters[0].key).toEqual(Buffer.from('doomed'));
+    expect(letters[0].value).toEqual(input.value);
+    expect(letters[0].headers).toMatchObject({
       trace: 't-9',
       [DLQ_HEADERS.kind]: 'exhausted',
       [DLQ_HEADERS.reason]: 'ECONNREFUSED',

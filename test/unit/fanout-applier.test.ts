@@ -22,8 +22,8 @@ namespaces:
 `,
   'shop.yaml',
 );
-const ns = config.namespaces[0]!;
-const TOPIC = ns.topics.targets.events!;
+const ns = config.namespaces[0];
+const TOPIC = ns.topics.targets.events;
 
 describe('applier', () => {
   let driver: TopologyTestDriver;
@@ -106,9 +106,9 @@ describe('applier', () => {
     expect(tries()).toEqual([0, 0, 0, 0, 1]);
 
     expect(deadLetters()).toHaveLength(1);
-    const headers = letters[0]!.headers;
+    const headers = letters[0].headers;
     expect(headers).toMatchObject({ [DLQ_HEADERS.kind]: 'exhausted', [DLQ_HEADERS.attempts]: '4', [DLQ_HEADERS.id]: 'txn-1', [REDRIVE_HEADERS.chunkIndex]: '0', [REDRIVE_HEADERS.target]: 'events' });
-    const request = await codec.decode<{ id: string; mutations: unknown[] }>(letters[0]!.value);
+    const request = await codec.decode<{ id: string; mutations: unknown[] }>(letters[0].value);
     expect(request).toMatchObject({ id: 'txn-1', mutations: [{ key: 'same-key', sequence: 0 }] });
     expect(events()).toEqual([
       expect.objectContaining({ kind: 'failed', chunkIndex: 0, attempts: 4, error: 'ECONNREFUSED' }),
@@ -120,12 +120,12 @@ describe('applier', () => {
     target.answerChunk = (c) => (c.chunkIndex === 1 ? failed(false, 'value too large') : OK);
     for (const i of [0, 1, 2]) await chunk(i);
     expect(applied()).toEqual([0, 2]);
-    expect(deadLetters()[0]!.headers).toMatchObject({ [DLQ_HEADERS.kind]: 'permanent', [DLQ_HEADERS.reason]: 'value too large' });
+    expect(deadLetters()[0].headers).toMatchObject({ [DLQ_HEADERS.kind]: 'permanent', [DLQ_HEADERS.reason]: 'value too large' });
   });
 
   it('dead-letters a record that is no chunk as it came', async () => {
     await driver.pipeInput(TOPIC, { key: null, value: 'garbage', offset: 5 });
-    const letter = deadLetters()[0]!;
+    const letter = deadLetters()[0];
     expect(letter.value).toEqual(Buffer.from('garbage'));
     expect(letter.headers[DLQ_HEADERS.kind]).toBe('poison');
     expect(tries()).toEqual([]);

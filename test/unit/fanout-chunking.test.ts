@@ -7,7 +7,7 @@ function put(target: string, key: string, sequence: number, value = `v-${key}-${
 }
 
 function mutations(count: number, targets: string[]): Mutation[] {
-  return Array.from({ length: count }, (_, i) => put(targets[i % targets.length]!, `k${i % 997}`, i));
+  return Array.from({ length: count }, (_, i) => put(targets[i % targets.length], `k${i % 997}`, i));
 }
 
 const limits = { chunkSize: 100, maxChunkBytes: 512 * 1024, partitions: 3 };
@@ -61,8 +61,8 @@ describe('planChunks', () => {
   it('keeps one key on one partition of its target, in request order', () => {
     const input = [put('t', 'a', 1), put('t', 'b', 2), put('t', 'a', 3), put('u', 'a', 4), put('t', 'a', 5)];
     const plan = planChunks(input, { ...limits, chunkSize: 1 });
-    const ofA = plan.chunks.filter((c) => c.target === 't' && c.mutations[0]!.key === 'a');
-    expect(ofA.map((c) => c.mutations[0]!.sequence)).toEqual([1, 3, 5]);
+    const ofA = plan.chunks.filter((c) => c.target === 't' && c.mutations[0].key === 'a');
+    expect(ofA.map((c) => c.mutations[0].sequence)).toEqual([1, 3, 5]);
     expect(new Set(ofA.map((c) => c.partition))).toEqual(new Set([keyPartition('a', 3)]));
     for (const chunk of plan.chunks) {
       for (const m of chunk.mutations) {
@@ -80,7 +80,7 @@ describe('planChunks', () => {
     const small = Array.from({ length: 30 }, (_, i) => put('t', 'big', i + 2, 'y'.repeat(100)));
     const maxChunkBytes = 1000;
     const plan = planChunks([big, ...small], { chunkSize: 100, maxChunkBytes, partitions: 1 });
-    expect(plan.chunks[0]!.mutations).toEqual([big]);
+    expect(plan.chunks[0].mutations).toEqual([big]);
     for (const chunk of plan.chunks.slice(1)) {
       expect(chunk.mutations.reduce((sum, m) => sum + mutationBytes(m), 0)).toBeLessThanOrEqual(maxChunkBytes);
     }
@@ -91,7 +91,7 @@ describe('planChunks', () => {
     const input = mutations(1000, ['b', 'a']);
     const strip = (p: ReturnType<typeof planChunks>) => p.chunks.map((c) => [c.target, c.partition, c.chunkIndex, c.mutations.map((m) => m.sequence)]);
     expect(strip(planChunks(input, limits))).toEqual(strip(planChunks([...input], limits)));
-    expect(planChunks(input, limits).chunks[0]!.target).toBe('a');
+    expect(planChunks(input, limits).chunks[0].target).toBe('a');
   });
 
   it('plans nothing for no mutations', () => {

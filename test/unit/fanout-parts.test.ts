@@ -24,7 +24,7 @@ namespaces:
 `,
   'shop.yaml',
 );
-const ns = config.namespaces[0]!;
+const ns = config.namespaces[0];
 
 function queued(n: number, attempts = 0): QueuedChunk {
   return { attempts, source: { topic: 'wal.shop.target.orders', partition: 0, offset: String(n) }, key: Buffer.from(`k${n}`), headers: { n: String(n) }, value: Buffer.from(`chunk-${n}`) };

@@ -29,7 +29,7 @@ namespaces:
 `,
       'shop.yaml',
     );
-    const ns = config.namespaces[0]!;
+    const ns = config.namespaces[0];
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -40,7 +40,7 @@ namespaces:
     const topology = new TopologyBuilder()
       .addSource('intake', ns.topics.intake)
       .addProcessor('fanout', () => new FanoutProcessor({ namespace: ns, clusters: config.clusters, logger: pino({ level: 'info' }, sink) }), 'intake')
-      .addSink(chunkSinkName('events'), ns.topics.targets.events!, 'fanout')
+      .addSink(chunkSinkName('events'), ns.topics.targets.events, 'fanout')
       .addSink(FANOUT_EVENTS_SINK, ns.topics.completions, 'fanout')
       .addSink(FANOUT_DLQ_SINK, ns.topics.dlq, 'fanout')
       .build();

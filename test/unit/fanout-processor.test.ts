@@ -29,7 +29,7 @@ namespaces:
 `,
   'shop.yaml',
 );
-const ns = config.namespaces[0]!;
+const ns = config.namespaces[0];
 const T0 = 1_800_000_000_000;
 
 const put = (target: string, key: string, sequence: number): Mutation => ({ target, key, op: 'PUT', value: Buffer.from(`${key}@${sequence}`), sequence });
@@ -64,8 +64,8 @@ describe('fan-out (mutation topology on the test driver)', () => {
     const mutations = [put('orders', 'o1', 1), put('orders', 'o2', 1), put('orders', 'o3', 1), put('cache', 'c1', 1)];
     await driver.pipeInput(ns.topics.intake, await intake('txn-1', { mutations }));
 
-    const orders = driver.readAllOutput(ns.topics.targets.orders!);
-    const cache = driver.readAllOutput(ns.topics.targets.cache!);
+    const orders = driver.readAllOutput(ns.topics.targets.orders);
+    const cache = driver.readAllOutput(ns.topics.targets.cache);
     const chunks = new ChunkCodec(codec);
     const decoded: ChunkRecord[] = await Promise.all([...orders, ...cache].map((r) => chunks.decode(r.value)));
     expect(decoded.map((c) => [c.target, c.chunkIndex, c.chunkCount, c.mutations.map((m) => m.key)])).toEqual(
@@ -76,23 +76,23 @@ describe('fan-out (mutation topology on the test driver)', () => {
     );
     expect(decoded.flatMap((c) => c.mutations.map((m) => m.key)).sort()).toEqual(['c1', 'o1', 'o2', 'o3']);
     for (const [i, record] of [...orders, ...cache].entries()) {
-      const chunk = decoded[i]!;
+      const chunk = decoded[i];
       expect(record.key).toEqual(Buffer.from(`txn-1:${chunk.chunkIndex}`));
       expect(record.headers).toEqual({ [CHUNK_HEADERS.txnId]: 'txn-1', [CHUNK_HEADERS.chunkIndex]: String(chunk.chunkIndex), [CHUNK_HEADERS.chunkCount]: '3' });
-      expect(record.partition).toBe(keyPartition(chunk.mutations[0]!.key, ns.partitions));
+      expect(record.partition).toBe(keyPartition(chunk.mutations[0].key, ns.partitions));
       expect(chunk.mutations.every((m) => keyPartition(m.key, ns.partitions) === record.partition)).toBe(true);
     }
 
     const events = driver.readAllOutput(ns.topics.completions);
     expect(events).toHaveLength(1);
-    expect(events[0]!.partition).toBe(keyPartition('txn-1', ns.partitions));
-    expect(decodeTxnEvent(events[0]!.value)).toEqual({ kind: 'begin', txnId: 'txn-1', chunkCount: 3, targets: { orders: 2, cache: 1 }, writeTime: 1_000, at: T0 });
+    expect(events[0].partition).toBe(keyPartition('txn-1', ns.partitions));
+    expect(decodeTxnEvent(events[0].value)).toEqual({ kind: 'begin', txnId: 'txn-1', chunkCount: 3, targets: { orders: 2, cache: 1 }, writeTime: 1_000, at: T0 });
   });
 
   it('carries a transaction through appliers and tracker: every mutation applied, the transaction complete', async () => {
     await driver.pipeInput(ns.topics.intake, await intake('txn-2', { mutations: [put('orders', 'o1', 1), put('cache', 'c1', 1), put('cache', 'c2', 2)] }));
-    await relay(ns.topics.targets.orders!);
-    await relay(ns.topics.targets.cache!);
+    await relay(ns.topics.targets.orders);
+    await relay(ns.topics.targets.cache);
     expect(targets.get('orders')!.applied.flatMap((c) => c.mutations.map((m) => m.key))).toEqual(['o1']);
     expect(targets.get('cache')!.applied.flatMap((c) => c.mutations.map((m) => m.key)).sort()).toEqual(['c1', 'c2']);
 
@@ -105,8 +105,8 @@ describe('fan-out (mutation topology on the test driver)', () => {
   it('re-writes only the chunk a re-drive names, and says so to the tracker', async () => {
     const headers = { [REDRIVE_HEADERS.target]: 'orders', [REDRIVE_HEADERS.chunkIndex]: '1', [REDRIVE_HEADERS.chunkCount]: '3' };
     await driver.pipeInput(ns.topics.intake, await intake('txn-3', { mutations: [put('orders', 'o9', 4)] }, headers));
-    const [chunk] = driver.readAllOutput(ns.topics.targets.orders!);
-    expect(await new ChunkCodec(codec).decode(chunk!.value)).toMatchObject({ txnId: 'txn-3', chunkIndex: 1, chunkCount: 3 });
+    const [chunk] = driver.readAllOutput(ns.topics.targets.orders);
+    expect(await new ChunkCodec(codec).decode(chunk.value)).toMatchObject({ txnId: 'txn-3', chunkIndex: 1, chunkCount: 3 });
     expect(decodeTxnEvent(driver.readOutput(ns.topics.completions)!.value)).toMatchObject({ kind: 'redrive', target: 'orders', chunkIndex: 1 });
   });
 
@@ -118,7 +118,7 @@ describe('fan-out (mutation topology on the test driver)', () => {
       ['permanent', 'request plain has no mutations: nothing to fan out'],
       ['poison', expect.stringMatching(/^MalformedRecordError/)],
     ]);
-    expect(letters[1]!.value).toEqual(Buffer.from('not avro'));
+    expect(letters[1].value).toEqual(Buffer.from('not avro'));
     expect(driver.outputTopics()).toEqual([]);
   });
 
@@ -130,6 +130,6 @@ describe('fan-out (mutation topology on the test driver)', () => {
 
     codec.registryDown = false;
     await driver.pipeInput(ns.topics.intake, input);
-    expect(driver.readAllOutput(ns.topics.targets.orders!)).toHaveLength(1);
+    expect(driver.readAllOutput(ns.topics.targets.orders)).toHaveLength(1);
   });
 });

@@ -22,8 +22,8 @@ describe('kafkajs as patched on install (patches/kafkajs+2.2.4.patch)', () => {
       partitioner: ({ message }) => message.partition,
     });
     expect(Object.keys(grouped).sort()).toEqual(['0', '2']);
-    expect(grouped[2]!.map((m) => m.key)).toEqual(messages.filter((m) => m.partition === 2).map((m) => m.key));
-    expect(grouped[0]!.map((m) => m.key)).toEqual(messages.filter((m) => m.partition === 0).map((m) => m.key));
+    expect(grouped[2].map((m) => m.key)).toEqual(messages.filter((m) => m.partition === 2).map((m) => m.key));
+    expect(grouped[0].map((m) => m.key)).toEqual(messages.filter((m) => m.partition === 0).map((m) => m.key));
     expect(groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
   });
 });

@@ -193,7 +193,7 @@ describe('Task', () => {
       .build();
     await open(reader, fakeOutput().output);
     const seen: string[] = [];
-    for await (const [k, v] of ctx.getStore('local').range()) seen.push(`${k}=${v}`);
+    for await (const [k, v] of ctx.getStore('local').range()) seen.push(`${k.toString()}=${v.toString()}`);
     expect(seen).toEqual(['b=kept']);
   });
 });

@@ -7,7 +7,7 @@ const b = (s: string): Buffer => Buffer.from(s);
 
 async function collect(it: AsyncIterable<[Buffer, Buffer]>): Promise<string[]> {
   const out: string[] = [];
-  for await (const [k, v] of it) out.push(`${k}=${v}`);
+  for await (const [k, v] of it) out.push(`${k.toString()}=${v.toString()}`);
   return out;
 }
 

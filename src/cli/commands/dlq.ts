@@ -32,7 +32,7 @@ function describe(record: DeadLetter): string {
 
 async function select(options: DlqOptions): Promise<{ records: DeadLetter[]; intake: string; dlq: string; produce: ReturnType<typeof createKafkaClient> }> {
   const { config, namespace } = loadNamespace(options.topology, options.namespace);
-  const kafka = createKafkaClient(config.clusters[namespace.cluster]!, 'wal-dlq');
+  const kafka = createKafkaClient(config.clusters[namespace.cluster], 'wal-dlq');
   const records = await readDeadLetters(kafka, namespace.topics.dlq, {
     since: options.since === undefined ? undefined : parseInstant(options.since),
     until: options.until === undefined ? undefined : parseInstant(options.until),

@@ -70,7 +70,7 @@ export function registerProduce(program: Command): void {
         const results = await writer.writeBatch(batch.map((b) => b.request));
         results.forEach((result, i) => {
           counts[result.durable] += 1;
-          if (result.durable !== 'true') record({ line: batch[i]!.line, ...result });
+          if (result.durable !== 'true') record({ line: batch[i].line, ...result });
         });
         done += results.length;
       };

@@ -10,7 +10,7 @@ import { DEFAULT_TOPOLOGY_FILES, loadNamespace } from '../namespace';
  */
 export async function sendControl(files: string[], namespaceName: string, command: ControlCommand, ids: string[] = []): Promise<number> {
   const { config, namespace } = loadNamespace(files, namespaceName);
-  const kafka = createKafkaClient(config.clusters[namespace.cluster]!, 'wal-queue');
+  const kafka = createKafkaClient(config.clusters[namespace.cluster], 'wal-queue');
   const admin = kafka.admin();
   await admin.connect();
   const partitions = (await admin.fetchTopicOffsets(namespace.topics.intake)).map((p) => p.partition);

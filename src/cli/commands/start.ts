@@ -82,7 +82,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   const clients = new Map<string, Kafka>();
   const clientFor = (alias: string): Kafka => {
     let kafka = clients.get(alias);
-    if (!kafka) clients.set(alias, (kafka = createKafkaClient(config.clusters[alias]!, `wal-${instanceId}`)));
+    if (!kafka) clients.set(alias, (kafka = createKafkaClient(config.clusters[alias], `wal-${instanceId}`)));
     return kafka;
   };
   if (options.createTopics) {

@@ -66,7 +66,7 @@ async function brokerView(files: string[], names: string[] | undefined): Promise
   const lines: string[] = [];
   for (const ns of namespaces) {
     const groupId = `wal.${ns.name}`;
-    const admin = createKafkaClient(config.clusters[ns.cluster]!, 'wal-status').admin();
+    const admin = createKafkaClient(config.clusters[ns.cluster], 'wal-status').admin();
     await admin.connect();
     try {
       const { groups } = await admin.describeGroups([groupId]);

@@ -24,7 +24,7 @@ export async function runTopicsApply(files: string[], options: { namespace?: str
   const specs = selectNamespaces(config, options.namespace).flatMap(planTopics);
   let driftCount = 0;
   for (const [alias, clusterSpecs] of byCluster(specs)) {
-    const cluster = config.clusters[alias]!;
+    const cluster = config.clusters[alias];
     print(`cluster ${alias} (${cluster.brokers.join(',')}):`);
     const admin = createKafkaClient(cluster, 'wal-topics').admin();
     await admin.connect();

@@ -28,7 +28,7 @@ export function registerTxn(program: Command): void {
     .option('-w, --wait <duration>', 'poll until the transaction is complete or failed, at most this long (30s, 5m)')
     .action(async (id: string, options: TxnStatusOptions) => {
       const { config, namespace } = loadNamespace(options.topology, options.namespace);
-      const kafka = createKafkaClient(config.clusters[namespace.cluster]!, 'wal-txn');
+      const kafka = createKafkaClient(config.clusters[namespace.cluster], 'wal-txn');
       const deadline = Date.now() + (options.wait === undefined ? 0 : parseDurationOption('--wait', options.wait));
       let status: TxnStatus | undefined;
       for (;;) {

@@ -299,6 +299,7 @@ export class NamespaceRunner {
     } finally {
       recordsProcessed.labels(this.options.engine.name).inc(processed);
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what a catch or a heartbeat caught, as it was
     if (rebalance !== undefined) throw rebalance;
   }
 

@@ -208,6 +208,7 @@ export class Task {
       }
       await this.stores.close();
       await this.options.output.close();
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what a catch or a heartbeat caught, as it was
       if (commitError) throw commitError;
     });
   }

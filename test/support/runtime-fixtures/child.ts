@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface FixtureProcess {
@@ -16,12 +17,12 @@ export async function startFixture(script: string, config: object, timeoutMs = 3
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   if (process.env.WAL_FIXTURE_LOG_DIR) {
     const file = path.join(process.env.WAL_FIXTURE_LOG_DIR, `${script}-${Date.now()}.log`);
-    void exited.then(() => require('node:fs').writeFileSync(file, out));
+    void exited.then(() => writeFileSync(file, out));
   }
   const fixture = { child, output: () => out, exited };
   await new Promise<void>((resolve, reject) => {
@@ -29,11 +30,11 @@ export async function startFixture(script: string, config: object, timeoutMs = 3
     const onData = () => {
       if (out.includes('{"event":"started"}')) {
         clearTimeout(timer);
-        child.stdout!.off('data', onData);
+        child.stdout.off('data', onData);
         resolve();
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with ${code} before starting:\n${out}`));

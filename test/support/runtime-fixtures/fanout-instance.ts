@@ -19,7 +19,7 @@ runInstanceFixture((fixture: FixtureConfig) => {
   const namespace = findNamespace(config, fixture.namespace);
   if (!namespace) throw new Error(`namespace ${fixture.namespace} is not in ${fixture.configFile}`);
   return {
-    brokers: config.clusters[namespace.cluster]!.brokers,
+    brokers: config.clusters[namespace.cluster].brokers,
     namespace,
     topology: mutationTopology(namespace, { clusters: config.clusters }),
     stateDir: fixture.stateDir,
