@@ -1,17 +1,19 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest } from '../wire';
+import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import type { Delivery, DeliveryResult, Target } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
 import { backoffDelay } from './backoff';
 import { ControlCommand } from './control';
-import { INTAKE_HEADERS } from '../wire/headers';
 import { deadLetters, delivered, fireLateness, pendingTimers, retries } from './metrics';
 import { TimerEntry, TimerStore } from './timer-store';
 
 export const TIMER_STORE = 'timers';
 export const DLQ_SINK = 'dlq';
+
+/** An intake record as the delay processor receives it: read once by the source's decoder. */
+export type IntakeRecord = WithIntake<WalRecord>;
 
 export interface DelayProcessorOptions {
   readonly namespace: NamespaceConfig;
@@ -20,12 +22,12 @@ export interface DelayProcessorOptions {
   /** Records handed to a target at once (and due timers read per scan). */
   readonly batchSize?: number;
   /**
-   * Child node that due requests carrying `mutations` are forwarded to (the fan-out), as the raw
-   * intake record. Without one, such requests are dead-lettered: this topology cannot apply them.
+   * Child node that due requests carrying `mutations` are forwarded to (the fan-out): the intake
+   * record's bytes with the request already read (an `IntakeRecord`). Without one, such requests are dead-lettered: this topology cannot apply them.
    */
   readonly mutationsChild?: string;
   readonly random?: () => number;
-  /** Avro codec (default: one over the namespace cluster's registry). */
+  /** Avro codec that reads requests back from the timer store (default: one over the namespace cluster's registry). */
   readonly codec?: AvroCodec;
   /** How targets are made (default: createTarget from the namespace's target config). */
   readonly targetFactory?: (name: string) => Target;
@@ -44,7 +46,7 @@ interface Ready {
  * the rest. Records already due skip the store and are delivered before their offset is committed
  * (`flush`), so nothing is acknowledged before its target answered.
  */
-export class DelayProcessor implements Processor {
+export class DelayProcessor implements Processor<IntakeRecord> {
   private context!: ProcessorContext;
   private timers!: TimerStore;
   // Per task: a task's targets and schema cache open and close with its partition.
@@ -70,17 +72,14 @@ export class DelayProcessor implements Processor {
     context.schedule(this.options.namespace.runtime.punctuationIntervalMs, (now) => this.punctuate(now));
   }
 
-  async process(record: WalRecord): Promise<void> {
-    const command = record.headers[INTAKE_HEADERS.control] as ControlCommand | undefined;
-    if (command) {
+  async process(record: IntakeRecord): Promise<void> {
+    const { intake } = record;
+    if (intake.kind === 'control') {
       await this.admitIncoming(); // a cancel or pause acts after the records written before it
-      return this.control(command, record);
+      return this.control(intake.command as ControlCommand, record);
     }
-
-    let request: WriteToLogRequest;
-    try {
-      request = await decodeIntakeRecord(this.codec, record.value, this.options.namespace);
-    } catch (error) {
+    if (intake.kind === 'undecodable') {
+      const { error } = intake;
       if (error instanceof SerdeError && error.retriable) {
         // The registry is away: park the raw record and decode it again later, in order with retries.
         await this.parkUndecodable(record, error.message);
@@ -91,7 +90,7 @@ export class DelayProcessor implements Processor {
     }
 
     // Admitted a batch at a time: one read of the timer index for the whole batch, not one per record.
-    this.incoming.push({ record, request });
+    this.incoming.push({ record, request: intake.request });
     if (this.incoming.length >= this.batchSize) await this.admitIncoming();
   }
 
@@ -196,7 +195,7 @@ export class DelayProcessor implements Processor {
       return;
     }
     if (item.fromStore) await this.timers.remove(item.entry.id);
-    this.context.forward({ key: item.entry.key, value: item.entry.value, headers: item.entry.headers }, child);
+    this.context.forward({ key: item.entry.key, value: item.entry.value, headers: item.entry.headers, intake: { kind: 'request', request: item.request } }, child);
   }
 
   /** A failed try: back off and retry while retries remain and it may help, else dead-letter. */

@@ -1,5 +1,6 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
-import { Topology, TopologyBuilder } from '../engine';
+import { Topology, TopologyBuilder, type SourceOptions } from '../engine';
+import { intakeDecoderSupplier } from '../wire/intake-record';
 import { DelayProcessor, DLQ_SINK, TIMER_STORE, type DelayProcessorOptions } from './delay-processor';
 
 export const DELAY_NODE = 'delay';
@@ -15,7 +16,12 @@ export interface DelayedQueueDeps {
   readonly random?: DelayProcessorOptions['random'];
 }
 
-/** Adds `delay` (timer store ⇄ timers changelog, DLQ sink) under `parent`, the intake source. */
+/** The intake source of a topology that starts with the delayed queue: requests and control commands, read once. */
+export function delayedQueueIntake(namespace: NamespaceConfig, deps: Pick<DelayedQueueDeps, 'clusters' | 'codec'>): SourceOptions {
+  return { decoder: intakeDecoderSupplier(namespace, deps.clusters, { controlCommands: true, codec: deps.codec }) };
+}
+
+/** Adds `delay` (timer store ⇄ timers changelog, DLQ sink) under `parent`, the intake source (see delayedQueueIntake). */
 export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConfig, deps: DelayedQueueDeps, parent = 'intake'): TopologyBuilder {
   return builder
     .addProcessor(
@@ -35,6 +41,6 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
  * Poison records that even the processor cannot route reach the DLQ through the engine's error policy.
  */
 export function delayedQueueTopology(namespace: NamespaceConfig, deps: DelayedQueueDeps): Topology {
-  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake);
+  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake, delayedQueueIntake(namespace, deps));
   return addDelayNodes(builder, namespace, deps).setDeadLetterTopic(namespace.topics.dlq).build();
 }

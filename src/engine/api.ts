@@ -41,7 +41,27 @@ export interface WalRecord {
   readonly offset: string;
 }
 
-/** What a processor forwards (to child processors or sinks). */
+/**
+ * Turns a fetched record into what its source's children receive, once, at the edge of the topology
+ * (Kafka Streams' source deserializer). The result keeps the record's metadata and may add fields (a
+ * decoded value) that travel to child processors in-process; sinks write only key, value and headers.
+ * A throw goes to the error policy with the record as fetched.
+ */
+export interface RecordDecoder<Out extends WalRecord = WalRecord> {
+  decode(record: WalRecord): Promise<Out> | Out;
+}
+
+/** Called once per task, like a processor supplier (a decoder may hold a per-task schema cache). */
+export type DecoderSupplier<Out extends WalRecord = WalRecord> = () => RecordDecoder<Out>;
+
+export interface SourceOptions {
+  readonly decoder?: DecoderSupplier;
+}
+
+/**
+ * What a processor forwards (to child processors or sinks). Fields beyond these (e.g. a decoded
+ * request) reach child processors as they are and are never written to a topic.
+ */
 export interface OutputRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
@@ -82,7 +102,7 @@ export interface ProcessorContext {
    * Passes a record to this node's children (or only to the child named `to`). Children run after
    * the current `process` call returns, in forwarding order; no need to await.
    */
-  forward(record: OutputRecord, to?: string): void;
+  forward<R extends OutputRecord>(record: R, to?: string): void;
   /** Runs `punctuator` every `intervalMs` of wall-clock time while the task is open. */
   schedule(intervalMs: number, punctuator: Punctuator): Cancellable;
   /** A store connected to this processor with `TopologyBuilder.addStore`. */

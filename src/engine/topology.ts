@@ -1,10 +1,11 @@
-import type { ErrorPolicy, ProcessorSupplier, StoreOptions, TopicChooser } from './api';
+import type { DecoderSupplier, ErrorPolicy, ProcessorSupplier, SourceOptions, StoreOptions, TopicChooser } from './api';
 import { TopologyError } from './errors';
 
 export interface SourceNode {
   readonly kind: 'source';
   readonly name: string;
   readonly topics: readonly string[];
+  readonly decoder?: DecoderSupplier;
 }
 
 export interface ProcessorNode {
@@ -51,10 +52,11 @@ export class TopologyBuilder {
   private deadLetterTopic?: string;
   private errorPolicy?: ErrorPolicy;
 
-  addSource(name: string, topics: string | string[]): this {
+  /** A source of `topics`; with `options.decoder`, its children receive each record decoded once. */
+  addSource(name: string, topics: string | string[], options: SourceOptions = {}): this {
     const list = Array.isArray(topics) ? topics : [topics];
     if (list.length === 0 || list.some((t) => !t)) throw new TopologyError(`source "${name}" needs at least one topic name`);
-    this.add({ kind: 'source', name, topics: list });
+    this.add({ kind: 'source', name, topics: list, decoder: options.decoder });
     return this;
   }
 

@@ -1,7 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { rootLogger, type Logger } from '../observability/logger';
 import type { OutputRecord, Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { createAvroCodec, decodeIntakeRecord, SerdeError, type AvroCodec, type WriteToLogRequest } from '../wire';
+import { createAvroCodec, SerdeError, type AvroCodec, type WithIntake, type WriteToLogRequest } from '../wire';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { planChunks, type PlannedChunk } from './chunking';
 import { CHUNK_HEADERS, INTAKE_HEADERS } from '../wire/headers';
@@ -37,9 +37,8 @@ export class FanoutRetryError extends Error {
  * cannot be decoded for a passing reason fails the task's flush: the task re-opens from its last
  * commit and reads the request again, instead of dead-lettering it.
  */
-export class FanoutProcessor implements Processor {
+export class FanoutProcessor implements Processor<WithIntake<WalRecord>> {
   private context!: ProcessorContext;
-  private codec!: AvroCodec;
   private chunks!: ChunkCodec;
   /** A request that could not be read for a passing reason, and where it is. */
   private failure: { readonly error: unknown; readonly topic: string; readonly offset: string } | undefined;
@@ -52,17 +51,20 @@ export class FanoutProcessor implements Processor {
   init(context: ProcessorContext): void {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
-    this.chunks = new ChunkCodec(this.codec);
+    this.chunks = new ChunkCodec(this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl }));
   }
 
-  async process(record: WalRecord): Promise<void> {
+  async process(record: WithIntake<WalRecord>): Promise<void> {
     if (this.failure !== undefined) return; // the task fails at flush and reads this record again
     const ns = this.options.namespace;
+    const { intake } = record;
     let request: WriteToLogRequest;
     let redrive: RedriveRef | undefined;
     try {
-      request = await decodeIntakeRecord(this.codec, record.value, ns);
+      // Read once by the source's decoder (or by the delay processor that forwarded it).
+      if (intake.kind === 'undecodable') throw intake.error;
+      if (intake.kind === 'control') throw new TypeError(`control command "${intake.command}" is for the delayed queue, not the fan-out`);
+      request = intake.request;
       redrive = redriveOf(record.headers, request);
     } catch (error) {
       if (error instanceof SerdeError && error.retriable) {

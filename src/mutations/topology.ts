@@ -1,6 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { TopologyBuilder, type Topology } from '../engine';
 import type { AvroCodec } from '../wire';
+import { intakeDecoderSupplier } from '../wire/intake-record';
 import type { Target } from '../targets';
 import { ApplierProcessor } from './applier-processor';
 import { FanoutProcessor } from './fanout-processor';
@@ -34,7 +35,7 @@ export interface MutationDeps {
 
 /**
  * Adds multi-partition mutations to a topology whose node `parent` forwards intake records that
- * carry mutations (raw: key, Avro value, headers):
+ * carry mutations (an intake record with its request read once, see wire/intake-record):
  *
  *   parent → fanout → wal.<ns>.target.<t> (one sink per target) and begin events → completions
  *   wal.<ns>.target.* → fanout-applier (held-chunk FIFO store) → targets; outcomes → completions
@@ -71,7 +72,8 @@ export function addMutationNodes(builder: TopologyBuilder, namespace: NamespaceC
 
 /** A topology of mutations alone: intake → fanout → …, for namespaces (and tests) without the delayed queue. */
 export function mutationTopology(namespace: NamespaceConfig, deps: MutationDeps): Topology {
-  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake);
+  const decoder = intakeDecoderSupplier(namespace, deps.clusters, { controlCommands: false, codec: deps.codec });
+  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake, { decoder });
   addMutationNodes(builder, namespace, deps, 'intake');
   if (namespace.dlq.enabled) builder.setDeadLetterTopic(namespace.topics.dlq);
   return builder.build();

@@ -1,10 +1,13 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { Topology, TopologyBuilder } from '../engine';
-import { addDelayNodes, DELAY_NODE } from '../delayed-queue/topology';
+import { addDelayNodes, DELAY_NODE, delayedQueueIntake } from '../delayed-queue/topology';
 import { addMutationNodes, FANOUT_NODE } from '../mutations';
+import type { AvroCodec } from '../wire';
 
 export interface NamespaceTopologyDeps {
   readonly clusters: Record<string, ClusterConfig>;
+  /** Test seam: the Avro codec of every node (default: one per task over the namespace cluster's registry). */
+  readonly codec?: AvroCodec;
 }
 
 /**
@@ -16,8 +19,8 @@ export interface NamespaceTopologyDeps {
  *                   └─ fanout → wal.<ns>.target.<t> → applier → wal.<ns>.completions → txn-tracker
  */
 export function namespaceTopology(namespace: NamespaceConfig, deps: NamespaceTopologyDeps): Topology {
-  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake);
-  addDelayNodes(builder, namespace, { clusters: deps.clusters, mutationsChild: FANOUT_NODE });
-  addMutationNodes(builder, namespace, { clusters: deps.clusters }, DELAY_NODE);
+  const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake, delayedQueueIntake(namespace, deps));
+  addDelayNodes(builder, namespace, { clusters: deps.clusters, codec: deps.codec, mutationsChild: FANOUT_NODE });
+  addMutationNodes(builder, namespace, { clusters: deps.clusters, codec: deps.codec }, DELAY_NODE);
   return builder.setDeadLetterTopic(namespace.topics.dlq).build();
 }

@@ -6,3 +6,4 @@ export type { AvroCodec, AvroCodecOptions } from './codec';
 export * from './intake';
 export * from './headers';
 export * from './dlq';
+export * from './intake-record';

@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/namespaces';
 import { chunkSinkName, FANOUT_DLQ_SINK, FANOUT_EVENTS_SINK, FanoutProcessor, FanoutRetryError } from '../../src/mutations';
 import { TopologyBuilder, TopologyTestDriver } from '../../src/engine';
 import { formatWireFormat } from '../../src/wire';
+import { intakeDecoderSupplier } from '../../src/wire/intake-record';
 
 /** A port nothing listens on: the schema registry is "away". */
 async function closedPort(): Promise<number> {
@@ -38,7 +39,7 @@ namespaces:
       },
     });
     const topology = new TopologyBuilder()
-      .addSource('intake', ns.topics.intake)
+      .addSource('intake', ns.topics.intake, { decoder: intakeDecoderSupplier(ns, config.clusters, { controlCommands: false }) })
       .addProcessor('fanout', () => new FanoutProcessor({ namespace: ns, clusters: config.clusters, logger: pino({ level: 'info' }, sink) }), 'intake')
       .addSink(chunkSinkName('events'), ns.topics.targets.events, 'fanout')
       .addSink(FANOUT_EVENTS_SINK, ns.topics.completions, 'fanout')

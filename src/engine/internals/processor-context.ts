@@ -40,7 +40,7 @@ export class NodeContext implements ProcessorContext {
     return this.host.current().timestamp;
   }
 
-  forward(record: OutputRecord, to?: string): void {
+  forward<R extends OutputRecord>(record: R, to?: string): void {
     this.host.forward(this.node, record, to);
   }
 

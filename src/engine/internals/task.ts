@@ -1,6 +1,6 @@
 import type { TopicPartitionOffset } from 'kafkajs';
 import { commitLatency, processingErrors, punctuations, recordsOut } from '../../observability/metrics';
-import type { Clock, ErrorPolicy, ErrorPolicyActions, KeyValueStore, OutputRecord, Processor, Punctuator, WalRecord } from '../api';
+import type { Clock, ErrorPolicy, ErrorPolicyActions, KeyValueStore, OutputRecord, Processor, Punctuator, RecordDecoder, WalRecord } from '../api';
 import { RuntimeError, TopologyError } from '../errors';
 import { defaultErrorPolicy, deadLetterRecord } from './error-policy';
 import { Mutex } from 'async-mutex';
@@ -44,6 +44,8 @@ interface QueueItem {
 export class Task {
   readonly lock = new Mutex();
   private readonly processors = new Map<string, Processor>();
+  /** Per source node with a decoder: this task's instance of it. */
+  private readonly decoders = new Map<string, RecordDecoder>();
   private readonly scheduler: Punctuation;
   private readonly processed = new Map<string, bigint>();
   private readonly flushed = new Map<string, bigint>();
@@ -127,7 +129,10 @@ export class Task {
     this.currentRecord = record;
     const source = this.sourceOf(record.topic);
     try {
-      await this.drain(this.childrenOf(source, record, undefined));
+      const decoder = this.decoders.get(source);
+      const decoded = decoder ? await decoder.decode(record) : record;
+      this.currentRecord = decoded;
+      await this.drain(this.childrenOf(source, decoded, undefined));
     } catch (error) {
       processingErrors.labels(this.options.namespace).inc();
       await this.handleError(error, record);
@@ -276,6 +281,7 @@ export class Task {
       now: () => this.options.clock.now(),
     };
     for (const node of topology.nodes.values()) {
+      if (node.kind === 'source' && node.decoder) this.decoders.set(node.name, node.decoder());
       if (node.kind !== 'processor') continue;
       const storeNames = new Set([...topology.stores.values()].filter((s) => s.processors.includes(node.name)).map((s) => s.name));
       const processor = node.supplier();
@@ -307,10 +313,19 @@ export class Task {
 
   private childrenOf(node: string, base: WalRecord, record: OutputRecord | undefined, to?: string): QueueItem[] {
     const targets = to !== undefined ? [to] : (this.options.topology.children.get(node) ?? []);
-    const next: WalRecord = record
-      ? { ...base, key: record.key, value: record.value, headers: record.headers ?? base.headers, timestamp: record.timestamp ?? base.timestamp }
-      : base;
-    return targets.map((child) => ({ node: child, record: next, outPartition: record?.partition }));
+    if (!record) return targets.map((child) => ({ node: child, record: base }));
+    // The input's metadata, and exactly what was forwarded: fields a decoder added to the input do not
+    // ride along on a forward that does not carry them.
+    const { partition: outPartition, ...forwarded } = record;
+    const next: WalRecord = {
+      ...forwarded,
+      headers: record.headers ?? base.headers,
+      timestamp: record.timestamp ?? base.timestamp,
+      topic: base.topic,
+      partition: base.partition,
+      offset: base.offset,
+    };
+    return targets.map((child) => ({ node: child, record: next, outPartition }));
   }
 
   /** Depth-first, like Kafka Streams: a child's own forwards run before its next sibling. */
