@@ -10,8 +10,9 @@ const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 120000,
-  // A test that fails mid-way may leave a kafkajs consumer polling; never let that hang the run.
-  forceExit: true,
+  // No forceExit: a green run leaves no handle open and jest exits on its own. A test that fails
+  // mid-way may still leave a kafkajs consumer polling; test/support/global-teardown.ts then names
+  // what keeps the process alive and ends it with a failing code instead of letting the run hang.
   projects: [
     {
       displayName: 'unit',

@@ -44,17 +44,22 @@ describe.each(['A', 'B'] as const)('cluster %s', (name) => {
 
     const consumer = kafka.consumer({ groupId: `${topic}-reader` });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const received = await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no record on ${topic} within 30 s`)), 30000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          clearTimeout(timer);
-          resolve(message.value as Buffer);
-        },
+    let received: Buffer;
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      received = await new Promise<Buffer>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no record on ${topic} within 30 s`)), 30000);
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            clearTimeout(timer);
+            resolve(message.value as Buffer);
+          },
+        });
       });
-    });
-    await consumer.disconnect();
+    } finally {
+      // Also when no record came: a running consumer would keep jest from exiting.
+      await consumer.disconnect();
+    }
 
     // A fresh registry client: decoding must fetch the schema by id from the registry itself.
     const decoded = await new SchemaRegistry({ host: cluster.registryUrl }).decode(received);

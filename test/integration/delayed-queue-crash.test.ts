@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createWalWriter } from '../../src/api';
 import { saveConfig } from '../../src/namespaces';
-import { collect, delayedQueueNamespace, header, percentile } from '../support/delayed-queue';
+import { collect, delayedQueueNamespace, header, percentile, stopCollectors } from '../support/delayed-queue';
 
 jest.setTimeout(180_000);
 
@@ -16,12 +16,21 @@ interface Instance {
   exited: Promise<number | null>;
 }
 
+// Every `wal start` this file spawned; afterAll kills any a failed test left running (its stdout
+// pipe would otherwise keep jest from exiting).
+const started = new Set<ChildProcess>();
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await stopCollectors();
+});
+
 /** `wal start` as a real process; resolves once it logged that it started. */
 async function startWal(configFile: string, stateDir: string): Promise<Instance> {
   const child = spawn(process.execPath, [CLI, 'start', '--topology', configFile, '--state-dir', stateDir, '--instance-id', 'crash-test', '--session-timeout', '8s'], {
     env: { ...process.env, WAL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -3,7 +3,7 @@ import { DLQ_HEADERS } from '../../src/wire/headers';
 import { readDeadLetters } from '../../src/ops/dead-letters';
 import type { NamespaceRunner } from '../../src/engine';
 import { startHttpTargetServer, respond, type HttpTargetServer } from '../support/http-target';
-import { collect, configFile, delayedQueueNamespace, header, headerMap, percentile, startQueue } from '../support/delayed-queue';
+import { collect, configFile, delayedQueueNamespace, header, headerMap, percentile, startQueue, stopCollectors } from '../support/delayed-queue';
 import { runWal } from '../support/wal-cli';
 
 jest.setTimeout(120_000);
@@ -11,6 +11,7 @@ jest.setTimeout(120_000);
 const running: NamespaceRunner[] = [];
 afterEach(async () => {
   await Promise.allSettled(running.splice(0).map((r) => r.stop()));
+  await stopCollectors();
 });
 
 describe('delayed queue on a real broker', () => {

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { createWalWriter } from '../../src/api';
 import { namespaceTopology } from '../../src/personas/namespace-topology';
 import type { NamespaceRunner } from '../../src/engine';
-import { collect, delayedQueueNamespace, header, startQueue } from '../support/delayed-queue';
+import { collect, delayedQueueNamespace, header, startQueue, stopCollectors } from '../support/delayed-queue';
 import { complete, waitForTxn } from '../support/mutations';
 import { startPostgres } from '../support/postgres';
 
@@ -15,6 +15,7 @@ describe('a namespace runs the delayed queue and the fan-out together', () => {
     pg = await startPostgres();
   });
   afterAll(async () => {
+    await stopCollectors();
     await runner?.stop();
     await pg.stop();
   });

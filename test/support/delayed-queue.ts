@@ -87,6 +87,16 @@ export interface Collected {
   waitFor(count: number, timeoutMs: number): Promise<void>;
 }
 
+const openCollectors = new Set<Collected>();
+
+/**
+ * Stops every collector still running; tests call it in afterEach/afterAll, so a failed `waitFor`
+ * (which skips the test's own `stop()`) does not leave a consumer polling after the run.
+ */
+export async function stopCollectors(): Promise<void> {
+  await Promise.allSettled([...openCollectors].map((c) => c.stop()));
+}
+
 /** Collects everything that arrives on a topic (from the beginning). */
 export async function collect(kafka: Kafka, topic: string): Promise<Collected> {
   const consumer = kafka.consumer({ groupId: uniqueTopic('collector'), maxWaitTimeInMs: 100 });
@@ -94,9 +104,12 @@ export async function collect(kafka: Kafka, topic: string): Promise<Collected> {
   await consumer.subscribe({ topic, fromBeginning: true });
   const messages: Array<KafkaMessage & { partition: number }> = [];
   await consumer.run({ eachMessage: async ({ message, partition }) => void messages.push({ ...message, partition }) });
-  return {
+  const collected: Collected = {
     messages,
-    stop: () => consumer.disconnect(),
+    stop: () => {
+      openCollectors.delete(collected);
+      return consumer.disconnect();
+    },
     waitFor: async (count, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       while (messages.length < count) {
@@ -105,6 +118,8 @@ export async function collect(kafka: Kafka, topic: string): Promise<Collected> {
       }
     },
   };
+  openCollectors.add(collected);
+  return collected;
 }
 
 /** Every header of a message as text (a repeated header keeps its last value). */

@@ -26,7 +26,11 @@ export async function startFixture(script: string, config: object, timeoutMs = 3
   }
   const fixture = { child, output: () => out, exited };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // The caller never gets a handle to stop it: kill it here, or it outlives the run.
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = () => {
       if (out.includes('{"event":"started"}')) {
         clearTimeout(timer);
