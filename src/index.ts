@@ -8,7 +8,9 @@
  * - Configuration: `loadConfig` (files or directories), `parseConfig` (text), `findNamespace`,
  *   `ConfigError`, and the typed config shapes they return.
  * - Processor API (in the spirit of Kafka Streams' `processor/api`): `Processor`, `ProcessorContext`,
- *   records, punctuators, stores, error policies, and `TopologyBuilder` → `Topology`.
+ *   records, source decoders, punctuators, stores, error policies, and `TopologyBuilder` → `Topology`.
+ * - `TopologyTestDriver`: runs a topology with no broker (pipe records in, advance the wall clock,
+ *   read outputs and stores), for a processor's unit tests.
  *
  * Modules are imported one by one rather than through their folders' barrels so that loading the
  * library does not load the HTTP server, the engine's runners or the CLI.
@@ -41,8 +43,13 @@ export type {
 export { TopologyBuilder } from './engine/topology';
 export type { Topology } from './engine/topology';
 export { TopologyError } from './engine/errors';
+export { TopologyTestDriver } from './engine/test-driver';
+export type { TestInputRecord, TestOutputRecord, TopologyTestDriverOptions } from './engine/test-driver';
 export type {
   Cancellable,
+  DecoderSupplier,
+  RecordDecoder,
+  SourceOptions,
   Clock,
   ErrorPolicy,
   ErrorPolicyActions,

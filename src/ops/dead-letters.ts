@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { decodeHeaders } from '../kafka/consumer-helpers';
 import { readPartitionRange } from '../kafka/partition-reader';
 import { DLQ_HEADERS } from '../wire/headers';
 
@@ -61,7 +62,7 @@ export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLe
           const timestamp = Number(m.timestamp);
           if (query.until !== undefined && timestamp >= query.until) continue;
           if (query.since !== undefined && timestamp < query.since) continue;
-          const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[v.length - 1]) : String(v ?? '')]));
+          const headers = decodeHeaders(m.headers);
           if (ids && !ids.has(headers[DLQ_HEADERS.id] ?? '')) continue;
           found.push({ partition: range.partition, offset: m.offset, timestamp, key: m.key, value: m.value, headers });
         }

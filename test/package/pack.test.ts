@@ -56,7 +56,7 @@ const wal = require('wal');
 
 (async () => {
   assert.equal(require.resolve('wal'), path.join(__dirname, 'node_modules', 'wal', 'dist', 'index.js'));
-  for (const name of ['createWalWriter', 'loadConfig', 'parseConfig', 'findNamespace', 'TopologyBuilder']) {
+  for (const name of ['createWalWriter', 'loadConfig', 'parseConfig', 'findNamespace', 'TopologyBuilder', 'TopologyTestDriver']) {
     assert.equal(typeof wal[name], 'function', name);
   }
 
@@ -69,6 +69,20 @@ const wal = require('wal');
   assert.deepEqual(topology.sourceTopics, ['orders']);
   assert.equal(topology.changelogTopic('seen', 'wal.orders'), 'wal.orders.seen-changelog');
   assert.throws(() => new wal.TopologyBuilder().build(), wal.TopologyError);
+
+  // The test driver runs a topology with no broker: a processor's unit test, as a user writes it.
+  const upper = new wal.TopologyBuilder()
+    .addSource('in', 'words')
+    .addProcessor('upper', () => {
+      let context;
+      return { init: (c) => { context = c; }, process: (r) => context.forward({ key: r.key, value: Buffer.from(r.value.toString().toUpperCase()) }) };
+    }, 'in')
+    .addSink('out', 'words.upper', 'upper')
+    .build();
+  const driver = await wal.TopologyTestDriver.create(upper);
+  await driver.pipeInput('words', { key: 'k', value: 'hello' });
+  assert.deepEqual(driver.readAllOutput('words.upper').map((r) => r.value.toString()), ['HELLO']);
+  await driver.close();
 
   const config = wal.parseConfig(${JSON.stringify(CONFIG_YAML)}, 'inline.yaml', {});
   assert.equal(wal.findNamespace(config, 'orders').topics.intake, 'wal.orders.intake');
