@@ -1,4 +1,5 @@
 import type { KeyValueStore } from '../engine/api';
+import { decodeHeldRecord, encodeHeldRecord, timeOrderedKey } from '../state/layouts';
 
 /**
  * A pending delivery as the timer store keeps it: the original intake record (bytes, for the DLQ
@@ -22,17 +23,10 @@ export interface TimerEntry {
 //   't' + dueAt (8 bytes big-endian) + id → entry   range scan < now yields due timers in due order
 //   'i' + id                              → dueAt   finds a pending id for dedup and cancel
 //   'm' + name                            → value   small metadata (pause flag, pending count)
+// An entry is encodeHeldRecord's layout (state/layouts): its bookkeeping as JSON, then the intake bytes.
 const TIMER = 0x74;
 const BY_ID = 0x69;
 const META = 0x6d;
-
-function timerKey(dueAt: number, id: string): Buffer {
-  const key = Buffer.alloc(9 + Buffer.byteLength(id));
-  key[0] = TIMER;
-  key.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(dueAt))), 1);
-  key.write(id, 9);
-  return key;
-}
 
 function idKey(id: string): Buffer {
   return Buffer.concat([Buffer.from([BY_ID]), Buffer.from(id)]);
@@ -40,21 +34,6 @@ function idKey(id: string): Buffer {
 
 function metaKey(name: string): Buffer {
   return Buffer.concat([Buffer.from([META]), Buffer.from(name)]);
-}
-
-/** Value layout: 4-byte length of a JSON header, the header, then the original record value. */
-function encodeEntry(entry: TimerEntry): Buffer {
-  const { value, key, ...rest } = entry;
-  const meta = Buffer.from(JSON.stringify({ ...rest, key: key === null ? null : key.toString('base64') }));
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(meta.length);
-  return Buffer.concat([length, meta, value]);
-}
-
-function decodeEntry(buffer: Buffer): TimerEntry {
-  const length = buffer.readUInt32BE(0);
-  const meta = JSON.parse(buffer.subarray(4, 4 + length).toString()) as Omit<TimerEntry, 'key' | 'value'> & { key: string | null };
-  return { ...meta, key: meta.key === null ? null : Buffer.from(meta.key, 'base64'), value: buffer.subarray(4 + length) };
 }
 
 /**
@@ -73,7 +52,7 @@ export class TimerStore {
   async schedule(entry: TimerEntry, options: { replace?: boolean } = {}): Promise<boolean> {
     const existing = await this.store.get(idKey(entry.id));
     if (existing && !options.replace) return false;
-    if (existing) await this.store.delete(timerKey(Number(existing.readBigUInt64BE(0)), entry.id));
+    if (existing) await this.store.delete(timeOrderedKey(TIMER, Number(existing.readBigUInt64BE(0)), entry.id));
     await this.write(entry);
     if (!existing) await this.adjustPending(1);
     return true;
@@ -98,15 +77,15 @@ export class TimerStore {
   async get(id: string): Promise<TimerEntry | undefined> {
     const due = await this.store.get(idKey(id));
     if (!due) return undefined;
-    const value = await this.store.get(timerKey(Number(due.readBigUInt64BE(0)), id));
-    return value ? decodeEntry(value) : undefined;
+    const value = await this.store.get(timeOrderedKey(TIMER, Number(due.readBigUInt64BE(0)), id));
+    return value ? decodeHeldRecord<TimerEntry>(value) : undefined;
   }
 
   /** Removes a pending timer (fired, dead-lettered or cancelled); false when none was pending. */
   async remove(id: string): Promise<boolean> {
     const due = await this.store.get(idKey(id));
     if (!due) return false;
-    await this.store.delete(timerKey(Number(due.readBigUInt64BE(0)), id));
+    await this.store.delete(timeOrderedKey(TIMER, Number(due.readBigUInt64BE(0)), id));
     await this.store.delete(idKey(id));
     await this.adjustPending(-1);
     return true;
@@ -115,9 +94,9 @@ export class TimerStore {
   /** Timers due at or before `now`, earliest first, at most `limit`. */
   async due(now: number, limit: number): Promise<TimerEntry[]> {
     const entries: TimerEntry[] = [];
-    const lt = timerKey(now + 1, '');
+    const lt = timeOrderedKey(TIMER, now + 1, '');
     for await (const [, value] of this.store.range({ gte: Buffer.from([TIMER]), lt, limit })) {
-      entries.push(decodeEntry(value));
+      entries.push(decodeHeldRecord<TimerEntry>(value));
     }
     return entries;
   }
@@ -170,7 +149,7 @@ export class TimerStore {
   private async write(entry: TimerEntry): Promise<void> {
     const due = Buffer.alloc(8);
     due.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(entry.dueAt))));
-    await this.store.put(timerKey(entry.dueAt, entry.id), encodeEntry(entry));
+    await this.store.put(timeOrderedKey(TIMER, entry.dueAt, entry.id), encodeHeldRecord(entry));
     await this.store.put(idKey(entry.id), due);
   }
 

@@ -22,6 +22,11 @@ const KAFKA_LEVEL: Record<string, logLevel> = {
   debug: logLevel.DEBUG,
 };
 
+/** kafkajs' own level: $WAL_KAFKA_LOG_LEVEL (nothing, error, warn, info, debug), WARN by default. */
+export function kafkaLogLevel(): logLevel {
+  return KAFKA_LEVEL[(process.env.WAL_KAFKA_LOG_LEVEL ?? 'warn').toLowerCase()] ?? logLevel.WARN;
+}
+
 export function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
@@ -37,7 +42,7 @@ export function createKafkaClient(cluster: ClusterConfig, clientId: string): Kaf
   return new Kafka({
     clientId: cluster.clientId ? `${cluster.clientId}.${clientId}` : clientId,
     brokers: [...cluster.brokers],
-    logLevel: KAFKA_LEVEL[(process.env.WAL_KAFKA_LOG_LEVEL ?? 'warn').toLowerCase()] ?? logLevel.WARN,
+    logLevel: kafkaLogLevel(),
     logCreator: kafkaLogCreator(logger),
   });
 }

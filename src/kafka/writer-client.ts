@@ -1,15 +1,7 @@
-import { Kafka, logCreator, logLevel } from 'kafkajs';
+import { Kafka, logCreator } from 'kafkajs';
 import type { ClusterConfig } from './cluster';
-import { kafkaLogCreator } from './client';
+import { kafkaLogCreator, kafkaLogLevel } from './client';
 import type { Logger } from '../observability/logger';
-
-const KAFKA_LEVEL: Record<string, logLevel> = {
-  nothing: logLevel.NOTHING,
-  error: logLevel.ERROR,
-  warn: logLevel.WARN,
-  info: logLevel.INFO,
-  debug: logLevel.DEBUG,
-};
 
 const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer';
 
@@ -38,7 +30,7 @@ export function createWriterKafkaClient(cluster: ClusterConfig, clientId: string
     connectionTimeout: Math.min(3000, Math.max(500, Math.floor(timeoutMs / 4))),
     requestTimeout: timeoutMs + 1000,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: Math.max(500, Math.floor(timeoutMs / 4)) },
-    logLevel: KAFKA_LEVEL[(process.env.WAL_KAFKA_LOG_LEVEL ?? 'warn').toLowerCase()] ?? logLevel.WARN,
+    logLevel: kafkaLogLevel(),
     logCreator: quietLogCreator(kafkaLogCreator(logger.child({ cluster: cluster.name }))),
   });
 }

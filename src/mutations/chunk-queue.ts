@@ -1,4 +1,5 @@
 import type { KeyValueStore } from '../engine/api';
+import { decodeHeldRecord, encodeHeldRecord } from '../state/layouts';
 
 /** A chunk record waiting for its target, with its retry bookkeeping. */
 export interface QueuedChunk {
@@ -32,20 +33,6 @@ function u64(n: number | bigint): Buffer {
   return b;
 }
 
-function encode(chunk: QueuedChunk): Buffer {
-  const { value, key, ...rest } = chunk;
-  const meta = Buffer.from(JSON.stringify({ ...rest, key: key === null ? null : key.toString('base64') }));
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(meta.length);
-  return Buffer.concat([length, meta, value]);
-}
-
-function decode(buffer: Buffer): QueuedChunk {
-  const length = buffer.readUInt32BE(0);
-  const meta = JSON.parse(buffer.subarray(4, 4 + length).toString()) as Omit<QueuedChunk, 'key' | 'value'> & { key: string | null };
-  return { ...meta, key: meta.key === null ? null : Buffer.from(meta.key, 'base64'), value: buffer.subarray(4 + length) };
-}
-
 /**
  * Chunks held back from a target, first in first out, on disk (a changelogged store, so they move
  * with the partition). Unlike the delayed queue's timer store, which orders by due time, order here
@@ -64,7 +51,7 @@ export class ChunkQueue {
     const nextKey = prefix(NEXT, target);
     const stored = await this.store.get(nextKey);
     const seq = stored ? stored.readBigUInt64BE(0) : 0n;
-    await this.store.put(Buffer.concat([prefix(QUEUE, target), u64(seq)]), encode(chunk));
+    await this.store.put(Buffer.concat([prefix(QUEUE, target), u64(seq)]), encodeHeldRecord(chunk));
     await this.store.put(nextKey, u64(seq + 1n));
     this.sizes.set(target, size + 1);
   }
@@ -73,12 +60,12 @@ export class ChunkQueue {
   async head(target: string): Promise<{ key: Buffer; chunk: QueuedChunk } | undefined> {
     const gte = prefix(QUEUE, target);
     const lt = Buffer.concat([gte.subarray(0, gte.length - 1), Buffer.from([1])]);
-    for await (const [key, value] of this.store.range({ gte, lt, limit: 1 })) return { key, chunk: decode(value) };
+    for await (const [key, value] of this.store.range({ gte, lt, limit: 1 })) return { key, chunk: decodeHeldRecord<QueuedChunk>(value) };
     return undefined;
   }
 
   async replace(key: Buffer, chunk: QueuedChunk): Promise<void> {
-    await this.store.put(key, encode(chunk));
+    await this.store.put(key, encodeHeldRecord(chunk));
   }
 
   async remove(target: string, key: Buffer): Promise<void> {

@@ -5,6 +5,7 @@ import { decodeTxnEvent, InvalidTxnEventError } from './events';
 import { txnDuration, txnsCompleted, txnsFailed, txnsPending } from './metrics';
 import { TXN_STORE } from './names';
 import { applyTxnEvent, type TxnStatus } from './txn-status';
+import { timeOrderedKey } from '../state/layouts';
 
 export interface TxnTrackerOptions {
   readonly namespace: NamespaceConfig;
@@ -25,13 +26,6 @@ export function txnStatusKey(txnId: string): Buffer {
   return Buffer.concat([Buffer.from([STATUS]), Buffer.from(txnId)]);
 }
 
-function expiryKey(completedAt: number, txnId: string): Buffer {
-  const key = Buffer.alloc(9 + Buffer.byteLength(txnId));
-  key[0] = EXPIRY;
-  key.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(completedAt))), 1);
-  key.write(txnId, 9);
-  return key;
-}
 
 /**
  * Joins the fan-out's "begin" events and the appliers' chunk outcomes per transaction. States change
@@ -95,8 +89,8 @@ export class TxnTracker implements Processor {
     this.dirty.clear();
     for (const { before, after } of changed) {
       await this.store.put(txnStatusKey(after.txnId), Buffer.from(JSON.stringify(after)));
-      if (before?.completedAt) await this.store.delete(expiryKey(before.completedAt, after.txnId));
-      if (after.completedAt !== null) await this.store.put(expiryKey(after.completedAt, after.txnId), Buffer.alloc(0));
+      if (before?.completedAt) await this.store.delete(timeOrderedKey(EXPIRY, before.completedAt, after.txnId));
+      if (after.completedAt !== null) await this.store.put(timeOrderedKey(EXPIRY, after.completedAt, after.txnId), Buffer.alloc(0));
       this.addPending((after.status === 'pending' ? 1 : 0) - (before?.status === 'pending' ? 1 : 0));
       if (after.status === 'failed' && before?.status !== 'failed') txnsFailed.inc({ namespace: ns });
       if (after.status === 'complete' && before?.status !== 'complete') {
@@ -117,7 +111,7 @@ export class TxnTracker implements Processor {
     const cutoff = now - (this.options.retentionMs ?? DEFAULT_TXN_RETENTION_MS);
     if (cutoff <= 0) return;
     const expired: Buffer[] = [];
-    for await (const [key] of this.store.range({ gte: Buffer.from([EXPIRY]), lt: expiryKey(cutoff, ''), limit: 1000 })) expired.push(key);
+    for await (const [key] of this.store.range({ gte: Buffer.from([EXPIRY]), lt: timeOrderedKey(EXPIRY, cutoff, ''), limit: 1000 })) expired.push(key);
     for (const key of expired) {
       await this.store.delete(key);
       await this.store.delete(txnStatusKey(key.subarray(9).toString()));
