@@ -49,8 +49,21 @@ describe('architecture of src/', () => {
     expect(violations('kafka', [...above, 'namespaces', 'wire', 'state', 'targets'])).toEqual([]);
   });
 
-  it('lets no persona reach the CLI or dev tooling', () => {
-    for (const persona of PERSONAS) expect(violations(persona, ['cli', 'devcluster'])).toEqual([]);
+  it('lets no persona (delayed queue, mutations, mirror) reach the CLI, the API, ops, the persona selection or dev tooling', () => {
+    for (const persona of ['delayed-queue', 'mutations', 'mirror']) {
+      expect(violations(persona, ['cli', 'api', 'ops', 'personas', 'devcluster'])).toEqual([]);
+    }
+    expect(violations('personas', ['cli', 'api', 'devcluster'])).toEqual([]);
+  });
+
+  it('keeps dev tooling out of the product: only the CLI reaches src/devcluster, never the library entry point', () => {
+    const rooms = [...new Set(edges.map((e) => roomOf(e.from)))].filter((r) => r !== 'cli' && r !== 'devcluster');
+    expect(rooms.flatMap((room) => violations(room, ['devcluster']))).toEqual([]);
+    expect(rooms).toContain('index');
+  });
+
+  it('keeps the wire contract below everything that speaks it: wire reaches no engine, persona, target or ops code', () => {
+    expect(violations('wire', ['engine', ...PERSONAS, 'targets', 'ops', 'api', 'cli', 'state'])).toEqual([]);
   });
 
   it('detects what it checks (a cycle and a forbidden edge in a made-up graph)', () => {
