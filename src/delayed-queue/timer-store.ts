@@ -1,22 +1,13 @@
 import type { KeyValueStore } from '../engine/api';
-import { decodeHeldRecord, encodeHeldRecord, timeOrderedKey } from '../state/layouts';
+import { decodeHeldRecord, encodeHeldRecord, timeOrderedKey, type Attempts, type HeldRecord } from '../state/layouts';
 
 /**
  * A pending delivery as the timer store keeps it: the original intake record (bytes, for the DLQ
  * and for re-decoding at fire time) plus the retry bookkeeping.
  */
-export interface TimerEntry {
+export interface TimerEntry extends HeldRecord, Attempts {
   readonly id: string;
   readonly dueAt: number;
-  /** Deliveries tried so far (0 until the first try). */
-  readonly attempts: number;
-  readonly firstFailureAt?: number;
-  readonly lastFailureAt?: number;
-  readonly lastError?: string;
-  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string };
-  readonly key: Buffer | null;
-  readonly value: Buffer;
-  readonly headers: Record<string, string>;
 }
 
 // Key layout (one store, one changelog):

@@ -1,19 +1,8 @@
 import type { KeyValueStore } from '../engine/api';
-import { decodeHeldRecord, encodeHeldRecord } from '../state/layouts';
+import { decodeHeldRecord, encodeHeldRecord, type Attempts, type HeldRecord } from '../state/layouts';
 
-/** A chunk record waiting for its target, with its retry bookkeeping. */
-export interface QueuedChunk {
-  /** Apply tries so far (0 until its first try). */
-  readonly attempts: number;
-  readonly firstFailureAt?: number;
-  readonly lastFailureAt?: number;
-  readonly lastError?: string;
-  readonly source: { readonly topic: string; readonly partition: number; readonly offset: string };
-  readonly key: Buffer | null;
-  readonly headers: Record<string, string>;
-  /** The chunk record's value, as read from the target topic. */
-  readonly value: Buffer;
-}
+/** A chunk record waiting for its target (its value as read from the target topic), with its retry bookkeeping. */
+export type QueuedChunk = HeldRecord & Attempts;
 
 // Key layout (one store, one changelog):
 //   'q' + target + 0x00 + seq (8 bytes big-endian) → chunk   a FIFO per target, oldest first
