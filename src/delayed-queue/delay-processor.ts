@@ -6,11 +6,15 @@ import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
 import { backoffDelay } from './backoff';
 import { ControlCommand } from './control';
-import { deadLetters, delivered, fireLateness, pendingTimers, retries } from './metrics';
+import { IdempotencyWindow } from './idempotency-window';
+import { deadLetters, delivered, fireLateness, intakeDuplicates, pendingTimers, retries } from './metrics';
 import { TimerEntry, TimerStore } from './timer-store';
+import { REDRIVE_HEADERS } from '../wire/headers';
 
 export const TIMER_STORE = 'timers';
 export const DLQ_SINK = 'dlq';
+/** Ids accepted within the namespace's idempotency window. */
+export const IDS_STORE = 'ids';
 
 /** An intake record as the delay processor receives it: read once by the source's decoder. */
 export type IntakeRecord = WithIntake<WalRecord>;
@@ -49,6 +53,7 @@ interface Ready {
 export class DelayProcessor implements Processor<IntakeRecord> {
   private context!: ProcessorContext;
   private timers!: TimerStore;
+  private window!: IdempotencyWindow;
   // Per task: a task's targets and schema cache open and close with its partition.
   private codec!: AvroCodec;
   private dispatcher!: Dispatcher;
@@ -65,6 +70,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   async init(context: ProcessorContext): Promise<void> {
     this.context = context;
     this.timers = new TimerStore(context.getStore(TIMER_STORE));
+    this.window = new IdempotencyWindow(context.getStore(IDS_STORE), this.options.namespace.idempotency.windowMs);
     const { namespace, clusters } = this.options;
     this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
     this.dispatcher = new Dispatcher(namespace, clusters, this.options.targetFactory);
@@ -85,7 +91,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         await this.parkUndecodable(record, error.message);
         return;
       }
-      this.deadLetter(sourceEntry(record, `offset-${record.partition}-${record.offset}`, this.context.now()), 'poison', describe(error));
+      await this.deadLetter(sourceEntry(record, `offset-${record.partition}-${record.offset}`, this.context.now()), 'poison', describe(error));
       return;
     }
 
@@ -101,12 +107,23 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   private async admitIncoming(): Promise<void> {
     if (this.incoming.length === 0) return;
     const batch = this.incoming.splice(0, this.incoming.length);
-    const pending = await this.timers.pendingAmong(batch.map((b) => b.request.id));
-    const paused = await this.timers.getFlag('paused');
+    const ids = batch.map((b) => b.request.id);
     const now = this.context.now();
+    const pending = await this.timers.pendingAmong(ids);
+    const seen = await this.window.seenAmong(ids, now);
+    const paused = await this.timers.getFlag('paused');
     let scheduled = false;
     for (const { record, request } of batch) {
-      if (pending.has(request.id)) continue;
+      // A fan-out re-drive re-sends a transaction already accepted: only a pending copy stops it.
+      const redrive = record.headers[REDRIVE_HEADERS.target] !== undefined;
+      if (pending.has(request.id) || (!redrive && seen.has(request.id))) {
+        intakeDuplicates.inc({ namespace: this.options.namespace.name });
+        continue;
+      }
+      if (!redrive && this.window.enabled) {
+        await this.window.remember(request.id, now);
+        seen.add(request.id);
+      }
       const entry = sourceEntry(record, request.id, dueTime(request, this.options.namespace));
       if (entry.dueAt <= now && !paused) {
         this.ready.push({ entry, request, fromStore: false });
@@ -136,6 +153,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   private async punctuate(now: number): Promise<void> {
     await this.admitIncoming();
     await this.deliverReady();
+    await this.window.sweep(now, this.batchSize);
     if (await this.timers.getFlag('paused')) return;
     // Bounded work per punctuation so commits and rebalances are not held up by a large backlog.
     for (let round = 0; round < 20; round += 1) {
@@ -191,7 +209,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     const child = this.options.mutationsChild;
     if (!child) {
       if (item.fromStore) await this.timers.remove(item.entry.id);
-      this.deadLetter(item.entry, 'permanent', `request carries ${item.request.mutations.length} mutations but namespace "${this.options.namespace.name}" runs no fan-out`);
+      await this.deadLetter(item.entry, 'permanent', `request carries ${item.request.mutations.length} mutations but namespace "${this.options.namespace.name}" runs no fan-out`);
       return;
     }
     if (item.fromStore) await this.timers.remove(item.entry.id);
@@ -216,10 +234,12 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       return;
     }
     if (fromStore) await this.timers.remove(entry.id);
-    this.deadLetter(failed, result.retriable ? 'exhausted' : 'permanent', result.reason, target);
+    await this.deadLetter(failed, result.retriable ? 'exhausted' : 'permanent', result.reason, target);
   }
 
-  private deadLetter(entry: TimerEntry, kind: DeadLetterKind, reason: string, target?: string): void {
+  /** Dead-letters a request and forgets its id, so a replay (or a client's retry) of it is a new attempt. */
+  private async deadLetter(entry: TimerEntry, kind: DeadLetterKind, reason: string, target?: string): Promise<void> {
+    await this.window.forget(entry.id);
     const ns = this.options.namespace;
     deadLetters.inc({ namespace: ns.name, kind });
     if (!ns.dlq.enabled) return;
@@ -273,7 +293,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         await this.fail(entry, true, 'registry', { ok: false, retriable: true, reason: error.message });
       } else {
         await this.timers.remove(entry.id);
-        this.deadLetter(entry, 'poison', describe(error));
+        await this.deadLetter(entry, 'poison', describe(error));
       }
       return undefined;
     }
@@ -289,12 +309,15 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         return;
       case 'cancel': {
         const id = record.key?.toString();
-        if (id) await this.timers.remove(id);
+        if (id) {
+          await this.timers.remove(id);
+          await this.window.forget(id);
+        }
         await this.reportPending();
         return;
       }
       default:
-        this.deadLetter(sourceEntry(record, `offset-${record.partition}-${record.offset}`, this.context.now()), 'poison', `unknown control command "${String(command)}"`);
+        await this.deadLetter(sourceEntry(record, `offset-${record.partition}-${record.offset}`, this.context.now()), 'poison', `unknown control command "${String(command)}"`);
     }
   }
 

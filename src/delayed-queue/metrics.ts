@@ -36,3 +36,10 @@ export const delivered = new Counter({
   labelNames: ['namespace', 'target'],
   registers: [metricsRegistry],
 });
+
+export const intakeDuplicates = new Counter({
+  name: 'wal_intake_duplicates_total',
+  help: 'Intake records dropped because their id was pending or accepted within the idempotency window',
+  labelNames: ['namespace'],
+  registers: [metricsRegistry],
+});

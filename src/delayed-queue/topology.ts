@@ -1,7 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { Topology, TopologyBuilder, type SourceOptions } from '../engine';
 import { intakeDecoderSupplier } from '../wire/intake-record';
-import { DelayProcessor, DLQ_SINK, TIMER_STORE, type DelayProcessorOptions } from './delay-processor';
+import { DelayProcessor, DLQ_SINK, IDS_STORE, TIMER_STORE, type DelayProcessorOptions } from './delay-processor';
 
 export const DELAY_NODE = 'delay';
 
@@ -33,7 +33,9 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
       parent,
     )
     .addSink(DLQ_SINK, namespace.topics.dlq, DELAY_NODE)
-    .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE);
+    .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE)
+    // Changelog wal.<ns>.ids-changelog, created by the engine like every default changelog.
+    .addStore(IDS_STORE, { changelog: true }, DELAY_NODE);
 }
 
 /**

@@ -104,6 +104,7 @@ function resolveNamespace(raw: RawNamespace): NamespaceConfig {
     maxPayloadBytes: raw.maxPayloadBytes,
     backoff: raw.backoff,
     maxRetries: raw.maxRetries,
+    idempotency: raw.idempotency,
     dlq: raw.dlq,
     targets,
     ...(raw.defaultTarget !== undefined ? { defaultTarget: raw.defaultTarget } : {}),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_PARTITION_CONCURRENCY } from './types';
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_PARTITION_CONCURRENCY } from './types';
 import { parseDuration, parseNumber, parseSize } from './units';
 
 /**
@@ -142,6 +142,11 @@ export const namespaceSchema = z.strictObject({
     })
     .default({ initialMs: 1000, maxMs: 60_000, multiplier: 2, jitter: 0.2 }),
   maxRetries: nonNegativeInt().default(5),
+  idempotency: z
+    .strictObject({
+      windowMs: nonNegativeDuration().default(DEFAULT_IDEMPOTENCY_WINDOW_MS),
+    })
+    .default({ windowMs: DEFAULT_IDEMPOTENCY_WINDOW_MS }),
   dlq: z
     .strictObject({
       enabled: z.boolean().default(true),

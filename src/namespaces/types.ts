@@ -96,6 +96,11 @@ export interface NamespaceConfig {
   readonly maxPayloadBytes: number;
   readonly backoff: BackoffConfig;
   readonly maxRetries: number;
+  /**
+   * Ids accepted (pending or delivered) within `windowMs` are remembered per partition: a second write
+   * of one of them is dropped, not delivered again. 0 = no window (only pending ids are deduplicated).
+   */
+  readonly idempotency: { readonly windowMs: number };
   readonly dlq: {
     readonly enabled: boolean;
     /** retention.ms of the DLQ topic (long: dead letters wait for a human); the loader fills 30 days. */
@@ -118,6 +123,9 @@ export interface NamespaceConfig {
     readonly partitionConcurrency?: number;
   };
 }
+
+/** A client retrying a write it got `unknown` for (or a producer retrying a batch) within a day is safe. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 /** Measured: delay-0 throughput doubles from 1 to 4 with 4 partitions on 2 cores (bench/delay.ts). */
 export const DEFAULT_PARTITION_CONCURRENCY = 4;

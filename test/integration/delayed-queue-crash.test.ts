@@ -1,48 +1,17 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWalWriter } from '../../src/api';
 import { saveConfig } from '../../src/namespaces';
 import { collect, delayedQueueNamespace, header, percentile, stopCollectors } from '../support/delayed-queue';
+import { killStartedWal, startWalProcess } from '../support/wal-cli';
 
 jest.setTimeout(180_000);
 
-const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
-
-interface Instance {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-// Every `wal start` this file spawned; afterAll kills any a failed test left running (its stdout
-// pipe would otherwise keep jest from exiting).
-const started = new Set<ChildProcess>();
 afterAll(async () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killStartedWal();
   await stopCollectors();
 });
-
-/** `wal start` as a real process; resolves once it logged that it started. */
-async function startWal(configFile: string, stateDir: string): Promise<Instance> {
-  const child = spawn(process.execPath, [CLI, 'start', '--topology', configFile, '--state-dir', stateDir, '--instance-id', 'crash-test', '--session-timeout', '8s'], {
-    env: { ...process.env, WAL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.add(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!out.includes('wal started')) {
-    if (Date.now() > deadline) throw new Error(`wal start did not start within 60 s:\n${out.slice(-3000)}`);
-    if (child.exitCode !== null) throw new Error(`wal start exited with ${child.exitCode}:\n${out.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => out, exited };
-}
 
 describe('delayed queue under kill -9 (wal start as a process)', () => {
   it('delivers every pending timer after a crash and restart, none before it is due', async () => {
@@ -53,7 +22,7 @@ describe('delayed queue under kill -9 (wal start as a process)', () => {
     const stateDir = path.join(dir, 'state');
     const received = await collect(kafka, out);
 
-    let wal = await startWal(configFile, stateDir);
+    let wal = await startWalProcess({ configFile, stateDir, instanceId: 'crash-test' });
     const writer = createWalWriter({ config });
     const total = 3000;
     const dueAtLeast = new Map<string, number>();
@@ -73,7 +42,7 @@ describe('delayed queue under kill -9 (wal start as a process)', () => {
     wal.child.kill('SIGKILL');
     await wal.exited;
 
-    wal = await startWal(configFile, stateDir);
+    wal = await startWalProcess({ configFile, stateDir, instanceId: 'crash-test' });
     await received.waitFor(total, 90_000);
     await new Promise((r) => setTimeout(r, 1000));
     await received.stop();

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -35,4 +35,37 @@ export function runWal(command: string, args: string[], timeoutMs = 45_000): Pro
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+export interface WalProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  readonly exited: Promise<number | null>;
+}
+
+// Every `wal start` spawned here; killStartedWal (in afterAll) ends any a failed test left running,
+// whose stdout pipe would otherwise keep jest from exiting.
+const started = new Set<ChildProcess>();
+
+export function killStartedWal(): void {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  started.clear();
+}
+
+/** `wal start` as a real process (kill -9 tests); resolves once it logged that it started, rejects after 60 s. */
+export async function startWalProcess(options: { configFile: string; stateDir: string; instanceId: string; sessionTimeout?: string }): Promise<WalProcess> {
+  const args = ['start', '--topology', options.configFile, '--state-dir', options.stateDir, '--instance-id', options.instanceId, '--session-timeout', options.sessionTimeout ?? '8s'];
+  const child = spawn(process.execPath, [WAL_MAIN, ...args], { env: { ...process.env, WAL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('wal started')) {
+    if (Date.now() > deadline) throw new Error(`wal start did not start within 60 s:\n${out.slice(-3000)}`);
+    if (child.exitCode !== null) throw new Error(`wal start exited with ${child.exitCode}:\n${out.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, output: () => out, exited };
 }

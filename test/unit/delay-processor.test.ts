@@ -6,6 +6,7 @@ import { DLQ_HEADERS, INTAKE_HEADERS } from '../../src/wire/headers';
 import type { WriteToLogRequest } from '../../src/wire';
 import { encodeRequest, LocalAvroCodec, writeRequest } from '../support/avro-codec';
 import { ScriptedTarget } from '../support/scripted-target';
+import { metricsRegistry } from '../../src/observability/metrics';
 
 const T0 = 1_800_000_000_000;
 const BACKOFF = { initialMs: 10, maxMs: 80, multiplier: 2, jitter: 0 };
@@ -249,5 +250,70 @@ describe('dispatcher (through the delay topology)', () => {
     await driver.advanceWallClockTime(backoffDelay(1, BACKOFF));
     expect(calls).toBe(2);
     expect(driver.readAllOutput(q.ns.topics.dlq)).toEqual([]);
+  });
+});
+
+describe('idempotency window (through the topology test driver)', () => {
+  const duplicates = async (): Promise<number> => {
+    const metric = (await metricsRegistry.getSingleMetric('wal_intake_duplicates_total')?.get())?.values.find((v) => v.labels.namespace === 'shop');
+    return metric?.value ?? 0;
+  };
+  const windowed = (windowMs: string) => shopConfig(`defaultTarget: out\n    idempotency: { windowMs: ${windowMs} }`);
+  const reopenWith = async (config: WalConfig) => {
+    await driver.close();
+    q = await queue(config);
+    driver = q.driver;
+  };
+
+  it('delivers an id written twice (delay 0, the second write later) once, and counts the second as a duplicate', async () => {
+    const before = await duplicates();
+    await driver.pipeInput(q.ns.topics.intake, await q.write('order-1'));
+    await driver.advanceWallClockTime(300);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('order-1'));
+    expect(q.delivered()).toEqual(['order-1']);
+    expect((await duplicates()) - before).toBe(1);
+  });
+
+  it('drops the second copy of an id within one fetched batch too', async () => {
+    await driver.pipeInputs(q.ns.topics.intake, [await q.write('twice'), await q.write('twice'), await q.write('once')]);
+    expect(q.delivered()).toEqual(['twice', 'once']);
+  });
+
+  it('remembers ids across a task closing and re-opening on its stores (what a restore rebuilds from the changelog)', async () => {
+    await driver.pipeInput(q.ns.topics.intake, await q.write('kept'));
+    await driver.reopen();
+    await driver.pipeInput(q.ns.topics.intake, await q.write('kept'));
+    expect(q.delivered()).toEqual(['kept']);
+  });
+
+  it('takes an id again once its window has passed, and the sweep forgets expired ids', async () => {
+    await reopenWith(windowed('1s'));
+    await driver.pipeInput(q.ns.topics.intake, await q.write('again'));
+    await driver.advanceWallClockTime(1_000);
+    const remembered = async () => {
+      let n = 0;
+      for await (const [key] of driver.getStore('ids').range()) if (key[0] === 0x61) n += 1;
+      return n;
+    };
+    expect(await remembered()).toBe(0);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('again'));
+    expect(q.delivered()).toEqual(['again', 'again']);
+    expect(await remembered()).toBe(1);
+  });
+
+  it('forgets a dead-lettered id: a replay or a retry of it is a new attempt', async () => {
+    // The first try is refused for good; the second write of the id is a new attempt, and goes through.
+    q.target('out').answer = () => (q.target('out').tries.length === 1 ? failed(false, 'HTTP 400') : OK);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('replayed'));
+    expect(driver.readAllOutput(q.ns.topics.dlq)).toHaveLength(1);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('replayed'));
+    expect(q.delivered()).toEqual(['replayed']);
+  });
+
+  it('with windowMs 0 keeps only the pending-id check: a delivered id written again is delivered again', async () => {
+    await reopenWith(windowed('0'));
+    await driver.pipeInput(q.ns.topics.intake, await q.write('no-window'));
+    await driver.pipeInput(q.ns.topics.intake, await q.write('no-window'));
+    expect(q.delivered()).toEqual(['no-window', 'no-window']);
   });
 });

@@ -16,6 +16,7 @@ export function testNamespace(
     maxPayloadBytes: 1024 * 1024,
     backoff: { initialMs: 100, maxMs: 1000, multiplier: 2, jitter: 0 },
     maxRetries: 0,
+    idempotency: { windowMs: 0 },
     dlq: { enabled: true },
     targets: {},
     chunking: { chunkSize: 100, maxChunkBytes: 1024 * 1024 },

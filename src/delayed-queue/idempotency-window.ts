@@ -1,0 +1,73 @@
+import type { KeyValueStore } from '../engine/api';
+import { timeOrderedKey } from '../state/layouts';
+
+// Key layout (store `ids`, changelogged like the timer store, so the window moves with its partition):
+//   'a' + id                          → acceptedAt (8 bytes big-endian)   was this id accepted within the window?
+//   'x' + expiresAt (8 bytes BE) + id → empty                             the sweep finds expired ids in order
+const ACCEPTED = 0x61;
+const EXPIRY = 0x78;
+
+function acceptedKey(id: string): Buffer {
+  return Buffer.concat([Buffer.from([ACCEPTED]), Buffer.from(id)]);
+}
+
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(n))));
+  return b;
+}
+
+/**
+ * The ids a partition accepted (pending or already delivered) within the last `windowMs`: a second
+ * write of one of them is a duplicate and is dropped. On disk (LevelDB + changelog), so memory stays
+ * flat however many ids are remembered, and the window survives restarts, rebalances and restores.
+ * Outside the window an id is new again.
+ */
+export class IdempotencyWindow {
+  constructor(
+    private readonly store: KeyValueStore,
+    readonly windowMs: number,
+  ) {}
+
+  get enabled(): boolean {
+    return this.windowMs > 0;
+  }
+
+  /** Which of `ids` were accepted less than `windowMs` before `now`, in one read batch. */
+  async seenAmong(ids: readonly string[], now: number): Promise<Set<string>> {
+    if (!this.enabled || ids.length === 0) return new Set();
+    const values = await this.store.getMany(ids.map(acceptedKey));
+    const seen = new Set<string>();
+    values.forEach((value, i) => {
+      if (value && Number(value.readBigUInt64BE(0)) + this.windowMs > now) seen.add(ids[i]);
+    });
+    return seen;
+  }
+
+  async remember(id: string, now: number): Promise<void> {
+    if (!this.enabled) return;
+    await this.store.put(acceptedKey(id), u64(now));
+    await this.store.put(timeOrderedKey(EXPIRY, now + this.windowMs, id), Buffer.alloc(0));
+  }
+
+  /** Forgets an id (dead-lettered or cancelled): writing it again is a new attempt. */
+  async forget(id: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.store.delete(acceptedKey(id));
+  }
+
+  /** Drops ids whose window ended at or before `now`, at most `limit` of them; returns how many expiry entries it read. */
+  async sweep(now: number, limit: number): Promise<number> {
+    if (!this.enabled) return 0;
+    const expired: Buffer[] = [];
+    for await (const [key] of this.store.range({ gte: Buffer.from([EXPIRY]), lt: timeOrderedKey(EXPIRY, now + 1, ''), limit })) expired.push(key);
+    for (const key of expired) {
+      const id = key.subarray(9).toString();
+      const accepted = await this.store.get(acceptedKey(id));
+      // An id accepted again since (new once its window ended) has a later expiry entry: keep it.
+      if (accepted && Number(accepted.readBigUInt64BE(0)) + this.windowMs <= now) await this.store.delete(acceptedKey(id));
+      await this.store.delete(key);
+    }
+    return expired.length;
+  }
+}
