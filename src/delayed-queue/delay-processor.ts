@@ -1,7 +1,7 @@
-import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
+import type { ClusterConfig, KafkaTargetConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
-import type { Delivery, DeliveryResult, Target } from '../targets';
+import { kafkaTargetHeaders, OK, type Delivery, type DeliveryResult, type Target } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
 import { backoffDelay } from './backoff';
@@ -15,6 +15,25 @@ export const TIMER_STORE = 'timers';
 export const DLQ_SINK = 'dlq';
 /** Ids accepted within the namespace's idempotency window. */
 export const IDS_STORE = 'ids';
+/** Sink of deliveries made inside the task's transaction (see transactionalKafkaTargets). */
+export const KAFKA_TARGETS_SINK = 'kafka-targets';
+
+/** A delivery forwarded to KAFKA_TARGETS_SINK: the sink writes it to `targetTopic`. */
+export interface TransactionalDelivery {
+  readonly key: Buffer | null;
+  readonly value: Buffer;
+  readonly headers: Record<string, string>;
+  readonly targetTopic: string;
+}
+
+/**
+ * Targets whose deliveries go out in the task's own transaction: with `exactly-once`, the Kafka
+ * targets on the namespace's cluster. Every other target stays at-least-once (idempotency keys).
+ */
+export function transactionalKafkaTargets(namespace: NamespaceConfig): Set<string> {
+  if (namespace.processingGuarantee !== 'exactly-once') return new Set();
+  return new Set(Object.entries(namespace.targets).flatMap(([name, t]) => (t.type === 'kafka' && t.cluster === namespace.cluster ? [name] : [])));
+}
 
 /** An intake record as the delay processor receives it: read once by the source's decoder. */
 export type IntakeRecord = WithIntake<WalRecord>;
@@ -60,10 +79,12 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   private readonly incoming: { readonly record: WalRecord; readonly request: WriteToLogRequest }[] = [];
   private readonly ready: Ready[] = [];
   private readonly batchSize: number;
+  private readonly inTransaction: ReadonlySet<string>;
   private readonly random: () => number;
 
   constructor(private readonly options: DelayProcessorOptions) {
     this.batchSize = options.batchSize ?? 500;
+    this.inTransaction = transactionalKafkaTargets(options.namespace);
     this.random = options.random ?? Math.random;
   }
 
@@ -187,7 +208,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     }
     await Promise.all(
       [...byTarget].map(async ([target, items]) => {
-        const results = await this.dispatcher.deliver(target, items.map((i) => toDelivery(i)));
+        const results = this.inTransaction.has(target) ? this.sendInTransaction(target, items) : await this.dispatcher.deliver(target, items.map((i) => toDelivery(i)));
         const now = this.context.now();
         for (let i = 0; i < items.length; i += 1) {
           const item = items[i];
@@ -202,6 +223,22 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         }
       }),
     );
+  }
+
+  /**
+   * Exactly-once to a Kafka target on the namespace's own cluster: the delivery is a sink record of
+   * the task, so it commits in one transaction with the timer store's changelog and the intake
+   * offset (a read_committed consumer sees it once). A failed send fails the task, which re-reads
+   * from its last commit: nothing to retry here.
+   */
+  private sendInTransaction(target: string, items: readonly Ready[]): DeliveryResult[] {
+    const topic = (this.options.namespace.targets[target] as KafkaTargetConfig).topic;
+    for (const item of items) {
+      const delivery = toDelivery(item);
+      const record: TransactionalDelivery = { key: delivery.key, value: delivery.payload, headers: kafkaTargetHeaders(delivery), targetTopic: topic };
+      this.context.forward(record, KAFKA_TARGETS_SINK);
+    }
+    return items.map(() => OK);
   }
 
   /** The fan-out owns a due multi-key request from here; it commits with this task like any output. */

@@ -1,7 +1,16 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
-import { Topology, TopologyBuilder, type SourceOptions } from '../engine';
+import { Topology, TopologyBuilder, type SourceOptions, type WalRecord } from '../engine';
 import { intakeDecoderSupplier } from '../wire/intake-record';
-import { DelayProcessor, DLQ_SINK, IDS_STORE, TIMER_STORE, type DelayProcessorOptions } from './delay-processor';
+import {
+  DelayProcessor,
+  DLQ_SINK,
+  IDS_STORE,
+  KAFKA_TARGETS_SINK,
+  TIMER_STORE,
+  transactionalKafkaTargets,
+  type DelayProcessorOptions,
+  type TransactionalDelivery,
+} from './delay-processor';
 
 export const DELAY_NODE = 'delay';
 
@@ -23,7 +32,7 @@ export function delayedQueueIntake(namespace: NamespaceConfig, deps: Pick<Delaye
 
 /** Adds `delay` (timer store ⇄ timers changelog, DLQ sink) under `parent`, the intake source (see delayedQueueIntake). */
 export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConfig, deps: DelayedQueueDeps, parent = 'intake'): TopologyBuilder {
-  return builder
+  builder
     .addProcessor(
       DELAY_NODE,
       () => {
@@ -36,6 +45,10 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
     .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE)
     // Changelog wal.<ns>.ids-changelog, created by the engine like every default changelog.
     .addStore(IDS_STORE, { changelog: true }, DELAY_NODE);
+  if (transactionalKafkaTargets(namespace).size > 0) {
+    builder.addSink(KAFKA_TARGETS_SINK, (record) => (record as WalRecord & TransactionalDelivery).targetTopic, DELAY_NODE);
+  }
+  return builder;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Target } from './target';
 
 export type { Delivery, DeliveryResult, MutationDelivery, Target, TargetMutation } from './target';
 export { OK, failed } from './target';
+export { kafkaTargetHeaders } from './kafka';
 export { TargetError, TargetConfigError } from './errors';
 export { DELETED_COLUMN } from './postgres';
 export { SEQUENCE_SUFFIX } from './redis';

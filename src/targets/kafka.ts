@@ -1,4 +1,4 @@
-import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
 import type { ClusterConfig, KafkaTargetConfig } from '../namespaces/types';
 import { createLogger, Logger } from '../observability/logger';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
@@ -94,11 +94,16 @@ export function createKafkaTarget(
   };
 }
 
-function toMessage(delivery: Delivery): Message {
-  const headers: IHeaders = { ...delivery.headers };
+/** The headers a delivery carries on a Kafka target: its own, plus `wal-id` and its content type. */
+export function kafkaTargetHeaders(delivery: Delivery): Record<string, string> {
+  const headers: Record<string, string> = { ...delivery.headers };
   headers[KAFKA_TARGET_HEADERS.id] = delivery.id;
   if (headers[KAFKA_TARGET_HEADERS.contentType] === undefined) headers[KAFKA_TARGET_HEADERS.contentType] = delivery.contentType;
-  return { key: delivery.key, value: delivery.payload, headers };
+  return headers;
+}
+
+function toMessage(delivery: Delivery): Message {
+  return { key: delivery.key, value: delivery.payload, headers: kafkaTargetHeaders(delivery) };
 }
 
 const TRANSIENT_KAFKAJS_ERRORS = new Set([

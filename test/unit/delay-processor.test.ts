@@ -2,7 +2,7 @@ import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/nam
 import { backoffDelay, delayedQueueTopology } from '../../src/delayed-queue';
 import { TopologyTestDriver } from '../../src/engine';
 import { failed, OK } from '../../src/targets';
-import { DLQ_HEADERS, INTAKE_HEADERS } from '../../src/wire/headers';
+import { DLQ_HEADERS, INTAKE_HEADERS, KAFKA_TARGET_HEADERS } from '../../src/wire/headers';
 import type { WriteToLogRequest } from '../../src/wire';
 import { encodeRequest, LocalAvroCodec, writeRequest } from '../support/avro-codec';
 import { ScriptedTarget } from '../support/scripted-target';
@@ -315,5 +315,32 @@ describe('idempotency window (through the topology test driver)', () => {
     await driver.pipeInput(q.ns.topics.intake, await q.write('no-window'));
     await driver.pipeInput(q.ns.topics.intake, await q.write('no-window'));
     expect(q.delivered()).toEqual(['no-window', 'no-window']);
+  });
+});
+
+describe('exactly-once delivery to a Kafka target on the namespace cluster (through the topology test driver)', () => {
+  beforeEach(async () => {
+    await driver.close();
+    q = await queue(shopConfig('defaultTarget: out\n    processingGuarantee: exactly-once'));
+    driver = q.driver;
+  });
+
+  it('writes the delivery as a sink record of the task (one commit with its offsets and store writes), not through the target client', async () => {
+    await driver.pipeInput(q.ns.topics.intake, await q.write('eos-1', { headers: { trace: 't-1' } }));
+    const out = driver.readAllOutput('shop.out');
+    expect(out.map((r) => [r.key?.toString(), r.value?.toString(), r.headers])).toEqual([
+      ['eos-1', 'payload of eos-1', { trace: 't-1', [KAFKA_TARGET_HEADERS.id]: 'eos-1', [KAFKA_TARGET_HEADERS.contentType]: 'text/plain; charset=utf-8' }],
+    ]);
+    expect(q.made).not.toContain('out');
+  });
+
+  it('does the same for a delayed request when its timer fires, and keeps other targets on their own clients', async () => {
+    await driver.pipeInput(q.ns.topics.intake, await q.delayed('eos-later', 20));
+    await driver.pipeInput(q.ns.topics.intake, await q.write('to-hook', { target: 'hook' }));
+    expect(driver.readAllOutput('shop.out')).toEqual([]);
+    await driver.advanceWallClockTime(20);
+    expect(driver.readAllOutput('shop.out').map((r) => r.key?.toString())).toEqual(['eos-later']);
+    expect(q.delivered('hook')).toEqual(['to-hook']);
+    expect(q.made).toEqual(['hook']);
   });
 });
