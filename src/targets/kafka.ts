@@ -94,7 +94,7 @@ export function createKafkaTarget(
   };
 }
 
-/** The headers a delivery carries on a Kafka target: its own, plus `wal-id` and its content type. */
+/** The headers a delivery carries on a Kafka target: its own, plus its id and content type (KAFKA_TARGET_HEADERS). */
 export function kafkaTargetHeaders(delivery: Delivery): Record<string, string> {
   const headers: Record<string, string> = { ...delivery.headers };
   headers[KAFKA_TARGET_HEADERS.id] = delivery.id;
