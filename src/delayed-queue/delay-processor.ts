@@ -7,7 +7,8 @@ import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
 import { backoffDelay } from './backoff';
 import { ControlCommand } from './control';
 import { IdempotencyWindow } from './idempotency-window';
-import { deadLetters, delivered, fireLateness, intakeDuplicates, pendingTimers, retries } from './metrics';
+import { deadLetters, delivered, dlqDisabled, fireLateness, intakeDuplicates, pendingTimers, retries } from './metrics';
+import { rootLogger, type Logger } from '../observability/logger';
 import { TimerEntry, TimerStore } from './timer-store';
 import { REDRIVE_HEADERS } from '../wire/headers';
 
@@ -80,11 +81,13 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   private readonly ready: Ready[] = [];
   private readonly batchSize: number;
   private readonly inTransaction: ReadonlySet<string>;
+  private readonly logger: Logger;
   private readonly random: () => number;
 
   constructor(private readonly options: DelayProcessorOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.inTransaction = transactionalKafkaTargets(options.namespace);
+    this.logger = rootLogger().child({ component: 'delayed-queue', namespace: options.namespace.name });
     this.random = options.random ?? Math.random;
   }
 
@@ -278,9 +281,19 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   private async deadLetter(entry: TimerEntry, kind: DeadLetterKind, reason: string, target?: string): Promise<void> {
     await this.window.forget(entry.id);
     const ns = this.options.namespace;
-    deadLetters.inc({ namespace: ns.name, kind });
-    if (!ns.dlq.enabled) return;
     const now = this.context.now();
+    if (!ns.dlq.enabled) {
+      if (ns.dlq.onDisabled === 'drop') {
+        dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
+        this.logger.warn({ id: entry.id, kind, reason, source: entry.source }, 'DLQ disabled (onDisabled: drop): record dropped');
+        return;
+      }
+      // Never a silent loss: back to the timer store, tried again at the longest backoff, a pending timer in the metrics.
+      await this.timers.schedule({ ...entry, dueAt: now + ns.backoff.maxMs, firstFailureAt: entry.firstFailureAt ?? now, lastFailureAt: now, lastError: reason }, { replace: true });
+      dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
+      return;
+    }
+    deadLetters.inc({ namespace: ns.name, kind });
     this.context.forward(
       {
         key: entry.key,

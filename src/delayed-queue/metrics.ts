@@ -43,3 +43,10 @@ export const intakeDuplicates = new Counter({
   labelNames: ['namespace'],
   registers: [metricsRegistry],
 });
+
+export const dlqDisabled = new Counter({
+  name: 'wal_dlq_disabled_total',
+  help: 'Records that would have been dead-lettered while the namespace DLQ is disabled: retained (tried again at the longest backoff) or dropped (dlq.onDisabled: drop)',
+  labelNames: ['namespace', 'action'],
+  registers: [metricsRegistry],
+});

@@ -151,8 +151,9 @@ export const namespaceSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       retentionMs: positiveDuration().default(30 * 86_400_000),
+      onDisabled: z.enum(['retain', 'drop']).default('retain'),
     })
-    .default({ enabled: true, retentionMs: 30 * 86_400_000 }),
+    .default({ enabled: true, retentionMs: 30 * 86_400_000, onDisabled: 'retain' }),
   targets: z.record(name, targetSchema).default({}),
   defaultTarget: name.optional(),
   chunking: z

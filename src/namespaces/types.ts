@@ -105,6 +105,11 @@ export interface NamespaceConfig {
     readonly enabled: boolean;
     /** retention.ms of the DLQ topic (long: dead letters wait for a human); the loader fills 30 days. */
     readonly retentionMs?: number;
+    /**
+     * With `enabled: false`, what happens to a record that would be dead-lettered: `retain` (default)
+     * keeps it in the timer store, tried again at the longest backoff; `drop` logs and counts it.
+     */
+    readonly onDisabled?: 'retain' | 'drop';
   };
   readonly targets: Record<string, TargetConfig>;
   /** Target used when a request names none. */

@@ -344,3 +344,37 @@ describe('exactly-once delivery to a Kafka target on the namespace cluster (thro
     expect(q.made).toEqual(['hook']);
   });
 });
+
+describe('with the DLQ disabled (through the topology test driver)', () => {
+  const disabledCount = async (action: string): Promise<number> =>
+    (await metricsRegistry.getSingleMetric('wal_dlq_disabled_total')?.get())?.values.find((v) => v.labels.namespace === 'shop' && v.labels.action === action)?.value ?? 0;
+  const withDlq = async (dlqYaml: string) => {
+    await driver.close();
+    q = await queue(shopConfig(`defaultTarget: out\n    dlq: ${dlqYaml}`));
+    driver = q.driver;
+  };
+
+  it('retains what it would dead-letter: back in the timer store, tried again at the longest backoff, counted', async () => {
+    await withDlq('{ enabled: false }');
+    const before = await disabledCount('retained');
+    q.target('out').answer = () => (q.target('out').tries.length === 1 ? failed(false, 'HTTP 400') : OK);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('kept'));
+    expect(driver.readAllOutput(q.ns.topics.dlq)).toEqual([]);
+    expect((await disabledCount('retained')) - before).toBe(1);
+    await driver.advanceWallClockTime(BACKOFF.maxMs - 1);
+    expect(q.delivered()).toEqual([]);
+    await driver.advanceWallClockTime(1);
+    expect(q.delivered()).toEqual(['kept']);
+  });
+
+  it('drops it only when told to (onDisabled: drop), and counts the drop', async () => {
+    await withDlq('{ enabled: false, onDisabled: drop }');
+    const before = await disabledCount('dropped');
+    q.target('out').answer = () => failed(false, 'HTTP 400');
+    await driver.pipeInput(q.ns.topics.intake, await q.write('gone'));
+    await driver.advanceWallClockTime(BACKOFF.maxMs * 2);
+    expect(q.target('out').tries).toHaveLength(1);
+    expect(driver.readAllOutput(q.ns.topics.dlq)).toEqual([]);
+    expect((await disabledCount('dropped')) - before).toBe(1);
+  });
+});
