@@ -39,7 +39,7 @@ describe('sample topologies', () => {
     expect(ns.delay).toEqual({ defaultDelayMs: 30_000, maxDelayMs: 7 * 86_400_000 });
     expect(ns.backoff).toEqual({ initialMs: 1000, maxMs: 300_000, multiplier: 2, jitter: 0.2 });
     expect(ns.maxRetries).toBe(8);
-    expect(ns.dlq).toEqual({ enabled: true, retentionMs: 30 * 86_400_000 });
+    expect(ns.dlq).toEqual({ enabled: true, retentionMs: 30 * 86_400_000, onDisabled: 'retain' });
     expect(ns.targets.events).toEqual({ type: 'kafka', topic: 'notifications.delivered', cluster: 'primary', partitions: 6 });
     expect(ns.targets.webhook).toMatchObject({ type: 'http', method: 'POST', timeoutMs: 5000 });
     expect(ns.defaultTarget).toBe('events');
