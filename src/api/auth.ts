@@ -44,6 +44,8 @@ export function listenRefusal(host: string, keys: ApiKeys | undefined, insecure:
 }
 
 function deny(reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
+  // Info, not warn: a scanner's 401s are expected traffic; the line (with its requestId) is the audit trail.
+  reply.request.log.info({ status, keyId: reply.request.apiKey?.id }, message);
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="wal"');
   return reply.status(status).send({ durable: 'false', message });
 }
