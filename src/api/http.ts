@@ -4,13 +4,13 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest, LogController } from 'fastify';
+import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
 import { refuseNamespaces, requireKey } from './auth';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
 import type { ApiKeys, RateLimit } from './keys';
-import { batchOkSchema, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
+import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
 import type { WalWriter } from './writer';
 
@@ -30,6 +30,7 @@ export interface HttpServerOptions {
 export const DEFAULT_RATE_LIMIT: RateLimit = { max: 1000, timeWindowMs: 1000 };
 
 const REQUEST_ID_HEADER = 'x-request-id';
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's x-request-id when it is a sane token (it goes into every log line), else a new UUID. */
@@ -65,6 +66,17 @@ export function statusFor(result: WriteResult): number {
 export function bodyLimitFor(config: WalConfig): number {
   const largest = Math.max(1024, ...config.namespaces.map((ns) => ns.maxPayloadBytes));
   return largest * 2 + 64 * 1024;
+}
+
+/** 405 with Allow for a known path asked with another method (RFC 9110), else 404. */
+function noRoute(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
+  const url = request.url.split('?')[0];
+  const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
+  if (allowed.length > 0) {
+    void reply.status(405).header('allow', allowed.join(', ')).send({ durable: 'false', message: `${request.method} is not allowed on ${url}; use ${allowed.join(' or ')}` });
+  } else {
+    void reply.status(404).send({ durable: 'false', message: `no route ${request.method} ${request.url}` });
+  }
 }
 
 /**
@@ -104,6 +116,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   registerOpenApi(app, VERSION);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route, but the body could not be read first (e.g. QUERY without a content type): still 404/405.
+    if (request.is404) return noRoute(app, request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     let message = error.message;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is over the ${request.routeOptions.bodyLimit ?? bodyLimit}-byte limit of ${request.url}`;
@@ -111,9 +125,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(status).send({ durable: 'false', message });
   });
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ durable: 'false', message: `no route ${request.method} ${request.url}` });
-  });
+  app.setNotFoundHandler((request, reply) => noRoute(app, request, reply));
 
   // In a plugin of their own so that they register after the OpenAPI generator has loaded.
   void app.register(async (api) => {
@@ -130,6 +142,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       }),
     ];
     const security = securityOf(keyed);
+    const example = exampleWrite(config.namespaces);
 
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
@@ -155,7 +168,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
     api.post<{ Body: WriteBody }>(
       '/v1/wal/write',
-      { onRequest: writeGuard, schema: { body: writeBodySchema, response: writeResponses(writeOkSchema), security } },
+      { onRequest: writeGuard, schema: { body: { ...writeBodySchema, ...(example ? { examples: [example] } : {}) }, response: writeResponses(writeOkSchema), security } },
       async (request, reply) => {
         if (refuseNamespaces(request, reply, [request.body.namespace])) return reply;
         const converted = writeRequestFromBody(request.body);
@@ -169,7 +182,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       '/v1/wal/write-batch',
       {
         onRequest: writeGuard,
-        schema: { body: { type: 'array', maxItems: maxBatchItems, items: writeBodySchema }, response: writeResponses(batchOkSchema), security },
+        schema: { body: { type: 'array', maxItems: maxBatchItems, items: writeBodySchema, ...(example ? { examples: [[example, example]] } : {}) }, response: writeResponses(batchOkSchema), security },
         bodyLimit: Math.max(bodyLimit, Math.min(64 * 1024 * 1024, 16 * bodyLimit)),
       },
       async (request, reply) => {

@@ -60,6 +60,14 @@ export const batchOkSchema = {
   },
 } as const;
 
+/**
+ * A write of this deployment's first namespace, as the document's example: the docs page offers it,
+ * and schemathesis sends it, so a fuzz run writes at least once for real.
+ */
+export function exampleWrite(namespaces: readonly { name: string }[]): Record<string, unknown> | undefined {
+  return namespaces.length > 0 ? { namespace: namespaces[0].name, payload: { hello: 'wal' }, lifecycle: { delayMs: 0 } } : undefined;
+}
+
 /** `security` of a protected route: either header carries the key. Empty on a keyless server. */
 export function securityOf(keyed: boolean): Array<Record<string, string[]>> | undefined {
   return keyed ? [{ bearerAuth: [] }, { apiKeyHeader: [] }] : undefined;
