@@ -22,6 +22,8 @@ export interface HttpServerOptions {
   readonly maxBatchItems?: number;
   /** API keys; undefined = keyless (the CLI allows that on loopback only, see listenRefusal). */
   readonly keys?: ApiKeys;
+  /** Limit of keys without their own and of keyless clients (default: the keys file's, else DEFAULT_RATE_LIMIT). */
+  readonly defaultRateLimit?: RateLimit;
   /** Serve HTTPS with this PEM certificate (chain) and key. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
@@ -91,7 +93,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const maxBatchItems = options.maxBatchItems ?? 1000;
   const bodyLimit = bodyLimitFor(config);
   const keyed = options.keys !== undefined;
-  const defaultLimit = options.keys?.defaultRateLimit ?? DEFAULT_RATE_LIMIT;
+  const defaultLimit = options.defaultRateLimit ?? options.keys?.defaultRateLimit ?? DEFAULT_RATE_LIMIT;
   const limitOf = (request: FastifyRequest): RateLimit => request.apiKey?.rateLimit ?? defaultLimit;
   // The https option changes the instance's server type parameter only; the routes and hooks are the same.
   const app = Fastify({

@@ -145,7 +145,7 @@ describe('wal api with API keys, against the real cluster', () => {
   });
 });
 
-describe('wal api: where it may listen, and TLS', () => {
+describe('wal api without keys, where it may listen, and TLS', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-api-listen-'));
   const topology = path.join(dir, 'orders.yaml');
   const intake = uniqueTopic('api-listen-intake');
@@ -157,6 +157,19 @@ describe('wal api: where it may listen, and TLS', () => {
     const run = await runWal('api', ['-t', topology, '--port', '0', '--host', '0.0.0.0'], 30_000);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/refusing to listen on 0.0.0.0 without API keys.*--insecure/);
+  });
+
+  it('limits each client address on a keyless loopback server: 429 with Retry-After', async () => {
+    const api = await startWalApi(['-t', topology, '--port', '0', '--rate-limit', '2/1m']);
+    try {
+      const write = () => post(api.base, '/v1/wal/write', { namespace: 'orders', payload: 'keyless' });
+      expect([(await write()).status, (await write()).status]).toEqual([200, 200]);
+      const limited = await write();
+      expect(limited).toMatchObject({ status: 429, body: { durable: 'false', message: expect.stringMatching(/over the rate limit of client 127.0.0.1 \(2 requests per 60000 ms\)/) } });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await api.stop();
+    }
   });
 
   it('listens there with --insecure, warning at start', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { createHttpServer, createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, keysFileEntry, listenRefusal, loadApiKeys, mintApiKey, parseApiKeys, type ApiRole } from '../../api';
-import { loadConfig } from '../../namespaces';
+import { loadConfig, parseDuration } from '../../namespaces';
 import { createLogger } from '../../observability/logger';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
 import { parseDurationOption } from './write';
@@ -15,6 +15,7 @@ interface ApiOptions {
   insecure?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  rateLimit?: string;
 }
 
 interface KeyCreateOptions {
@@ -40,8 +41,9 @@ function tlsOf(options: ApiOptions): { cert: Buffer; key: Buffer } | undefined {
 
 /** `--rate-limit 100/1m` → `{ max: 100, timeWindow: '1m' }`. */
 function rateLimitOption(value: string): { max: number; timeWindow: string } {
-  const match = /^(\d+)\/(\S+)$/.exec(value.trim());
-  if (!match) throw new Error(`--rate-limit "${value}": expected <max>/<window>, e.g. 100/1m`);
+  const match = /^([1-9]\d*)\/(\S+)$/.exec(value.trim());
+  const timeWindowMs = match ? parseDuration(match[2]) : undefined;
+  if (!match || timeWindowMs === undefined || timeWindowMs <= 0) throw new Error(`--rate-limit "${value}": expected <max>/<window>, e.g. 100/1m`);
   return { max: Number(match[1]), timeWindow: match[2] };
 }
 
@@ -91,6 +93,7 @@ export function registerApi(program: Command): void {
     .option('--timeout <duration>', 'hard bound on each write', `${DEFAULT_WRITE_TIMEOUT_MS}ms`)
     .option('--keys-file <file>', 'API keys (hashes, namespaces, roles, rate limits); default $WAL_API_KEYS_FILE; $WAL_API_KEYS adds keys inline')
     .option('--insecure', 'allow listening on a non-loopback address without API keys')
+    .option('--rate-limit <max/window>', 'limit of keys without their own, and of each client address when keyless, e.g. 600/1m (default: the keys file\'s rateLimit, else 1000/1s)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .action(async (options: ApiOptions) => {
@@ -99,10 +102,12 @@ export function registerApi(program: Command): void {
       const refusal = listenRefusal(options.host, keys, options.insecure === true);
       if (refusal) throw new Error(refusal);
       const tls = tlsOf(options);
+      const limit = options.rateLimit !== undefined ? rateLimitOption(options.rateLimit) : undefined;
+      const defaultRateLimit = limit ? { max: limit.max, timeWindowMs: parseDuration(limit.timeWindow) ?? 0 } : undefined;
       const logger = createLogger({ component: 'api' });
       if (!keys && options.insecure) logger.warn({ host: options.host }, 'INSECURE: no API keys and --insecure: anyone who reaches this port can write every namespace');
       const writer = createWalWriter({ config, clientId: 'wal-api', timeoutMs: parseDurationOption('--timeout', options.timeout), logger });
-      const app = createHttpServer({ writer, config, logger, keys, tls });
+      const app = createHttpServer({ writer, config, logger, keys, tls, defaultRateLimit });
       // Serve /health at once; /ready turns 200 when the producers connect.
       writer.connect().catch((error: unknown) => logger.warn({ err: error }, 'producers not connected yet; /ready answers 503 until they are'));
       const address = await app.listen({ port: Number(options.port), host: options.host });
