@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { parseDuration } from '../namespaces';
+import { ConfigError, parseDuration } from '../namespaces';
 
 /**
  * API keys of the HTTP API. A deployment lists them in a keys file of its own (`wal api --keys-file`,
@@ -39,11 +39,10 @@ export interface ApiKeys {
   readonly defaultRateLimit?: RateLimit;
 }
 
-/** The keys file or variable cannot be used; names where and what. Never retriable: fix the file. */
-export class ApiKeysError extends Error {
-  readonly retriable = false;
+/** The keys file or variable cannot be used; names where and what. A ConfigError: never retriable. */
+export class ApiKeysError extends ConfigError {
   constructor(message: string) {
-    super(message);
+    super([message]);
     this.name = 'ApiKeysError';
   }
 }
