@@ -1,7 +1,16 @@
-import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, LogController } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
+import { refuseNamespaces, requireKey } from './auth';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
+import type { ApiKeys, RateLimit } from './keys';
+import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
 import type { WalWriter } from './writer';
 
@@ -11,7 +20,28 @@ export interface HttpServerOptions {
   readonly logger?: Logger;
   /** Most items one write-batch request may carry (default 1000). */
   readonly maxBatchItems?: number;
+  /** API keys; undefined = keyless (the CLI allows that on loopback only, see listenRefusal). */
+  readonly keys?: ApiKeys;
+  /** Limit of keys without their own and of keyless clients (default: the keys file's, else DEFAULT_RATE_LIMIT). */
+  readonly defaultRateLimit?: RateLimit;
+  /** Serve HTTPS with this PEM certificate (chain) and key. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
+
+/** Limit of a key (or keyless client address) that configures none: a flood guard, not a quota. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { max: 1000, timeWindowMs: 1000 };
+
+const REQUEST_ID_HEADER = 'x-request-id';
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's x-request-id when it is a sane token (it goes into every log line), else a new UUID. */
+export function requestIdOf(request: Pick<IncomingMessage, 'headers'>): string {
+  const given = request.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** HTTP status of a result: 200 only for durable true; the reason picks the rest. */
 export function statusFor(result: WriteResult): number {
@@ -40,27 +70,56 @@ export function bodyLimitFor(config: WalConfig): number {
   return largest * 2 + 64 * 1024;
 }
 
+/** 405 with Allow for a known path asked with another method (RFC 9110), else 404. */
+function noRoute(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
+  const url = request.url.split('?')[0];
+  const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
+  if (allowed.length > 0) {
+    void reply.status(405).header('allow', allowed.join(', ')).send({ durable: 'false', message: `${request.method} is not allowed on ${url}; use ${allowed.join(' or ')}` });
+  } else {
+    void reply.status(404).send({ durable: 'false', message: `no route ${request.method} ${request.url}` });
+  }
+}
+
 /**
- * The WriteToLog HTTP API: POST /v1/wal/write, POST /v1/wal/write-batch, GET /health, GET /ready.
- * Every error body has the shape of a WriteResult: `{durable: 'false', message}`.
+ * The WriteToLog HTTP API: POST /v1/wal/write, POST /v1/wal/write-batch, GET /health, GET /ready,
+ * GET /openapi.json, GET /docs. Every error body has the shape of a WriteResult: `{durable: 'false', message}`.
+ * With `keys`, the write routes need a key with the write role for the body's namespaces (401/403);
+ * each key (or keyless client address) has its rate limit (429 with Retry-After).
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const { writer, config } = options;
   const logger = options.logger ?? createLogger({ component: 'http' });
   const maxBatchItems = options.maxBatchItems ?? 1000;
   const bodyLimit = bodyLimitFor(config);
+  const keyed = options.keys !== undefined;
+  const defaultLimit = options.defaultRateLimit ?? options.keys?.defaultRateLimit ?? DEFAULT_RATE_LIMIT;
+  const limitOf = (request: FastifyRequest): RateLimit => request.apiKey?.rateLimit ?? defaultLimit;
+  // The https option changes the instance's server type parameter only; the routes and hooks are the same.
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     // Not redundant: it widens Fastify's logger generic to the FastifyBaseLogger of the instance type.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request info logs would dominate at thousands of writes/s; failures are logged by the writer.
-    logController: new LogController({ disableRequestLogging: true }),
+    // request.log (and every line logged with it) carries requestId.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit,
     // Fastify's defaults coerce "5" into 5 and silently drop unknown fields; a typo must be an error here.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+    genReqId: requestIdOf,
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
   });
+  void app.register(helmet, { global: true });
+  void app.register(rateLimit, { global: false });
+  registerOpenApi(app, VERSION);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route, but the body could not be read first (e.g. QUERY without a content type): still 404/405.
+    if (request.is404) return noRoute(app, request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     let message = error.message;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is over the ${request.routeOptions.bodyLimit ?? bodyLimit}-byte limit of ${request.url}`;
@@ -68,44 +127,80 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(status).send({ durable: 'false', message });
   });
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ durable: 'false', message: `no route ${request.method} ${request.url}` });
-  });
+  app.setNotFoundHandler((request, reply) => noRoute(app, request, reply));
 
-  app.get('/health', async () => ({ status: 'ok' }));
-
-  app.get('/ready', async (_request, reply) => {
-    if (writer.isReady()) return { ready: true };
-    // Not ready: try (again) in the background, so /ready recovers once the brokers answer.
-    writer.connect().catch((error: unknown) => logger.warn({ err: error }, 'producers not connected'));
-    return reply.status(503).send({ ready: false, message: 'producers are not connected to every configured cluster yet' });
-  });
-
-  app.post<{ Body: WriteBody }>('/v1/wal/write', { schema: { body: writeBodySchema } }, async (request, reply) => {
-    const converted = writeRequestFromBody(request.body);
-    if ('error' in converted) return reply.status(400).send({ durable: 'false', message: `invalid request: ${converted.error}` });
-    const result = await writer.writeToLog(converted);
-    return reply.status(statusFor(result)).send(result);
-  });
-
-  app.post<{ Body: WriteBody[] }>(
-    '/v1/wal/write-batch',
-    {
-      schema: { body: { type: 'array', maxItems: maxBatchItems, items: writeBodySchema } },
-      bodyLimit: Math.max(bodyLimit, Math.min(64 * 1024 * 1024, 16 * bodyLimit)),
-    },
-    async (request) => {
-      const results = await Promise.all(
-        request.body.map(async (body): Promise<WriteResult> => {
-          const converted = writeRequestFromBody(body);
-          if ('error' in converted) return { durable: 'false', id: body.id ?? '', reason: 'invalid-request', message: `invalid request: ${converted.error}` };
-          return writer.writeToLog(converted);
+  // In a plugin of their own so that they register after the OpenAPI generator has loaded.
+  void app.register(async (api) => {
+    const writeGuard = [
+      requireKey(options.keys, 'write'),
+      api.rateLimit({
+        keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : `address:${request.ip}`),
+        max: (request) => limitOf(request).max,
+        timeWindow: (request) => limitOf(request).timeWindowMs,
+        errorResponseBuilder: (request, context) => ({
+          statusCode: 429,
+          message: `nothing was written: over the rate limit of ${request.apiKey ? `API key '${request.apiKey.id}'` : `client ${request.ip}`} (${context.max} requests per ${limitOf(request).timeWindowMs} ms); retry in ${context.after}`,
         }),
-      );
-      const count = (d: WriteResult['durable']) => results.filter((r) => r.durable === d).length;
-      return { results, durable: { true: count('true'), false: count('false'), unknown: count('unknown') } };
-    },
-  );
+      }),
+    ];
+    const security = securityOf(keyed);
+    const example = exampleWrite(config.namespaces);
+
+    api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+
+    api.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+
+    api.get(
+      '/ready',
+      {
+        schema: {
+          response: {
+            200: { type: 'object', properties: { ready: { type: 'boolean' } } },
+            503: { type: 'object', properties: { ready: { type: 'boolean' }, message: { type: 'string' } } },
+          },
+        },
+      },
+      async (_request, reply) => {
+        if (writer.isReady()) return { ready: true };
+        // Not ready: try (again) in the background, so /ready recovers once the brokers answer.
+        writer.connect().catch((error: unknown) => logger.warn({ err: error }, 'producers not connected'));
+        return reply.status(503).send({ ready: false, message: 'producers are not connected to every configured cluster yet' });
+      },
+    );
+
+    api.post<{ Body: WriteBody }>(
+      '/v1/wal/write',
+      { onRequest: writeGuard, schema: { body: { ...writeBodySchema, ...(example ? { examples: [example] } : {}) }, response: writeResponses(writeOkSchema), security } },
+      async (request, reply) => {
+        if (refuseNamespaces(request, reply, [request.body.namespace])) return reply;
+        const converted = writeRequestFromBody(request.body);
+        if ('error' in converted) return reply.status(400).send({ durable: 'false', message: `invalid request: ${converted.error}` });
+        const result = await writer.writeToLog(converted, { logger: request.log });
+        return reply.status(statusFor(result)).send(result);
+      },
+    );
+
+    api.post<{ Body: WriteBody[] }>(
+      '/v1/wal/write-batch',
+      {
+        onRequest: writeGuard,
+        schema: { body: { type: 'array', maxItems: maxBatchItems, items: writeBodySchema, ...(example ? { examples: [[example, example]] } : {}) }, response: writeResponses(batchOkSchema), security },
+        bodyLimit: Math.max(bodyLimit, Math.min(64 * 1024 * 1024, 16 * bodyLimit)),
+      },
+      async (request, reply) => {
+        if (refuseNamespaces(request, reply, request.body.map((body) => body.namespace))) return reply;
+        const results = await Promise.all(
+          request.body.map(async (body): Promise<WriteResult> => {
+            const converted = writeRequestFromBody(body);
+            if ('error' in converted) return { durable: 'false', id: body.id ?? '', reason: 'invalid-request', message: `invalid request: ${converted.error}` };
+            return writer.writeToLog(converted, { logger: request.log });
+          }),
+        );
+        const count = (d: WriteResult['durable']) => results.filter((r) => r.durable === d).length;
+        return { results, durable: { true: count('true'), false: count('false'), unknown: count('unknown') } };
+      },
+    );
+  });
 
   return app;
 }

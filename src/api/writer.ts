@@ -27,8 +27,11 @@ export interface WalWriterOptions {
 }
 
 export interface WalWriter {
-  /** Never throws and never outlives `timeoutMs`: every outcome is a WriteResult. */
-  writeToLog(request: WriteRequest): Promise<WriteResult>;
+  /**
+   * Never throws and never outlives `timeoutMs`: every outcome is a WriteResult. `context.logger`
+   * (e.g. an HTTP request's, which carries its request id) logs this write's failure.
+   */
+  writeToLog(request: WriteRequest, context?: { logger?: Pick<Logger, 'warn'> }): Promise<WriteResult>;
   /** Per-item results in request order; items travel in shared broker batches. */
   writeBatch(requests: WriteRequest[]): Promise<WriteResult[]>;
   /** Connects the producers of every configured namespace's cluster; rejects if one cannot connect. */
@@ -128,7 +131,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     }
   };
 
-  const writeToLog = async (request: WriteRequest): Promise<WriteResult> => {
+  const writeToLog = async (request: WriteRequest, context?: { logger?: Pick<Logger, 'warn'> }): Promise<WriteResult> => {
     const started = now();
     const deadline = started + timeoutMs;
     const built = buildWriteRecord(request, config, started, newId);
@@ -157,14 +160,14 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
       deadline,
     });
     const result = toResult(id, topic, outcome);
-    if (result.durable !== 'true') logger.warn({ namespace: namespace.name, id, durable: result.durable, reason: result.reason }, result.message);
+    if (result.durable !== 'true') (context?.logger ?? logger).warn({ namespace: namespace.name, id, durable: result.durable, reason: result.reason }, result.message);
     return result;
   };
 
   return {
     writeToLog,
 
-    writeBatch: (requests) => Promise.all(requests.map(writeToLog)),
+    writeBatch: (requests) => Promise.all(requests.map((request) => writeToLog(request))),
 
     async connect() {
       const needed = new Map(config.namespaces.map((ns) => [ns.cluster, clusterOf(ns)]));

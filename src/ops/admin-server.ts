@@ -20,6 +20,7 @@ export class AdminServerError extends Error {
 export interface AdminServerOptions {
   /** TCP port; 0 picks a free one (see the returned `port`). */
   readonly port: number;
+  /** Bind address (default 0.0.0.0: every interface). */
   readonly host?: string;
   /** What /ready answers. Default: every `sources` runner is running, assigned and restored. */
   readonly readiness?: ReadinessCheck;

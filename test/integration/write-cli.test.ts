@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { testCluster, uniqueTopic } from '../support/clusters';
-import { ROOT, runWal, WAL_MAIN } from '../support/wal-cli';
-
-const cluster = testCluster('A');
+import { uniqueTopic } from '../support/clusters';
+import { ordersNamespace, runWal, startWalApi } from '../support/wal-cli';
 
 describe('wal write / wal produce / wal api on the real cluster', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-write-cli-'));
@@ -14,24 +10,7 @@ describe('wal write / wal produce / wal api on the real cluster', () => {
   const topology = path.join(dir, 'orders.yaml');
 
   beforeAll(async () => {
-    fs.writeFileSync(
-      topology,
-      [
-        'clusters:',
-        `  A: { brokers: "${cluster.brokers.join(',')}", schemaRegistryUrl: "${cluster.registryUrl}" }`,
-        'namespaces:',
-        '  - name: orders',
-        '    cluster: A',
-        '    partitions: 1',
-        `    topics: { intake: ${intake} }`,
-        '    maxPayloadBytes: 1KiB',
-        '',
-      ].join('\n'),
-    );
-    const admin = new Kafka({ clientId: 'write-cli-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: intake, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await ordersNamespace(topology, intake);
   });
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -62,32 +41,16 @@ describe('wal write / wal produce / wal api on the real cluster', () => {
   });
 
   it('wal api serves writes and stops gracefully on SIGTERM', async () => {
-    const child = spawn(process.execPath, [WAL_MAIN, 'api', '-t', topology, '--port', '0', '--host', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'warn' } });
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const api = await startWalApi(['-t', topology, '--port', '0', '--host', '127.0.0.1']);
+    let code: number | null;
     try {
-      const base = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`wal api did not listen within 20 s: ${stderr}`)), 20000);
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const match = /listening on (http:\/\/\S+)/.exec(stderr);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]);
-          }
-        });
-      });
-      const response = await fetch(`${base}/v1/wal/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ namespace: 'orders', payload: { via: 'api' } }) });
+      const response = await fetch(`${api.base}/v1/wal/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ namespace: 'orders', payload: { via: 'api' } }) });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ durable: 'true' });
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r('no exit within 15 s'), 15000)))]);
-      clearTimeout(timer);
-      expect(code).toBe(0);
-      expect(stderr).toMatch(/SIGTERM: finishing in-flight requests[\s\S]*stopped/);
     } finally {
-      child.kill('SIGKILL');
+      code = await api.stop();
     }
+    expect(code).toBe(0);
+    expect(api.stderr()).toMatch(/SIGTERM: finishing in-flight requests[\s\S]*stopped/);
   });
 });

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { testCluster } from './clusters';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 /** The built CLI entry point; `npm test` builds before it runs. */
@@ -68,4 +70,86 @@ export async function startWalProcess(options: { configFile: string; stateDir: s
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, output: () => out, exited };
+}
+
+export interface WalApiProcess {
+  /** `http(s)://host:port` as printed by `wal api`. */
+  readonly base: string;
+  /** Everything the process wrote so far (pino JSON lines on stdout). */
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM, then the exit code (SIGKILL and a rejection after 15 s). */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `wal api <args>` from the built CLI and resolves once it prints "listening on <url>";
+ * rejects with its output when it exits first or is not listening within 20 s.
+ */
+export function startWalApi(args: string[], env: NodeJS.ProcessEnv = {}): Promise<WalApiProcess> {
+  const child = spawn(process.execPath, [WAL_MAIN, 'api', ...args], { cwd: ROOT, env: { ...process.env, WAL_LOG_LEVEL: 'warn', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([exited, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`wal api did not exit within 15 s of SIGTERM: ${stderr}`)), 15000)))]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wal api did not listen within 20 s: ${stderr}`));
+    }, 20000);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`wal api exited with ${code} before listening: ${stderr}`));
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const match = /listening on (https?:\/\/\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ base: match[1], stdout: () => stdout, stderr: () => stderr, stop });
+      }
+    });
+  });
+}
+
+/**
+ * Writes a topology file with one namespace, `orders` on cluster A (1 partition, payloads up to 1 KiB,
+ * intake `intake`), and creates its intake topic.
+ */
+export async function ordersNamespace(file: string, intake: string): Promise<void> {
+  const cluster = testCluster('A');
+  fs.writeFileSync(
+    file,
+    [
+      'clusters:',
+      `  A: { brokers: "${cluster.brokers.join(',')}", schemaRegistryUrl: "${cluster.registryUrl}" }`,
+      'namespaces:',
+      '  - name: orders',
+      '    cluster: A',
+      '    partitions: 1',
+      `    topics: { intake: ${intake} }`,
+      '    maxPayloadBytes: 1KiB',
+      '',
+    ].join('\n'),
+  );
+  const admin = new Kafka({ clientId: 'wal-cli-fixture', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic: intake, numPartitions: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
 }

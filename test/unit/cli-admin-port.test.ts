@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ConfigError } from '../../src/namespaces';
-import { adminPortOf } from '../../src/cli/commands/start';
+import { adminHostOf, adminPortOf } from '../../src/cli/commands/start';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -37,4 +37,14 @@ describe('wal start --admin-port', () => {
     expect([env.status, env.stderr.trim()]).toEqual([1, 'wal: $WAL_ADMIN_PORT "99999": expected a TCP port, an integer from 0 to 65535 (0 picks a free port)']);
     expect(flag.stderr + env.stderr).not.toContain('NaN');
   }, 60_000);
+});
+
+describe('wal start --admin-host', () => {
+  it('binds the flag, else $WAL_ADMIN_HOST, else every interface as before the option existed', () => {
+    expect(adminHostOf('127.0.0.1', '10.0.0.1')).toBe('127.0.0.1');
+    expect(adminHostOf(undefined, '::1')).toBe('::1');
+    expect(adminHostOf(undefined, '')).toBe('0.0.0.0');
+    expect(adminHostOf(undefined, undefined)).toBe('0.0.0.0');
+    expect(() => adminHostOf(' ', undefined)).toThrow(/^--admin-host " ": expected an address to bind/);
+  });
 });

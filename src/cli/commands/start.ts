@@ -25,9 +25,13 @@ export interface StartOptions {
   readonly sessionTimeout?: string;
   /** Serve /metrics, /health and /ready on this port (0 = any free port). */
   readonly adminPort?: string;
+  /** Address the admin port binds (default $WAL_ADMIN_HOST, else 0.0.0.0 as before the option existed). */
+  readonly adminHost?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
+/** Where the admin port listened before it had a bind option: every interface (Prometheus scrapes it). */
+export const DEFAULT_ADMIN_HOST = '0.0.0.0';
 
 /**
  * The admin port from `--admin-port` or, without it, $WAL_ADMIN_PORT: undefined when neither is set
@@ -44,6 +48,15 @@ export function adminPortOf(flag: string | undefined, env: string | undefined = 
     throw new ConfigError([`${source} "${value}": expected a TCP port, an integer from 0 to 65535 (0 picks a free port)`]);
   }
   return port;
+}
+
+/** The admin bind address from `--admin-host`, else $WAL_ADMIN_HOST, else every interface (0.0.0.0). */
+export function adminHostOf(flag: string | undefined, env: string | undefined = process.env.WAL_ADMIN_HOST): string {
+  const [value, source] = flag !== undefined ? [flag, '--admin-host'] : [env || undefined, '$WAL_ADMIN_HOST'];
+  if (value === undefined) return DEFAULT_ADMIN_HOST;
+  const trimmed = value.trim();
+  if (trimmed === '' || /\s/.test(trimmed)) throw new ConfigError([`${source} "${value}": expected an address to bind, e.g. 127.0.0.1 or 0.0.0.0`]);
+  return trimmed;
 }
 
 function parseSettings(pairs: string[] = []): Record<string, string> {
@@ -64,6 +77,7 @@ function parseSettings(pairs: string[] = []): Record<string, string> {
 export async function runStart(options: StartOptions): Promise<number> {
   const logger = rootLogger();
   const adminPort = adminPortOf(options.adminPort);
+  const adminHost = adminHostOf(options.adminHost);
   const config = loadConfig(options.topology);
   const namespaces = selectNamespaces(config, options.namespace);
   if (namespaces.length === 0) throw new ConfigError([`${config.sourceFiles.join(', ')} defines no namespace`]);
@@ -122,7 +136,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   try {
     if (adminPort !== undefined) {
       // Up before the runners start, so /ready can answer 503 while they join and restore.
-      admin = await startAdminServer({ port: adminPort, sources: runners, logger });
+      admin = await startAdminServer({ port: adminPort, host: adminHost, sources: runners, logger });
       logger.info({ url: admin.url }, 'admin endpoint: /metrics, /health, /ready');
     }
     await instance.start();
@@ -163,6 +177,7 @@ export function registerStart(program: Command): void {
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
     .option('--session-timeout <duration>', 'how long the group waits for a silent instance before moving its partitions (kafkajs default 30s)')
     .option('--admin-port <port>', 'serve /metrics, /health and /ready on this port (default: $WAL_ADMIN_PORT, else none)')
+    .option('--admin-host <host>', `address the admin port binds (default: $WAL_ADMIN_HOST, else ${DEFAULT_ADMIN_HOST}; 127.0.0.1 keeps it local)`)
     .action(async (options: StartOptions) => {
       const code = await runStart(options);
       // kafkajs may leave sockets half-closed for a while; the work is done, so leave now.
