@@ -19,6 +19,12 @@ export interface DeadLetterQuery {
   readonly until?: number;
   /** Only records of these request ids. */
   readonly ids?: readonly string[];
+  /** Only records of these kinds (poison, permanent, exhausted, error). */
+  readonly kinds?: readonly string[];
+  /** Only records that failed on these targets. */
+  readonly targets?: readonly string[];
+  /** Only records whose reason matches. */
+  readonly reason?: RegExp;
   readonly limit?: number;
   readonly onProgress?: (read: number, total: number) => void;
 }
@@ -63,7 +69,7 @@ export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLe
           if (query.until !== undefined && timestamp >= query.until) continue;
           if (query.since !== undefined && timestamp < query.since) continue;
           const headers = decodeHeaders(m.headers);
-          if (ids && !ids.has(headers[DLQ_HEADERS.id] ?? '')) continue;
+          if (!selected(headers, query, ids)) continue;
           found.push({ partition: range.partition, offset: m.offset, timestamp, key: m.key, value: m.value, headers });
         }
       },
@@ -71,4 +77,12 @@ export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLe
   }
   found.sort((a, b) => a.timestamp - b.timestamp);
   return query.limit === undefined ? found : found.slice(0, query.limit);
+}
+
+/** Whether a dead letter's headers pass the query's id, kind, target and reason filters. */
+function selected(headers: Record<string, string>, query: DeadLetterQuery, ids: ReadonlySet<string> | undefined): boolean {
+  if (ids && !ids.has(headers[DLQ_HEADERS.id] ?? '')) return false;
+  if (query.kinds && !query.kinds.includes(headers[DLQ_HEADERS.kind] ?? '')) return false;
+  if (query.targets && !query.targets.includes(headers[DLQ_HEADERS.target] ?? '')) return false;
+  return !query.reason || query.reason.test(headers[DLQ_HEADERS.reason] ?? '');
 }

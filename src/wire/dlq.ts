@@ -4,7 +4,8 @@ import { DLQ_HEADERS } from './headers';
  * Why a record was dead-lettered: `permanent` (the target refused), `exhausted` (maxRetries reached),
  * `poison` (undecodable/invalid), `error` (a processor threw and the engine caught it).
  */
-export type DeadLetterKind = 'permanent' | 'exhausted' | 'poison' | 'error';
+export const DEAD_LETTER_KINDS = ['permanent', 'exhausted', 'poison', 'error'] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
 export interface DeadLetterInfo {
   reason: string;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { originalHeaders } from '../../wire/dlq';
+import { DEAD_LETTER_KINDS, originalHeaders } from '../../wire/dlq';
+import { ConfigError } from '../../namespaces';
 import { DLQ_HEADERS } from '../../wire/headers';
 import { readDeadLetters, type DeadLetter } from '../../ops/dead-letters';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace, parseInstant } from '../namespace';
@@ -11,9 +12,20 @@ interface DlqOptions {
   since?: string;
   until?: string;
   id?: string[];
+  kind?: string[];
+  target?: string[];
+  reason?: string;
   limit?: string;
   json?: boolean;
   dryRun?: boolean;
+}
+
+function reasonPattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new ConfigError([`--reason "${source}": not a regular expression (${(error as Error).message})`]);
+  }
 }
 
 function progress(read: number, total: number): void {
@@ -37,6 +49,9 @@ async function select(options: DlqOptions): Promise<{ records: DeadLetter[]; int
     since: options.since === undefined ? undefined : parseInstant(options.since),
     until: options.until === undefined ? undefined : parseInstant(options.until),
     ids: options.id,
+    kinds: options.kind,
+    targets: options.target,
+    reason: options.reason === undefined ? undefined : reasonPattern(options.reason),
     limit: options.limit === undefined ? undefined : Number(options.limit),
     onProgress: progress,
   });
@@ -51,7 +66,10 @@ export function registerDlq(program: Command): void {
       .option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES)
       .option('--since <when>', 'only records dead-lettered since (ISO date-time, or 30s/2h/3d ago)')
       .option('--until <when>', 'only records dead-lettered before')
-      .option('--id <ids...>', 'only these request ids');
+      .option('--id <ids...>', 'only these request ids')
+      .option('--kind <kinds...>', `only these kinds (${DEAD_LETTER_KINDS.join(', ')})`)
+      .option('--target <targets...>', 'only records that failed on these targets')
+      .option('--reason <regex>', 'only records whose reason matches this regular expression');
 
   common(dlq.command('list').description('show dead-lettered records with their reason, attempts and source'))
     .option('--limit <n>', 'at most this many records')
