@@ -62,4 +62,33 @@ describe('wal dlq list / replay filters (real broker)', () => {
     while (ids().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(ids().sort()).toEqual(['refused-1', 'refused-2']);
   });
+
+  it('with the DLQ disabled keeps a refused record and tries it again at the longest backoff, never dropping it', async () => {
+    await runner?.stop();
+    server.script(respond.failTimes(1, 400));
+    const { config, namespace, kafka } = await delayedQueueNamespace({
+      partitions: 1,
+      targets: `      hook: { type: http, url: "${server.url}", method: POST, timeoutMs: 2s }`,
+      defaultTarget: 'hook',
+      extra: '    dlq: { enabled: false }',
+    });
+    runner = (await startQueue(config, namespace)).runner;
+    const before = server.received.length;
+    const writer = createWalWriter({ config });
+    const started = Date.now();
+    expect((await writer.writeToLog({ namespace: namespace.name, id: 'kept-1', payload: 'x' })).durable).toBe('true');
+    await writer.close();
+    const deadline = Date.now() + 30_000;
+    while (server.received.length - before < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const tries = server.received.slice(before);
+    expect(tries.map((r) => r.headers['idempotency-key'])).toEqual(['kept-1', 'kept-1']);
+    // Retried after backoff.maxMs (2 s), not at once: it sat in the timer store meanwhile.
+    expect(tries[1].receivedAt - tries[0].receivedAt).toBeGreaterThanOrEqual(1_900);
+    expect(tries[1].receivedAt - started).toBeLessThan(15_000);
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = await admin.listTopics();
+    await admin.disconnect();
+    expect(topics).not.toContain(namespace.topics.dlq);
+  });
 });
