@@ -5,14 +5,16 @@ import path from 'node:path';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', __dirname.includes(`${path.sep}dist-bench${path.sep}`) ? '..' : '.');
 
 /**
- * The compiled sources under dist-bench/src look for the Avro schemas two levels up, in
- * dist-bench/schemas: point that at the repository's schemas/ (a symlink, made once).
+ * The compiled sources under dist-bench/src look for the package root two levels up, in dist-bench:
+ * its Avro schemas and package.json (the version). Point those at the repository's (symlinks, made once).
  */
-export function linkSchemas(): void {
+export function linkPackageRoot(): void {
   const compiledRoot = path.resolve(__dirname, '..', '..');
   if (path.basename(compiledRoot) !== 'dist-bench') return;
-  const link = path.join(compiledRoot, 'schemas');
-  if (!fs.existsSync(link)) fs.symlinkSync(path.join(REPO_ROOT, 'schemas'), link, 'dir');
+  for (const [name, type] of [['schemas', 'dir'], ['package.json', 'file']] as const) {
+    const link = path.join(compiledRoot, name);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(REPO_ROOT, name), link, type);
+  }
 }
 
 /** A compiled bench script, e.g. compiled('bench/runtime.js'). */

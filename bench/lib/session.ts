@@ -4,7 +4,7 @@ import type { Logger } from '../../src/observability/logger';
 import { resolveClusters, type BenchClusters } from './cluster';
 import { fileLogger } from './context';
 import { BenchUsageError, type FlagValues } from './flags';
-import { linkSchemas, REPO_ROOT } from './layout';
+import { linkPackageRoot, REPO_ROOT } from './layout';
 import { describeEnvironment, resultFile, writeResults, type Environment, type Report } from './results';
 
 /** What `npm run bench` and `npm run drill` share: clusters, environment record, results files, logs. */
@@ -22,7 +22,7 @@ export interface Session {
 
 /** Finds (or starts) the clusters, records the machine and prints the run's first line. */
 export async function openSession(kind: Environment['kind'], flags: FlagValues, clusterNames: string[], quick: boolean): Promise<Session> {
-  linkSchemas();
+  linkPackageRoot();
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };

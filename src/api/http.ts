@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import path from 'node:path';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
@@ -13,6 +11,7 @@ import type { ApiKeys, RateLimit } from './keys';
 import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
 import type { WalWriter } from './writer';
+import { WAL_VERSION } from '../observability/version';
 
 export interface HttpServerOptions {
   readonly writer: WalWriter;
@@ -41,7 +40,6 @@ export function requestIdOf(request: Pick<IncomingMessage, 'headers'>): string {
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** HTTP status of a result: 200 only for durable true; the reason picks the rest. */
 export function statusFor(result: WriteResult): number {
@@ -115,7 +113,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   void app.register(helmet, { global: true });
   void app.register(rateLimit, { global: false });
-  registerOpenApi(app, VERSION);
+  registerOpenApi(app, WAL_VERSION);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // No route, but the body could not be read first (e.g. QUERY without a content type): still 404/405.

@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
+import { WAL_VERSION } from '../observability/version';
 import { registerCommands } from './commands';
 
 /** `wal`: one entry point; each command lives in src/cli/commands/<name>.ts. */
 export function buildProgram(): Command {
   const program = new Command('wal')
     .description('wal: a Write-Ahead Log service on Apache Kafka (durable intake, delays, retries, DLQ, fan-out, mirroring)')
-    .version((JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version)
+    .version(WAL_VERSION)
     .showHelpAfterError();
   registerCommands(program);
   return program;

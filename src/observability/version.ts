@@ -1,0 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * wal's version, from the package.json at the package root: two levels up from both src/<room> and
+ * dist/<room> (the bench's dist-bench links it there, as it does schemas/).
+ */
+export const WAL_VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
