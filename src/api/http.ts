@@ -11,7 +11,7 @@ import type { ApiKeys, RateLimit } from './keys';
 import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
 import type { WalWriter } from './writer';
-import { WAL_VERSION } from '../observability/version';
+import { walVersion } from '../observability/version';
 
 export interface HttpServerOptions {
   readonly writer: WalWriter;
@@ -113,7 +113,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   void app.register(helmet, { global: true });
   void app.register(rateLimit, { global: false });
-  registerOpenApi(app, WAL_VERSION);
+  registerOpenApi(app, walVersion());
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // No route, but the body could not be read first (e.g. QUERY without a content type): still 404/405.

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { WAL_VERSION } from '../observability/version';
+import { walVersion } from '../observability/version';
 import { registerCommands } from './commands';
 
 /** `wal`: one entry point; each command lives in src/cli/commands/<name>.ts. */
 export function buildProgram(): Command {
   const program = new Command('wal')
     .description('wal: a Write-Ahead Log service on Apache Kafka (durable intake, delays, retries, DLQ, fan-out, mirroring)')
-    .version(WAL_VERSION)
+    .version(walVersion())
     .showHelpAfterError();
   registerCommands(program);
   return program;
