@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterConfig, NamespaceConfig, WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
-import { createAvroCodec, type AvroCodec } from '../wire/codec';
+import { createAvroCodec, registryOf, type AvroCodec } from '../wire/codec';
 import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../wire/errors';
 import { writeToLogRequestSchema } from '../wire/intake';
 import { valueSubject } from '../wire/schemas';
@@ -81,7 +81,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const codecFor = (cluster: ClusterConfig): AvroCodec => {
     let codec = codecs.get(cluster.name);
     if (!codec) {
-      codec = createAvroCodec({ registryUrl: cluster.schemaRegistryUrl, requestTimeoutMs: Math.min(5000, Math.max(500, Math.floor(timeoutMs / 2))) });
+      codec = createAvroCodec({ ...registryOf(cluster), requestTimeoutMs: Math.min(5000, Math.max(500, Math.floor(timeoutMs / 2))) });
       codecs.set(cluster.name, codec);
     }
     return codec;

@@ -1,6 +1,6 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
+import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import type { Delivery, DeliveryResult, Target } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
@@ -66,7 +66,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     this.context = context;
     this.timers = new TimerStore(context.getStore(TIMER_STORE));
     const { namespace, clusters } = this.options;
-    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
+    this.codec = this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster]));
     this.dispatcher = new Dispatcher(namespace, clusters, this.options.targetFactory);
     await this.reportPending();
     context.schedule(this.options.namespace.runtime.punctuationIntervalMs, (now) => this.punctuate(now));

@@ -3,6 +3,12 @@ import pino, { Logger, LoggerOptions } from 'pino';
 export type { Logger };
 
 /**
+ * Secrets a logged object may carry (a cluster's sasl/ssl, a registry's basic auth), masked whatever bound
+ * them. Config code never logs them on purpose; this catches the accident.
+ */
+const SECRET_PATHS = ['password', 'passphrase', 'basicAuth', 'ssl.key'].flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]);
+
+/**
  * One pino JSON logger for the whole process. Level comes from WAL_LOG_LEVEL (or LOG_LEVEL);
  * WAL_LOG_PRETTY=1 asks for pino-pretty on a terminal. Library code takes a child logger with
  * bindings (namespace, partition, …) rather than creating its own.
@@ -14,6 +20,7 @@ export function createLogger(bindings: Record<string, unknown> = {}, options: Lo
     level,
     base: { service: 'wal', ...bindings },
     timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: SECRET_PATHS, censor: '***' },
     ...(pretty ? { transport: { target: 'pino-pretty' } } : {}),
     ...options,
   });

@@ -1,6 +1,7 @@
 import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
 import type { ClusterConfig, KafkaTargetConfig } from '../namespaces/types';
 import { createLogger, Logger } from '../observability/logger';
+import { kafkaSecurity } from '../kafka/client';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
 import { KAFKA_TARGET_HEADERS } from '../wire/headers';
 import { sendIsolatingFailures } from './batch';
@@ -29,6 +30,7 @@ export function createKafkaTarget(
   const kafka = new Kafka({
     clientId: cluster.clientId ?? `wal-target-${name}`,
     brokers: cluster.brokers,
+    ...kafkaSecurity(cluster),
     requestTimeout: options.requestTimeoutMs ?? 10000,
     connectionTimeout: 3000,
     // Bounds connect/metadata retries too, so an unreachable cluster answers within seconds.
