@@ -99,18 +99,76 @@ export async function startJvmCluster(options: JvmClusterOptions): Promise<{ rec
   };
 }
 
-function startBroker(options: JvmClusterOptions, classpath: string, brokerPort: number, controllerPort: number): ManagedProcess {
+/**
+ * A SASL_SSL listener beside the PLAINTEXT one (which stays the inter-broker listener, on loopback):
+ * SCRAM-SHA-512 users are created when the storage is formatted, the certificate comes from a PEM file.
+ */
+export interface SaslSslListener {
+  readonly port: number;
+  /** PEM file holding the broker's unencrypted PKCS#8 private key followed by its certificate chain. */
+  readonly keystorePemFile: string;
+  readonly scramSha512Users: readonly { readonly name: string; readonly password: string }[];
+}
+
+export interface JvmBrokerOptions extends Pick<JvmClusterOptions, 'name' | 'dir' | 'kafkaVersion' | 'detach' | 'onProgress'> {
+  readonly saslSsl?: Omit<SaslSslListener, 'port'>;
+}
+
+export interface JvmBroker {
+  /** The PLAINTEXT listener. */
+  readonly brokers: string[];
+  /** The SASL_SSL listener, when asked for. */
+  readonly saslSslBrokers: string[];
+  readonly process: ManagedProcess;
+}
+
+/** One KRaft broker without a registry (e.g. a secured broker beside the shared test clusters). */
+export async function startJvmBroker(options: JvmBrokerOptions): Promise<JvmBroker> {
+  const classpath = await kafkaClasspath(options.kafkaVersion, options.onProgress);
+  fs.mkdirSync(options.dir, { recursive: true });
+  const [brokerPort, controllerPort, saslSslPort] = [await freePort(), await freePort(), await freePort()];
+  const saslSsl = options.saslSsl && { ...options.saslSsl, port: saslSslPort };
+  const broker = startBroker(options, classpath, brokerPort, controllerPort, saslSsl);
+  const brokers = [`127.0.0.1:${brokerPort}`];
+  try {
+    await waitForBroker(options.name, brokers, broker);
+  } catch (error) {
+    await stopProcessGroup(broker.pid, 5000);
+    throw error;
+  }
+  return { brokers, saslSslBrokers: saslSsl ? [`127.0.0.1:${saslSslPort}`] : [], process: broker };
+}
+
+function saslSslProperties(listener: SaslSslListener | undefined): Record<string, string> {
+  if (!listener) return {};
+  return {
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
+    'listener.name.sasl_ssl.ssl.keystore.location': listener.keystorePemFile,
+  };
+}
+
+function startBroker(
+  options: Pick<JvmClusterOptions, 'name' | 'dir' | 'detach'>,
+  classpath: string,
+  brokerPort: number,
+  controllerPort: number,
+  saslSsl?: SaslSslListener,
+): ManagedProcess {
   const dataDir = path.join(options.dir, 'kafka-data');
   const configFile = path.join(options.dir, 'server.properties');
+  const secured = saslSsl ? `,SASL_SSL://127.0.0.1:${saslSsl.port}` : '';
   const properties = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${secured}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}${secured}`,
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${saslSsl ? ',SASL_SSL:SASL_SSL' : ''}`,
     'inter.broker.listener.name': 'PLAINTEXT',
+    ...saslSslProperties(saslSsl),
     'log.dirs': dataDir,
     'num.partitions': '1',
     'offsets.topic.replication.factor': '1',
@@ -132,7 +190,8 @@ function startBroker(options: JvmClusterOptions, classpath: string, brokerPort: 
   if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
     // Kafka's cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints).
     const clusterId = randomBytes(16).toString('base64url');
-    const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+    const scram = (saslSsl?.scramSha512Users ?? []).flatMap((u) => ['--add-scram', `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`]);
+    const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile, ...scram]);
     if (format.code !== 0) {
       throw new ProcessStartError(`cluster ${options.name}: formatting KRaft storage failed:\n${format.output}`);
     }
