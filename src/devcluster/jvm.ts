@@ -188,8 +188,10 @@ function startBroker(
 
   // Formatting is idempotent in spirit: only the first start of a data dir needs it.
   if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-    // Kafka's cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints).
-    const clusterId = randomBytes(16).toString('base64url');
+    // Kafka's cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints); like
+    // Kafka's Uuid.randomUuid, never one starting with "-", which the tool's argument parser takes for an option.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const scram = (saslSsl?.scramSha512Users ?? []).flatMap((u) => ['--add-scram', `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`]);
     const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile, ...scram]);
     if (format.code !== 0) {
