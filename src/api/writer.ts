@@ -7,6 +7,7 @@ import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../wir
 import { writeToLogRequestSchema } from '../wire/intake';
 import { valueSubject } from '../wire/schemas';
 import { INTAKE_HEADERS } from '../wire/headers';
+import { explainConnectError } from '../kafka/errors';
 import { createWriterKafkaClient } from '../kafka/writer-client';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
@@ -90,7 +91,14 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const senderFor = (cluster: ClusterConfig): ClusterSender => {
     let sender = senders.get(cluster.name);
     if (!sender) {
-      sender = createClusterSender({ kafka: kafkaFactory(cluster, clientId), clusterName: cluster.name, timeoutMs, logger, now });
+      sender = createClusterSender({
+        kafka: kafkaFactory(cluster, clientId),
+        clusterName: cluster.name,
+        timeoutMs,
+        logger,
+        now,
+        explainConnectError: (error) => explainConnectError(error, cluster, Math.min(1000, Math.floor(timeoutMs / 4))),
+      });
       senders.set(cluster.name, sender);
     }
     return sender;

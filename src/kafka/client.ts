@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
 import type { ClusterConfig } from './cluster';
+import { explainConnectError } from './errors';
 import { createLogger, type Logger } from '../observability/logger';
 
 /**
@@ -63,14 +64,38 @@ export function kafkaClientId(cluster: Pick<ClusterConfig, 'clientId'>, clientId
   return cluster.clientId ? `${cluster.clientId}.${clientId}` : clientId;
 }
 
+/**
+ * Makes every producer, consumer and admin of `kafka` fail `connect()` with what the failure means for this
+ * cluster (a refused password, a TLS mismatch: see explainConnectError) rather than kafkajs' bare message.
+ */
+function explainingConnects(kafka: Kafka, cluster: ClusterConfig): Kafka {
+  const explained = <T extends { connect(): Promise<void> }>(client: T): T => {
+    const connect = client.connect.bind(client);
+    client.connect = async () => {
+      try {
+        await connect();
+      } catch (error) {
+        throw (await explainConnectError(error, cluster)) ?? error;
+      }
+    };
+    return client;
+  };
+  const [producer, consumer, admin] = [kafka.producer.bind(kafka), kafka.consumer.bind(kafka), kafka.admin.bind(kafka)];
+  kafka.producer = (config) => explained(producer(config));
+  kafka.consumer = (config) => explained(consumer(config));
+  kafka.admin = (config) => explained(admin(config));
+  return kafka;
+}
+
 /** A kafkajs client for `cluster`; the cluster's own clientId (if any) prefixes `clientId`. */
 export function createKafkaClient(cluster: ClusterConfig, clientId: string): Kafka {
   const logger = createLogger({ component: 'kafkajs', cluster: cluster.name, clientId });
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: kafkaClientId(cluster, clientId),
     brokers: [...cluster.brokers],
     ...kafkaSecurity(cluster),
     logLevel: kafkaLogLevel(),
     logCreator: kafkaLogCreator(logger),
   });
+  return explainingConnects(kafka, cluster);
 }
