@@ -2,6 +2,7 @@ import { CompressionTypes, IHeaders, Kafka, logLevel, Message, Partitioners, Pro
 import type { ClusterConfig, KafkaTargetConfig } from '../namespaces/types';
 import { createLogger, Logger } from '../observability/logger';
 import { kafkaSecurity } from '../kafka/client';
+import { ClusterAccessError, explainConnectError } from '../kafka/errors';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
 import { KAFKA_TARGET_HEADERS } from '../wire/headers';
 import { sendIsolatingFailures } from './batch';
@@ -47,9 +48,9 @@ export function createKafkaTarget(
   });
   let connecting: Promise<void> | undefined;
   const connect = (): Promise<void> => {
-    connecting ??= producer.connect().catch((error: unknown) => {
+    connecting ??= producer.connect().catch(async (error: unknown) => {
       connecting = undefined;
-      throw error;
+      throw (await explainConnectError(error, cluster)) ?? error;
     });
     return connecting;
   };
@@ -124,6 +125,8 @@ const TRANSIENT_KAFKAJS_ERRORS = new Set([
  * error (TypeError building the request) is permanent.
  */
 export function classifyKafkaError(error: unknown): DeliveryResult {
+  // The target cluster refused wal's password or TLS settings: no retry helps before the config changes.
+  if (error instanceof ClusterAccessError) return failed(false, error.message);
   const chain = causeChain(error);
   const protocol = [...chain].reverse().find((e) => (e as { name?: string }).name === 'KafkaJSProtocolError') as
     | { retriable?: boolean; type?: string; message?: string }

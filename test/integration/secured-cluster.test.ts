@@ -6,7 +6,8 @@ import { ConfigError, parseConfig, type WalConfig } from '../../src/namespaces';
 import { planTopics } from '../../src/namespaces/topic-plan';
 import { createWalWriter, type WriteResult } from '../../src/api';
 import { testCluster, uniqueTopic } from '../support/clusters';
-import { collect, startQueue, stopCollectors } from '../support/delayed-queue';
+import { collect, header, startQueue, stopCollectors } from '../support/delayed-queue';
+import { DLQ_HEADERS } from '../../src/wire/headers';
 import { createTopic, kafkaFor, produceRecords, readTopic, TEST_TUNING } from '../support/mirror-fixture';
 import { quietKafka, SECURED_ENV, startSecuredBroker, type SecuredBroker } from '../support/secured-cluster';
 import { runWal } from '../support/wal-cli';
@@ -43,13 +44,17 @@ function namespaceYaml(name: string, extra = ''): string {
   return [`  - name: ${name}`, '    cluster: S', '    partitions: 1', '    delay: { defaultDelayMs: 0 }', extra].filter(Boolean).join('\n');
 }
 
-async function provision(config: WalConfig): Promise<void> {
-  const admin = quietKafka(config.clusters.S, 'secured-test-admin').admin();
-  await admin.connect();
-  try {
-    for (const ns of config.namespaces) await applyTopics(admin, planTopics(ns));
-  } finally {
-    await admin.disconnect();
+/** Creates the namespaces' topics on each cluster that holds some (but those of `skip`). */
+async function provision(config: WalConfig, skip: string[] = []): Promise<void> {
+  const specs = config.namespaces.flatMap(planTopics).filter((spec) => !skip.includes(spec.cluster));
+  for (const alias of new Set(specs.map((spec) => spec.cluster))) {
+    const admin = quietKafka(config.clusters[alias], 'secured-test-admin').admin();
+    await admin.connect();
+    try {
+      await applyTopics(admin, specs.filter((spec) => spec.cluster === alias));
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 
@@ -96,6 +101,45 @@ describe('a SASL_SSL cluster (SCRAM-SHA-512, TLS with a private CA)', () => {
         { n: 3 },
       ]);
       await delivered.stop();
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('takes deliveries of a Kafka target from a namespace on plain cluster A; a target whose password it refuses dead-letters at once, saying so', async () => {
+    const name = uniqueTopic('sec-target');
+    const denied = S.clusterYaml('Sdenied', { sasl: '{ mechanism: scram-sha-512, username: wal, password: not-the-password }' });
+    const config = configWith(
+      [
+        `  - name: ${name}`,
+        '    cluster: A',
+        '    partitions: 1',
+        '    delay: { defaultDelayMs: 0 }',
+        '    maxRetries: 3',
+        '    backoff: { initialMs: 200, maxMs: 1s }',
+        `    targets: { out: { type: kafka, topic: ${name}.out, cluster: S }, denied: { type: kafka, topic: ${name}.denied, cluster: Sdenied } }`,
+        '    defaultTarget: out',
+        '    runtime: { commitIntervalMs: 500, punctuationIntervalMs: 100 }',
+      ].join('\n'),
+      { cluster: `${S.clusterYaml('S')}\n${denied}`, plainA: true },
+    );
+    await provision(config, ['Sdenied']);
+    const namespace = config.namespaces[0];
+    const { runner } = await startQueue(config, namespace);
+    try {
+      const delivered = await collect(quietKafka(config.clusters.S, 'secured-test-target-collector'), `${name}.out`);
+      const dead = await collect(quietKafka(config.clusters.A, 'secured-test-dlq-collector'), namespace.topics.dlq);
+      const writer = createWalWriter({ config, timeoutMs: WRITE_TIMEOUT_MS });
+      const results = [await writer.writeToLog({ namespace: name, id: 'to-s', payload: 'x' }), await writer.writeToLog({ namespace: name, id: 'to-denied', payload: 'y', target: 'denied' })];
+      await writer.close();
+      expect(results.map((r) => r.durable)).toEqual(['true', 'true']);
+      await delivered.waitFor(1, 30_000);
+      expect(delivered.messages.map((m) => m.value!.toString())).toEqual(['x']);
+      await dead.waitFor(1, 30_000);
+      expect([header(dead.messages[0], DLQ_HEADERS.id), header(dead.messages[0], DLQ_HEADERS.kind), header(dead.messages[0], DLQ_HEADERS.attempts)]).toEqual(['to-denied', 'permanent', '1']);
+      expect(header(dead.messages[0], DLQ_HEADERS.reason)).toMatch(/authentication failed for user 'wal' on cluster 'Sdenied' \(SCRAM-SHA-512\)/);
+      expect(header(dead.messages[0], DLQ_HEADERS.reason)).not.toContain('not-the-password');
+      await Promise.all([delivered.stop(), dead.stop()]);
     } finally {
       await runner.stop();
     }
