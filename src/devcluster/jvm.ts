@@ -100,15 +100,19 @@ export async function startJvmCluster(options: JvmClusterOptions): Promise<{ rec
 }
 
 /**
- * A SASL_SSL listener beside the PLAINTEXT one (which stays the inter-broker listener, on loopback):
- * SCRAM-SHA-512 users are created when the storage is formatted, the certificate comes from a PEM file.
+ * A SASL_SSL listener beside the PLAINTEXT one (which stays the inter-broker listener, on loopback), taking
+ * SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN: the SCRAM credentials of `users` are created when the storage is
+ * formatted, PLAIN checks them against the listener's JAAS entry; the certificate comes from a PEM file.
  */
 export interface SaslSslListener {
   readonly port: number;
   /** PEM file holding the broker's unencrypted PKCS#8 private key followed by its certificate chain. */
   readonly keystorePemFile: string;
-  readonly scramSha512Users: readonly { readonly name: string; readonly password: string }[];
+  /** Names and passwords of letters, digits, '-' and '_' (they go into a JAAS entry and a format argument unquoted). */
+  readonly users: readonly { readonly name: string; readonly password: string }[];
 }
+
+const SCRAM_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256'];
 
 export interface JvmBrokerOptions extends Pick<JvmClusterOptions, 'name' | 'dir' | 'kafkaVersion' | 'detach' | 'onProgress'> {
   readonly saslSsl?: Omit<SaslSslListener, 'port'>;
@@ -141,9 +145,12 @@ export async function startJvmBroker(options: JvmBrokerOptions): Promise<JvmBrok
 
 function saslSslProperties(listener: SaslSslListener | undefined): Record<string, string> {
   if (!listener) return {};
+  const scramLogin = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  const plainUsers = listener.users.map((u) => ` user_${u.name}="${u.password}"`).join('');
   return {
-    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
-    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'sasl.enabled.mechanisms': [...SCRAM_MECHANISMS, 'PLAIN'].join(','),
+    ...Object.fromEntries(SCRAM_MECHANISMS.map((m) => [`listener.name.sasl_ssl.${m.toLowerCase()}.sasl.jaas.config`, scramLogin])),
+    'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};`,
     'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
     'listener.name.sasl_ssl.ssl.keystore.location': listener.keystorePemFile,
   };
@@ -192,7 +199,7 @@ function startBroker(
     // Kafka's Uuid.randomUuid, never one starting with "-", which the tool's argument parser takes for an option.
     let clusterId = randomBytes(16).toString('base64url');
     while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
-    const scram = (saslSsl?.scramSha512Users ?? []).flatMap((u) => ['--add-scram', `SCRAM-SHA-512=[name=${u.name},password=${u.password}]`]);
+    const scram = (saslSsl?.users ?? []).flatMap((u) => SCRAM_MECHANISMS.flatMap((m) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]));
     const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile, ...scram]);
     if (format.code !== 0) {
       throw new ProcessStartError(`cluster ${options.name}: formatting KRaft storage failed:\n${format.output}`);

@@ -80,6 +80,13 @@ describe('a SASL_SSL cluster (SCRAM-SHA-512, TLS with a private CA)', () => {
     expect(records.map((r) => r.message.key?.toString())).toEqual([result.id]);
   });
 
+  it.each(['scram-sha-256', 'plain'])('takes a write over SASL %s too', async (mechanism) => {
+    const name = uniqueTopic(`sec-${mechanism}`);
+    const config = configWith(namespaceYaml(name), { cluster: S.clusterYaml('S', { sasl: `{ mechanism: ${mechanism}, username: wal, password: "\${WAL_KAFKA_PASSWORD}" }` }) });
+    await provision(config);
+    expect((await writeOnce(config, name)).result).toMatchObject({ durable: 'true', offset: '0' });
+  });
+
   it('runs a delayed-queue namespace that delivers to a Kafka target on the same secured cluster', async () => {
     const name = uniqueTopic('sec-dq');
     const out = `${name}.out`;

@@ -9,13 +9,14 @@ import type { ClusterConfig } from '../../src/namespaces';
 import { createCertificates, type TestCertificates } from './certificates';
 import { testCluster } from './clusters';
 
-/** The SCRAM-SHA-512 user the secured broker knows. */
+/** The user the secured broker knows (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN). */
 export const SECURED_USER = { name: 'wal', password: 'wal-secret-5f3a' } as const;
 
 /**
  * A broker of its own (beside the shared clusters A and B) with a SASL_SSL listener: a CA and a broker
- * certificate generated with openssl, SCRAM-SHA-512 users created when its storage is formatted. The
- * PLAINTEXT listener stays for inter-broker traffic (and for the "TLS to a plaintext port" test).
+ * certificate generated with openssl, SCRAM users created when its storage is formatted (PLAIN users from
+ * the listener's JAAS entry). The PLAINTEXT listener stays for inter-broker traffic (and for the "TLS to a
+ * plaintext port" test).
  * Its registry is cluster A's (plain Apicurio).
  */
 export interface SecuredBroker {
@@ -46,7 +47,7 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
       kafkaVersion: process.env.WAL_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION,
       detach: false,
       onProgress: () => undefined,
-      saslSsl: { keystorePemFile, scramSha512Users: [SECURED_USER] },
+      saslSsl: { keystorePemFile, users: [SECURED_USER] },
     });
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });
