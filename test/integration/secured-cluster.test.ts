@@ -226,4 +226,19 @@ describe('a misconfigured connection to the secured cluster is answered in time,
     expect(run.stderr).toMatch(/^wal: authentication failed for user 'wal' on cluster 'S' \(SCRAM-SHA-512\)/m);
     expect(run.stdout + run.stderr).not.toContain('not-the-password');
   });
+
+  it('wal topics apply against an untrusted certificate fails with the explanation once kafkajs gives up connecting (its retry budget, ~10 s)', async () => {
+    const file = path.join(S.dir, 'untrusted.yaml');
+    fs.writeFileSync(path.join(S.dir, 'password.txt'), SECURED_ENV.WAL_KAFKA_PASSWORD);
+    const sasl = '{ mechanism: scram-sha-512, username: wal, password: "file:password.txt" }';
+    fs.writeFileSync(file, `clusters:\n${S.clusterYaml('S', { ssl: 'true', sasl })}\nnamespaces:\n${namespaceYaml(name)}\n`);
+    const started = Date.now();
+    const run = await runWal('topics', ['apply', file], 60_000);
+    const ms = Date.now() - started;
+    process.stdout.write(`wal topics apply against an untrusted certificate answered in ${ms} ms\n`);
+    expect(run.code).not.toBe(0);
+    // kafkajs retries a failed TLS handshake like any connection error: its default budget (5 retries) bounds it.
+    expect(ms).toBeLessThan(30_000);
+    expect(run.stderr).toMatch(/^wal: the certificate of cluster 'S' is not trusted \(.*\): set ssl\.ca/m);
+  });
 });
