@@ -114,8 +114,16 @@ export interface SaslSslListener {
 
 const SCRAM_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256'];
 
+/** An SSL listener that requires a client certificate signed by a CA of `truststorePemFile` (mutual TLS). */
+export interface MutualTlsListener {
+  readonly port: number;
+  readonly keystorePemFile: string;
+  readonly truststorePemFile: string;
+}
+
 export interface JvmBrokerOptions extends Pick<JvmClusterOptions, 'name' | 'dir' | 'kafkaVersion' | 'detach' | 'onProgress'> {
   readonly saslSsl?: Omit<SaslSslListener, 'port'>;
+  readonly mutualTls?: Omit<MutualTlsListener, 'port'>;
 }
 
 export interface JvmBroker {
@@ -123,6 +131,8 @@ export interface JvmBroker {
   readonly brokers: string[];
   /** The SASL_SSL listener, when asked for. */
   readonly saslSslBrokers: string[];
+  /** The mutual-TLS listener, when asked for. */
+  readonly mutualTlsBrokers: string[];
   readonly process: ManagedProcess;
 }
 
@@ -130,9 +140,10 @@ export interface JvmBroker {
 export async function startJvmBroker(options: JvmBrokerOptions): Promise<JvmBroker> {
   const classpath = await kafkaClasspath(options.kafkaVersion, options.onProgress);
   fs.mkdirSync(options.dir, { recursive: true });
-  const [brokerPort, controllerPort, saslSslPort] = [await freePort(), await freePort(), await freePort()];
+  const [brokerPort, controllerPort, saslSslPort, mutualTlsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const saslSsl = options.saslSsl && { ...options.saslSsl, port: saslSslPort };
-  const broker = startBroker(options, classpath, brokerPort, controllerPort, saslSsl);
+  const mutualTls = options.mutualTls && { ...options.mutualTls, port: mutualTlsPort };
+  const broker = startBroker(options, classpath, brokerPort, controllerPort, { saslSsl, mutualTls });
   const brokers = [`127.0.0.1:${brokerPort}`];
   try {
     await waitForBroker(options.name, brokers, broker);
@@ -140,7 +151,35 @@ export async function startJvmBroker(options: JvmBrokerOptions): Promise<JvmBrok
     await stopProcessGroup(broker.pid, 5000);
     throw error;
   }
-  return { brokers, saslSslBrokers: saslSsl ? [`127.0.0.1:${saslSslPort}`] : [], process: broker };
+  return {
+    brokers,
+    saslSslBrokers: saslSsl ? [`127.0.0.1:${saslSslPort}`] : [],
+    mutualTlsBrokers: mutualTls ? [`127.0.0.1:${mutualTlsPort}`] : [],
+    process: broker,
+  };
+}
+
+/** Listeners beside PLAINTEXT and CONTROLLER: `listeners` entries, protocol map entries and their properties. */
+function securedListeners(secured: { saslSsl?: SaslSslListener; mutualTls?: MutualTlsListener }): { listeners: string; protocols: string; properties: Record<string, string> } {
+  const { saslSsl, mutualTls } = secured;
+  const entries = [...(saslSsl ? [`SASL_SSL://127.0.0.1:${saslSsl.port}`] : []), ...(mutualTls ? [`SSL://127.0.0.1:${mutualTls.port}`] : [])];
+  const protocols = [...(saslSsl ? ['SASL_SSL:SASL_SSL'] : []), ...(mutualTls ? ['SSL:SSL'] : [])];
+  return {
+    listeners: entries.map((e) => `,${e}`).join(''),
+    protocols: protocols.map((p) => `,${p}`).join(''),
+    properties: {
+      ...saslSslProperties(saslSsl),
+      ...(mutualTls
+        ? {
+            'listener.name.ssl.ssl.keystore.type': 'PEM',
+            'listener.name.ssl.ssl.keystore.location': mutualTls.keystorePemFile,
+            'listener.name.ssl.ssl.truststore.type': 'PEM',
+            'listener.name.ssl.ssl.truststore.location': mutualTls.truststorePemFile,
+            'listener.name.ssl.ssl.client.auth': 'required',
+          }
+        : {}),
+    },
+  };
 }
 
 function saslSslProperties(listener: SaslSslListener | undefined): Record<string, string> {
@@ -161,21 +200,22 @@ function startBroker(
   classpath: string,
   brokerPort: number,
   controllerPort: number,
-  saslSsl?: SaslSslListener,
+  secured: { saslSsl?: SaslSslListener; mutualTls?: MutualTlsListener } = {},
 ): ManagedProcess {
   const dataDir = path.join(options.dir, 'kafka-data');
   const configFile = path.join(options.dir, 'server.properties');
-  const secured = saslSsl ? `,SASL_SSL://127.0.0.1:${saslSsl.port}` : '';
+  const { saslSsl } = secured;
+  const extra = securedListeners(secured);
   const properties = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${secured}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}${secured}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${extra.listeners}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}${extra.listeners}`,
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${saslSsl ? ',SASL_SSL:SASL_SSL' : ''}`,
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${extra.protocols}`,
     'inter.broker.listener.name': 'PLAINTEXT',
-    ...saslSslProperties(saslSsl),
+    ...extra.properties,
     'log.dirs': dataDir,
     'num.partitions': '1',
     'offsets.topic.replication.factor': '1',

@@ -55,6 +55,7 @@ function chainOf(error: unknown): ErrorLike[] {
   return chain;
 }
 
+const CLIENT_CERTIFICATE_REFUSED = /alert certificate required|alert bad certificate|alert unknown ca|CERTIFICATE_REQUIRED/i;
 const UNTRUSTED_CERTIFICATE = /certificate|self[- ]signed|unable to verify|ERR_TLS_CERT/i;
 const TLS_TO_PLAINTEXT = /before secure TLS connection|wrong version number|packet length too long/i;
 const DROPPED = /Connection closed|Closed connection|ECONNRESET|timed? ?out|Connection timeout/i;
@@ -78,6 +79,10 @@ export async function explainConnectError(
     const sasl = cluster.sasl;
     const who = sasl ? `user '${sasl.username}' on cluster '${cluster.name}' (${sasl.mechanism.toUpperCase()})` : `cluster '${cluster.name}'`;
     return new ClusterAuthenticationError(`authentication failed for ${who}: ${last}`, cluster.name, { cause: error });
+  }
+  if (cluster.ssl && messages.some((m) => CLIENT_CERTIFICATE_REFUSED.test(m))) {
+    const given = cluster.ssl.cert ? 'refused the client certificate of ssl.cert' : 'requires a client certificate: set ssl.cert and ssl.key';
+    return new ClusterTlsError(`cluster '${cluster.name}' ${given} (${last})`, cluster.name, { cause: error });
   }
   if (cluster.ssl && messages.some((m) => UNTRUSTED_CERTIFICATE.test(m))) {
     return new ClusterTlsError(`the certificate of cluster '${cluster.name}' is not trusted (${last}): set ssl.ca to the CA that signed it`, cluster.name, {

@@ -26,7 +26,7 @@ let S: SecuredBroker;
 
 beforeAll(async () => {
   S = await startSecuredBroker();
-  process.stdout.write(`secured broker (SASL_SSL ${S.saslSsl.join(',')}, PLAINTEXT ${S.plaintext.join(',')}) ready in ${(S.startupMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`secured broker (SASL_SSL ${S.saslSsl.join(',')}, SSL with client certificates ${S.mutualTls.join(',')}, PLAINTEXT ${S.plaintext.join(',')}) ready in ${(S.startupMs / 1000).toFixed(1)} s\n`);
 }, 180_000);
 
 afterAll(async () => {
@@ -83,6 +83,14 @@ describe('a SASL_SSL cluster (SCRAM-SHA-512, TLS with a private CA)', () => {
   it.each(['scram-sha-256', 'plain'])('takes a write over SASL %s too', async (mechanism) => {
     const name = uniqueTopic(`sec-${mechanism}`);
     const config = configWith(namespaceYaml(name), { cluster: S.clusterYaml('S', { sasl: `{ mechanism: ${mechanism}, username: wal, password: "\${WAL_KAFKA_PASSWORD}" }` }) });
+    await provision(config);
+    expect((await writeOnce(config, name)).result).toMatchObject({ durable: 'true', offset: '0' });
+  });
+
+  it('takes a write over mutual TLS (ssl.cert and ssl.key from files, no SASL)', async () => {
+    const name = uniqueTopic('sec-mtls');
+    const ssl = `{ ca: "file:${S.certs.caFile}", cert: "file:${S.client.certFile}", key: "file:${S.client.keyFile}" }`;
+    const config = configWith(namespaceYaml(name), { cluster: S.clusterYaml('S', { brokers: S.mutualTls, ssl, sasl: null }) });
     await provision(config);
     expect((await writeOnce(config, name)).result).toMatchObject({ durable: 'true', offset: '0' });
   });
@@ -180,9 +188,11 @@ describe('a misconfigured connection to the secured cluster is answered in time,
     ['a certificate no configured CA signed', { ssl: 'true' }, SECURED_ENV, /^nothing was written: the certificate of cluster 'S' is not trusted \(.*(self[- ]signed|unable to verify).*\): set ssl\.ca/],
     ['TLS to the plaintext listener', { plaintext: true }, SECURED_ENV, /^nothing was written: no TLS session with cluster 'S' at 127\.0\.0\.1:\d+ \(.*\): ssl is set, but the listener does not speak TLS/],
     ['plaintext to the TLS listener', { ssl: null, sasl: null }, SECURED_ENV, /^nothing was written: cluster 'S' at 127\.0\.0\.1:\d+ speaks TLS, but ssl is not set for it/],
+    ['no client certificate for a mutual-TLS listener', { mutualTls: true, sasl: null }, SECURED_ENV, /^nothing was written: cluster 'S' requires a client certificate: set ssl\.cert and ssl\.key/],
   ] as const)('%s: durable false with the reason, within the write timeout', async (_what, change, env, message) => {
     const cluster = S.clusterYaml('S', {
       ...('plaintext' in change ? { brokers: S.plaintext } : {}),
+      ...('mutualTls' in change ? { brokers: S.mutualTls } : {}),
       ...('ssl' in change ? { ssl: change.ssl } : {}),
       ...('sasl' in change ? { sasl: change.sasl } : {}),
     });

@@ -6,7 +6,7 @@ import { DEFAULT_KAFKA_VERSION, startJvmBroker, type JvmBroker } from '../../src
 import { stopProcessGroup } from '../../src/devcluster/process';
 import { kafkaSecurity } from '../../src/kafka';
 import type { ClusterConfig } from '../../src/namespaces';
-import { createCertificates, type TestCertificates } from './certificates';
+import { createCertificates, createClientCertificate, type TestCertificates } from './certificates';
 import { testCluster } from './clusters';
 
 /** The user the secured broker knows (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN). */
@@ -16,7 +16,7 @@ export const SECURED_USER = { name: 'wal', password: 'wal-secret-5f3a' } as cons
  * A broker of its own (beside the shared clusters A and B) with a SASL_SSL listener: a CA and a broker
  * certificate generated with openssl, SCRAM users created when its storage is formatted (PLAIN users from
  * the listener's JAAS entry). The PLAINTEXT listener stays for inter-broker traffic (and for the "TLS to a
- * plaintext port" test).
+ * plaintext port" test); an SSL listener beside it requires a client certificate (mutual TLS).
  * Its registry is cluster A's (plain Apicurio).
  */
 export interface SecuredBroker {
@@ -24,6 +24,10 @@ export interface SecuredBroker {
   readonly certs: TestCertificates;
   /** SASL_SSL listener. */
   readonly saslSsl: string[];
+  /** SSL listener that requires a client certificate signed by the test CA (no SASL). */
+  readonly mutualTls: string[];
+  /** A client certificate and key the mutual-TLS listener accepts. */
+  readonly client: { readonly certFile: string; readonly keyFile: string };
   /** PLAINTEXT listener. */
   readonly plaintext: string[];
   readonly registryUrl: string;
@@ -39,6 +43,7 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
   const certs = createCertificates(dir, 'broker');
   const keystorePemFile = path.join(dir, 'broker-keystore.pem');
   fs.writeFileSync(keystorePemFile, certs.key + certs.cert);
+  const client = createClientCertificate(dir, 'broker', 'wal-client');
   let broker: JvmBroker;
   try {
     broker = await startJvmBroker({
@@ -48,6 +53,7 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
       detach: false,
       onProgress: () => undefined,
       saslSsl: { keystorePemFile, users: [SECURED_USER] },
+      mutualTls: { keystorePemFile, truststorePemFile: certs.caFile },
     });
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -58,6 +64,8 @@ export async function startSecuredBroker(): Promise<SecuredBroker> {
     dir,
     certs,
     saslSsl: broker.saslSslBrokers,
+    mutualTls: broker.mutualTlsBrokers,
+    client: { certFile: client.certFile, keyFile: client.keyFile },
     plaintext: broker.brokers,
     registryUrl,
     startupMs: Date.now() - started,
