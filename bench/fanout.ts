@@ -14,7 +14,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createWalWriter, type MutationInput } from '../src/api';
 import { parseConfig } from '../src/namespaces';
@@ -23,6 +22,7 @@ import { planTopics } from '../src/namespaces/topic-plan';
 import { mutationTopology, readTxnStatus } from '../src/mutations';
 import { NamespaceRunner } from '../src/engine';
 import { startPostgres } from '../test/support/postgres';
+import { benchKafka } from './lib/kafka';
 import { engineOptionsOf } from '../src/personas';
 import { encodePayload } from '../src/api/request';
 import type { PayloadInput } from '../src/api/types';
@@ -74,7 +74,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
 `;
   const config = parseConfig(yaml, `${run}.yaml`);
   const namespace = config.namespaces[0];
-  const kafka = new Kafka({ brokers, clientId: run, logLevel: logLevel.NOTHING });
+  const kafka = benchKafka(brokers, run, config.clusters.primary);
   const admin = kafka.admin();
   await admin.connect();
   await applyTopics(admin, planTopics(namespace));

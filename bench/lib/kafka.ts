@@ -1,10 +1,12 @@
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
-import { DEFAULT_PARTITION_CONCURRENCY } from '../../src/namespaces/types';
+import { kafkaSecurity } from '../../src/kafka';
+import { DEFAULT_PARTITION_CONCURRENCY, type ClusterConfig } from '../../src/namespaces/types';
 
 /** Bench-side kafkajs helpers: topics, bulk fill, end offsets, and collecting what a topic receives. */
 
-export function benchKafka(brokers: string[], clientId: string): Kafka {
-  return new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING });
+/** A quiet client; `security` (a configured cluster's ssl/sasl) when the bench runs against a secured cluster. */
+export function benchKafka(brokers: string[], clientId: string, security: Pick<ClusterConfig, 'ssl' | 'sasl'> = {}): Kafka {
+  return new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING, ...kafkaSecurity(security) });
 }
 
 export function runId(prefix: string): string {

@@ -37,6 +37,8 @@ export interface ClusterSenderOptions {
   readonly logger: Logger;
   /** Records of one flush stay under this many bytes (the broker's message.max.bytes is 1 MiB by default). */
   readonly maxBatchBytes?: number;
+  /** Turns a failed connect into what it means for this cluster (a refused password, a TLS mismatch), if it can. */
+  readonly explainConnectError?: (error: unknown) => Promise<Error | undefined>;
   readonly now?: () => number;
 }
 
@@ -228,8 +230,9 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
     try {
       p = await ensureProducer();
     } catch (error) {
-      const detail = describeError(error);
-      for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'broker-unavailable', detail: `cannot connect to cluster '${clusterName}': ${detail}` });
+      const explained = await options.explainConnectError?.(error).catch(() => undefined);
+      const detail = explained ? explained.message : `cannot connect to cluster '${clusterName}': ${describeError(error)}`;
+      for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'broker-unavailable', detail });
       return;
     }
     if (queue.length === 0 || closed) return;

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterConfig, NamespaceConfig, WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
-import { createAvroCodec, type AvroCodec } from '../wire/codec';
+import { createAvroCodec, registryOf, type AvroCodec } from '../wire/codec';
 import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../wire/errors';
 import { writeToLogRequestSchema } from '../wire/intake';
 import { valueSubject } from '../wire/schemas';
 import { INTAKE_HEADERS } from '../wire/headers';
+import { explainConnectError } from '../kafka/errors';
 import { createWriterKafkaClient } from '../kafka/writer-client';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
@@ -84,7 +85,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const codecFor = (cluster: ClusterConfig): AvroCodec => {
     let codec = codecs.get(cluster.name);
     if (!codec) {
-      codec = createAvroCodec({ registryUrl: cluster.schemaRegistryUrl, requestTimeoutMs: Math.min(5000, Math.max(500, Math.floor(timeoutMs / 2))) });
+      codec = createAvroCodec({ ...registryOf(cluster), requestTimeoutMs: Math.min(5000, Math.max(500, Math.floor(timeoutMs / 2))) });
       codecs.set(cluster.name, codec);
     }
     return codec;
@@ -93,7 +94,14 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const senderFor = (cluster: ClusterConfig): ClusterSender => {
     let sender = senders.get(cluster.name);
     if (!sender) {
-      sender = createClusterSender({ kafka: kafkaFactory(cluster, clientId), clusterName: cluster.name, timeoutMs, logger, now });
+      sender = createClusterSender({
+        kafka: kafkaFactory(cluster, clientId),
+        clusterName: cluster.name,
+        timeoutMs,
+        logger,
+        now,
+        explainConnectError: (error) => explainConnectError(error, cluster, Math.min(1000, Math.floor(timeoutMs / 4))),
+      });
       senders.set(cluster.name, sender);
     }
     return sender;

@@ -1,6 +1,6 @@
 import type { ClusterConfig, KafkaTargetConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { AvroCodec, createAvroCodec, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
+import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import { kafkaTargetHeaders, OK, type Delivery, type DeliveryResult, type Target } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
@@ -96,7 +96,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     this.timers = new TimerStore(context.getStore(TIMER_STORE));
     this.window = new IdempotencyWindow(context.getStore(IDS_STORE), this.options.namespace.idempotency.windowMs);
     const { namespace, clusters } = this.options;
-    this.codec = this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
+    this.codec = this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster]));
     this.dispatcher = new Dispatcher(namespace, clusters, this.options.targetFactory);
     await this.reportPending();
     context.schedule(this.options.namespace.runtime.punctuationIntervalMs, (now) => this.punctuate(now));

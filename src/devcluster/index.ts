@@ -12,6 +12,7 @@ export * from './errors';
 export * from './types';
 export { targetsAreRunning, DEV_POSTGRES_APP } from './targets';
 export type { DevTargetsRecord, PostgresRecord, RedisRecord } from './targets';
+export { startJvmBroker, type JvmBroker, type JvmBrokerOptions } from './jvm';
 
 const STATE_FILE = 'cluster.json';
 

@@ -99,18 +99,123 @@ export async function startJvmCluster(options: JvmClusterOptions): Promise<{ rec
   };
 }
 
-function startBroker(options: JvmClusterOptions, classpath: string, brokerPort: number, controllerPort: number): ManagedProcess {
+/**
+ * A SASL_SSL listener beside the PLAINTEXT one (which stays the inter-broker listener, on loopback), taking
+ * SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN: the SCRAM credentials of `users` are created when the storage is
+ * formatted, PLAIN checks them against the listener's JAAS entry; the certificate comes from a PEM file.
+ */
+export interface SaslSslListener {
+  readonly port: number;
+  /** PEM file holding the broker's unencrypted PKCS#8 private key followed by its certificate chain. */
+  readonly keystorePemFile: string;
+  /** Names and passwords of letters, digits, '-' and '_' (they go into a JAAS entry and a format argument unquoted). */
+  readonly users: readonly { readonly name: string; readonly password: string }[];
+}
+
+const SCRAM_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256'];
+
+/** An SSL listener that requires a client certificate signed by a CA of `truststorePemFile` (mutual TLS). */
+export interface MutualTlsListener {
+  readonly port: number;
+  readonly keystorePemFile: string;
+  readonly truststorePemFile: string;
+}
+
+export interface JvmBrokerOptions extends Pick<JvmClusterOptions, 'name' | 'dir' | 'kafkaVersion' | 'detach' | 'onProgress'> {
+  readonly saslSsl?: Omit<SaslSslListener, 'port'>;
+  readonly mutualTls?: Omit<MutualTlsListener, 'port'>;
+}
+
+export interface JvmBroker {
+  /** The PLAINTEXT listener. */
+  readonly brokers: string[];
+  /** The SASL_SSL listener, when asked for. */
+  readonly saslSslBrokers: string[];
+  /** The mutual-TLS listener, when asked for. */
+  readonly mutualTlsBrokers: string[];
+  readonly process: ManagedProcess;
+}
+
+/** One KRaft broker without a registry (e.g. a secured broker beside the shared test clusters). */
+export async function startJvmBroker(options: JvmBrokerOptions): Promise<JvmBroker> {
+  const classpath = await kafkaClasspath(options.kafkaVersion, options.onProgress);
+  fs.mkdirSync(options.dir, { recursive: true });
+  const [brokerPort, controllerPort, saslSslPort, mutualTlsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const saslSsl = options.saslSsl && { ...options.saslSsl, port: saslSslPort };
+  const mutualTls = options.mutualTls && { ...options.mutualTls, port: mutualTlsPort };
+  const broker = startBroker(options, classpath, brokerPort, controllerPort, { saslSsl, mutualTls });
+  const brokers = [`127.0.0.1:${brokerPort}`];
+  try {
+    await waitForBroker(options.name, brokers, broker);
+  } catch (error) {
+    await stopProcessGroup(broker.pid, 5000);
+    throw error;
+  }
+  return {
+    brokers,
+    saslSslBrokers: saslSsl ? [`127.0.0.1:${saslSslPort}`] : [],
+    mutualTlsBrokers: mutualTls ? [`127.0.0.1:${mutualTlsPort}`] : [],
+    process: broker,
+  };
+}
+
+/** Listeners beside PLAINTEXT and CONTROLLER: `listeners` entries, protocol map entries and their properties. */
+function securedListeners(secured: { saslSsl?: SaslSslListener; mutualTls?: MutualTlsListener }): { listeners: string; protocols: string; properties: Record<string, string> } {
+  const { saslSsl, mutualTls } = secured;
+  const entries = [...(saslSsl ? [`SASL_SSL://127.0.0.1:${saslSsl.port}`] : []), ...(mutualTls ? [`SSL://127.0.0.1:${mutualTls.port}`] : [])];
+  const protocols = [...(saslSsl ? ['SASL_SSL:SASL_SSL'] : []), ...(mutualTls ? ['SSL:SSL'] : [])];
+  return {
+    listeners: entries.map((e) => `,${e}`).join(''),
+    protocols: protocols.map((p) => `,${p}`).join(''),
+    properties: {
+      ...saslSslProperties(saslSsl),
+      ...(mutualTls
+        ? {
+            'listener.name.ssl.ssl.keystore.type': 'PEM',
+            'listener.name.ssl.ssl.keystore.location': mutualTls.keystorePemFile,
+            'listener.name.ssl.ssl.truststore.type': 'PEM',
+            'listener.name.ssl.ssl.truststore.location': mutualTls.truststorePemFile,
+            'listener.name.ssl.ssl.client.auth': 'required',
+          }
+        : {}),
+    },
+  };
+}
+
+function saslSslProperties(listener: SaslSslListener | undefined): Record<string, string> {
+  if (!listener) return {};
+  const scramLogin = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  const plainUsers = listener.users.map((u) => ` user_${u.name}="${u.password}"`).join('');
+  return {
+    'sasl.enabled.mechanisms': [...SCRAM_MECHANISMS, 'PLAIN'].join(','),
+    ...Object.fromEntries(SCRAM_MECHANISMS.map((m) => [`listener.name.sasl_ssl.${m.toLowerCase()}.sasl.jaas.config`, scramLogin])),
+    'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};`,
+    'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
+    'listener.name.sasl_ssl.ssl.keystore.location': listener.keystorePemFile,
+  };
+}
+
+function startBroker(
+  options: Pick<JvmClusterOptions, 'name' | 'dir' | 'detach'>,
+  classpath: string,
+  brokerPort: number,
+  controllerPort: number,
+  secured: { saslSsl?: SaslSslListener; mutualTls?: MutualTlsListener } = {},
+): ManagedProcess {
   const dataDir = path.join(options.dir, 'kafka-data');
   const configFile = path.join(options.dir, 'server.properties');
+  const { saslSsl } = secured;
+  const extra = securedListeners(secured);
   const properties = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${extra.listeners}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}${extra.listeners}`,
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${extra.protocols}`,
     'inter.broker.listener.name': 'PLAINTEXT',
+    ...extra.properties,
     'log.dirs': dataDir,
     'num.partitions': '1',
     'offsets.topic.replication.factor': '1',
@@ -130,9 +235,12 @@ function startBroker(options: JvmClusterOptions, classpath: string, brokerPort: 
 
   // Formatting is idempotent in spirit: only the first start of a data dir needs it.
   if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-    // Kafka's cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints).
-    const clusterId = randomBytes(16).toString('base64url');
-    const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+    // Kafka's cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints); like
+    // Kafka's Uuid.randomUuid, never one starting with "-", which the tool's argument parser takes for an option.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+    const scram = (saslSsl?.users ?? []).flatMap((u) => SCRAM_MECHANISMS.flatMap((m) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]));
+    const format = runSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile, ...scram]);
     if (format.code !== 0) {
       throw new ProcessStartError(`cluster ${options.name}: formatting KRaft storage failed:\n${format.output}`);
     }

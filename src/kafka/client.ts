@@ -1,5 +1,6 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
 import type { ClusterConfig } from './cluster';
+import { explainConnectError } from './errors';
 import { createLogger, type Logger } from '../observability/logger';
 
 /**
@@ -36,13 +37,65 @@ export function kafkaLogCreator(logger: Logger): logCreator {
     };
 }
 
+/**
+ * The kafkajs `ssl` and `sasl` settings of a cluster: every client wal makes for it (engine, writer, targets,
+ * mirror links, CLI) spreads these, so none connects with weaker settings than another.
+ */
+export function kafkaSecurity(cluster: Pick<ClusterConfig, 'ssl' | 'sasl'>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const { ssl, sasl } = cluster;
+  return {
+    ...(ssl
+      ? {
+          ssl: {
+            rejectUnauthorized: ssl.rejectUnauthorized,
+            ...(ssl.ca !== undefined ? { ca: ssl.ca } : {}),
+            ...(ssl.cert !== undefined ? { cert: ssl.cert } : {}),
+            ...(ssl.key !== undefined ? { key: ssl.key } : {}),
+            ...(ssl.passphrase !== undefined ? { passphrase: ssl.passphrase } : {}),
+          },
+        }
+      : {}),
+    ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions } : {}),
+  };
+}
+
+/** The clientId wal announces: the cluster's own clientId (if any) prefixes the caller's. */
+export function kafkaClientId(cluster: Pick<ClusterConfig, 'clientId'>, clientId: string): string {
+  return cluster.clientId ? `${cluster.clientId}.${clientId}` : clientId;
+}
+
+/**
+ * Makes every producer, consumer and admin of `kafka` fail `connect()` with what the failure means for this
+ * cluster (a refused password, a TLS mismatch: see explainConnectError) rather than kafkajs' bare message.
+ */
+function explainingConnects(kafka: Kafka, cluster: ClusterConfig): Kafka {
+  const explained = <T extends { connect(): Promise<void> }>(client: T): T => {
+    const connect = client.connect.bind(client);
+    client.connect = async () => {
+      try {
+        await connect();
+      } catch (error) {
+        throw (await explainConnectError(error, cluster)) ?? error;
+      }
+    };
+    return client;
+  };
+  const [producer, consumer, admin] = [kafka.producer.bind(kafka), kafka.consumer.bind(kafka), kafka.admin.bind(kafka)];
+  kafka.producer = (config) => explained(producer(config));
+  kafka.consumer = (config) => explained(consumer(config));
+  kafka.admin = (config) => explained(admin(config));
+  return kafka;
+}
+
 /** A kafkajs client for `cluster`; the cluster's own clientId (if any) prefixes `clientId`. */
 export function createKafkaClient(cluster: ClusterConfig, clientId: string): Kafka {
   const logger = createLogger({ component: 'kafkajs', cluster: cluster.name, clientId });
-  return new Kafka({
-    clientId: cluster.clientId ? `${cluster.clientId}.${clientId}` : clientId,
+  const kafka = new Kafka({
+    clientId: kafkaClientId(cluster, clientId),
     brokers: [...cluster.brokers],
+    ...kafkaSecurity(cluster),
     logLevel: kafkaLogLevel(),
     logCreator: kafkaLogCreator(logger),
   });
+  return explainingConnects(kafka, cluster);
 }

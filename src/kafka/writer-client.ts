@@ -1,6 +1,6 @@
 import { Kafka, logCreator } from 'kafkajs';
 import type { ClusterConfig } from './cluster';
-import { kafkaLogCreator, kafkaLogLevel } from './client';
+import { kafkaClientId, kafkaLogCreator, kafkaLogLevel, kafkaSecurity } from './client';
 import type { Logger } from '../observability/logger';
 
 const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer';
@@ -25,8 +25,9 @@ function quietLogCreator(inner: logCreator): logCreator {
  */
 export function createWriterKafkaClient(cluster: ClusterConfig, clientId: string, timeoutMs: number, logger: Logger): Kafka {
   return new Kafka({
-    clientId: cluster.clientId ? `${cluster.clientId}.${clientId}` : clientId,
+    clientId: kafkaClientId(cluster, clientId),
     brokers: [...cluster.brokers],
+    ...kafkaSecurity(cluster),
     connectionTimeout: Math.min(3000, Math.max(500, Math.floor(timeoutMs / 4))),
     requestTimeout: timeoutMs + 1000,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: Math.max(500, Math.floor(timeoutMs / 4)) },

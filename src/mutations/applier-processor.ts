@@ -1,6 +1,6 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { createAvroCodec, SerdeError, type AvroCodec } from '../wire';
+import { createAvroCodec, registryOf, SerdeError, type AvroCodec } from '../wire';
 import { createTarget, failed, type DeliveryResult, type Target } from '../targets';
 import { describeError, TargetError } from '../targets/errors';
 import { backoffDelay } from '../delayed-queue/backoff';
@@ -60,7 +60,7 @@ export class ApplierProcessor implements Processor {
   async init(context: ProcessorContext): Promise<void> {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = new ChunkCodec(this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl }));
+    this.codec = new ChunkCodec(this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster])));
     this.queue = new ChunkQueue(context.getStore(HELD_STORE));
     for (const target of Object.keys(namespace.targets)) {
       if (!(await this.queue.isEmpty(target))) this.held.add(target);

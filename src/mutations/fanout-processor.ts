@@ -1,7 +1,7 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { rootLogger, type Logger } from '../observability/logger';
 import type { OutputRecord, Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { createAvroCodec, SerdeError, type AvroCodec, type WithIntake, type WriteToLogRequest } from '../wire';
+import { createAvroCodec, registryOf, SerdeError, type AvroCodec, type WithIntake, type WriteToLogRequest } from '../wire';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { planChunks, type PlannedChunk } from './chunking';
 import { CHUNK_HEADERS, INTAKE_HEADERS } from '../wire/headers';
@@ -51,7 +51,7 @@ export class FanoutProcessor implements Processor<WithIntake<WalRecord>> {
   init(context: ProcessorContext): void {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.chunks = new ChunkCodec(this.options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl }));
+    this.chunks = new ChunkCodec(this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster])));
   }
 
   async process(record: WithIntake<WalRecord>): Promise<void> {

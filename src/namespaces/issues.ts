@@ -80,7 +80,7 @@ export function describeZodIssue(issue: z.core.$ZodIssue): { path: Path; problem
     case 'invalid_format':
     case 'custom': {
       const origin = (issue as { origin?: string }).origin;
-      return [{ path, problem: `${issue.message}${origin === 'array' || origin === 'record' ? '' : got}` }];
+      return [{ path, problem: `${issue.message}${origin === 'array' || origin === 'record' || input === undefined ? '' : got}` }];
     }
     default:
       return [{ path, problem: `${issue.message}${got}` }];

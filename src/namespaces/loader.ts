@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { describeZodIssue, fieldPath, formatIssue, UNKNOWN_FIELD, type Path } from './issues';
 import { closestField, knownFields } from './suggest';
 import { resolveConfig, type Sourced } from './resolve';
-import { clusterSchema, fileSchema, NAME_PATTERN, namespaceSchema, type RawCluster, type RawNamespace } from './schema';
+import { clusterSchema, fileSchema, NAME_PATTERN, namespaceSchema, SECRET_FIELDS, type RawCluster, type RawNamespace } from './schema';
 import type { NamespaceConfig, WalConfig } from './types';
 
 /**
@@ -51,7 +51,9 @@ function parseFile(text: string, file: string, env: NodeJS.ProcessEnv, issues: s
     if (!result.success) {
       for (const { path, problem: described } of result.error.issues.flatMap(describeZodIssue)) {
         const full = [...at, ...path];
-        const problem = described === UNKNOWN_FIELD ? explainUnknownField(schema, path, interpolated) : described;
+        const explained = described === UNKNOWN_FIELD ? explainUnknownField(schema, path, interpolated) : described;
+        // A password or key is never echoed back, not even a malformed one.
+        const problem = full.some((p) => typeof p === 'string' && SECRET_FIELDS.has(p)) ? explained.replace(/ \(got [^]*\)$/, '') : explained;
         // A field whose env variable is missing was already reported; its empty value is no second problem.
         if (envIssues.some((e) => fieldPath(e.path) === fieldPath(full))) continue;
         issues.push(formatIssue(file, full, problem, namespaceNames));

@@ -1,5 +1,6 @@
 import type { RawCluster, RawNamespace } from './schema';
 import { fieldPath, type Path } from './issues';
+import { resolveClusterSecurity } from './security';
 import type { ClusterConfig, NamespaceConfig, NamespaceTopics, ReplicationConfig, TargetConfig, WalConfig } from './types';
 
 /**
@@ -29,10 +30,11 @@ export function resolveConfig(
     if (value.name !== undefined && value.name !== alias) {
       issues.push(`${file}: cluster "${alias}": name must equal the alias "${alias}" (got "${value.name}")`);
     }
+    const security = resolveClusterSecurity(value, file, (path, problem) => issues.push(`${file}: cluster "${alias}": ${fieldPath(path)} ${problem}`));
     resolvedClusters[alias] = {
       name: alias,
       brokers: value.brokers,
-      schemaRegistryUrl: value.schemaRegistryUrl,
+      ...security,
       ...(value.clientId !== undefined ? { clientId: value.clientId } : {}),
     };
   }

@@ -6,11 +6,17 @@ import type { WalConfig } from './types';
 /**
  * Writes a resolved configuration (all defaults explicit) as YAML, or JSON when the file ends in .json.
  * Strings are escaped against env interpolation so that loading the file gives back an equal WalConfig
- * (apart from sourceFiles).
+ * (apart from sourceFiles). Secrets (passwords, keys) are written as resolved, so the file needs the care the
+ * originals had.
  */
 export function saveConfig(config: WalConfig, file: string): void {
   const document = {
-    clusters: Object.fromEntries(Object.entries(config.clusters).map(([alias, { name: _name, ...cluster }]) => [alias, cluster])),
+    clusters: Object.fromEntries(
+      Object.entries(config.clusters).map(([alias, { name: _name, schemaRegistryUrl, schemaRegistry, ...cluster }]) => [
+        alias,
+        schemaRegistry ? { ...cluster, schemaRegistry: { url: schemaRegistryUrl, ...schemaRegistry } } : { ...cluster, schemaRegistryUrl },
+      ]),
+    ),
     namespaces: config.namespaces,
   };
   const escaped = escapeStrings(document);

@@ -57,12 +57,63 @@ const brokerList = z
       .min(1, { error: 'must name at least one broker' }),
   );
 
-export const clusterSchema = z.strictObject({
-  name: name.optional(),
-  brokers: brokerList,
-  schemaRegistryUrl: url(['http:', 'https:']),
-  clientId: z.string().min(1).optional(),
+/** PEM text or a password: given inline, as `file:<path>` (relative to the config file) or through `${ENV}`. */
+const secret = z.string().min(1, { error: 'must not be empty' });
+
+const tlsSchema = z.union(
+  [
+    z.boolean(),
+    z.strictObject({
+      ca: secret.optional(),
+      cert: secret.optional(),
+      key: secret.optional(),
+      passphrase: secret.optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    }),
+  ],
+  { error: 'must be true, false or { ca, cert, key, passphrase, rejectUnauthorized }' },
+);
+
+const saslSchema = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  username: z.string().min(1, { error: 'must not be empty' }),
+  password: secret,
 });
+
+const basicAuthSchema = z.union(
+  [
+    z.string().regex(/^[^:]+:.+$/, { error: 'must be "user:password"' }),
+    z.strictObject({ username: z.string().min(1), password: secret }),
+  ],
+  { error: 'must be "user:password" or { username, password }' },
+);
+
+const registrySchema = z.strictObject({
+  url: url(['http:', 'https:']),
+  basicAuth: basicAuthSchema.optional(),
+  ca: secret.optional(),
+});
+
+export const clusterSchema = z
+  .strictObject({
+    name: name.optional(),
+    brokers: brokerList,
+    schemaRegistryUrl: url(['http:', 'https:']).optional(),
+    schemaRegistry: registrySchema.optional(),
+    clientId: z.string().min(1).optional(),
+    ssl: tlsSchema.optional(),
+    sasl: saslSchema.optional(),
+  })
+  .superRefine((cluster, ctx) => {
+    if (cluster.schemaRegistryUrl === undefined && cluster.schemaRegistry === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['schemaRegistryUrl'], message: 'is required (or schemaRegistry.url)', input: undefined });
+    } else if (cluster.schemaRegistryUrl !== undefined && cluster.schemaRegistry !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['schemaRegistry', 'url'], message: 'and schemaRegistryUrl both name the registry: keep one', input: undefined });
+    }
+  });
+
+/** Fields whose values are never echoed in an error message. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set(['password', 'passphrase', 'key', 'basicAuth']);
 
 const kafkaTarget = z.strictObject({
   type: z.literal('kafka'),

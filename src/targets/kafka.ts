@@ -1,6 +1,8 @@
 import { CompressionTypes, Kafka, logLevel, Message, Partitioners, Producer } from 'kafkajs';
 import type { ClusterConfig, KafkaTargetConfig } from '../namespaces/types';
 import { createLogger, Logger } from '../observability/logger';
+import { kafkaSecurity } from '../kafka/client';
+import { ClusterAccessError, explainConnectError } from '../kafka/errors';
 import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-size';
 import { KAFKA_TARGET_HEADERS } from '../wire/headers';
 import { sendIsolatingFailures } from './batch';
@@ -29,6 +31,7 @@ export function createKafkaTarget(
   const kafka = new Kafka({
     clientId: cluster.clientId ?? `wal-target-${name}`,
     brokers: cluster.brokers,
+    ...kafkaSecurity(cluster),
     requestTimeout: options.requestTimeoutMs ?? 10000,
     connectionTimeout: 3000,
     // Bounds connect/metadata retries too, so an unreachable cluster answers within seconds.
@@ -45,9 +48,9 @@ export function createKafkaTarget(
   });
   let connecting: Promise<void> | undefined;
   const connect = (): Promise<void> => {
-    connecting ??= producer.connect().catch((error: unknown) => {
+    connecting ??= producer.connect().catch(async (error: unknown) => {
       connecting = undefined;
-      throw error;
+      throw (await explainConnectError(error, cluster)) ?? error;
     });
     return connecting;
   };
@@ -127,6 +130,8 @@ const TRANSIENT_KAFKAJS_ERRORS = new Set([
  * error (TypeError building the request) is permanent.
  */
 export function classifyKafkaError(error: unknown): DeliveryResult {
+  // The target cluster refused wal's password or TLS settings: no retry helps before the config changes.
+  if (error instanceof ClusterAccessError) return failed(false, error.message);
   const chain = causeChain(error);
   const protocol = [...chain].reverse().find((e) => (e as { name?: string }).name === 'KafkaJSProtocolError') as
     | { retriable?: boolean; type?: string; message?: string }

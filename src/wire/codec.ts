@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Resolver, Schema, Type } from 'avsc';
 import {
@@ -15,12 +16,25 @@ import { formatWireFormat, parseWireFormat } from './wire';
 export interface AvroCodecOptions {
   /** Confluent-compatible registry base URL, e.g. http://host:port/apis/ccompat/v7. */
   readonly registryUrl: string;
+  /** HTTP basic auth on every registry request. */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+  /** PEM CA certificate(s) trusted for an https:// registry instead of the system's. */
+  readonly ca?: string;
   /** Per HTTP request to the registry (default 5000). */
   readonly requestTimeoutMs?: number;
   /** Retries of 5xx answers (default 2); refused connections fail at once. */
   readonly retries?: number;
   /** Compatibility a subject gets on its first registration (default BACKWARD). */
   readonly compatibility?: COMPATIBILITY;
+}
+
+/** The registry part of a cluster's config: URL, basic auth and CA, as createAvroCodec takes them. */
+export function registryOf(cluster: {
+  readonly schemaRegistryUrl: string;
+  readonly schemaRegistry?: Pick<AvroCodecOptions, 'basicAuth' | 'ca'>;
+}): Pick<AvroCodecOptions, 'registryUrl' | 'basicAuth' | 'ca'> {
+  const { basicAuth, ca } = cluster.schemaRegistry ?? {};
+  return { registryUrl: cluster.schemaRegistryUrl, ...(basicAuth ? { basicAuth } : {}), ...(ca !== undefined ? { ca } : {}) };
 }
 
 /** Avro records in Confluent wire format, schemas held by a registry and cached here by id. */
@@ -57,6 +71,8 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     host: registryUrl,
     retry: { retries: options.retries ?? 2, maxRetryTimeInSecs: Math.max(1, timeout / 1000) },
     middlewares: [withTimeout],
+    ...(options.basicAuth ? { auth: { username: options.basicAuth.username, password: options.basicAuth.password } } : {}),
+    ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
   });
   const types = new Map<number, Promise<Type>>();
   const readers = new WeakMap<object, Type>();
@@ -169,6 +185,9 @@ export function registryError(error: unknown, doing: string, registryUrl: string
   const name = err?.name ?? '';
   if (name === 'ConfluentSchemaRegistryCompatibilityError' || name === 'ConfluentSchemaRegistryInvalidSchemaError') {
     return new SchemaRejectedError(`registry at ${registryUrl} refused ${doing}: ${message}`, { cause: error });
+  }
+  if (status === 401 || status === 403) {
+    return new SchemaRejectedError(`registry at ${registryUrl} refused the credentials ${doing} (HTTP ${status}): check the cluster's schemaRegistry.basicAuth`, { cause: error });
   }
   const transportFailure = status === 400 && /Error, status 400: /.test(message);
   if (status === undefined || transportFailure || status === 408 || status === 429 || status >= 500) {

@@ -1,7 +1,7 @@
 export * from './errors';
 export * from './wire';
 export * from './schemas';
-export { createAvroCodec, registryError } from './codec';
+export { createAvroCodec, registryError, registryOf } from './codec';
 export type { AvroCodec, AvroCodecOptions } from './codec';
 export * from './intake';
 export * from './headers';

@@ -1,6 +1,6 @@
 import type { ClusterConfig } from '../kafka/cluster';
 import type { NamespaceConfig } from '../namespaces/types';
-import { createAvroCodec, type AvroCodec } from './codec';
+import { createAvroCodec, registryOf, type AvroCodec } from './codec';
 import { INTAKE_HEADERS } from './headers';
 import { decodeIntakeRecord, type WriteToLogRequest } from './intake';
 
@@ -35,7 +35,7 @@ export interface IntakeDecoderOptions {
  */
 export function intakeDecoderSupplier(namespace: NamespaceConfig, clusters: Record<string, ClusterConfig>, options: IntakeDecoderOptions) {
   return () => {
-    const codec = options.codec ?? createAvroCodec({ registryUrl: clusters[namespace.cluster].schemaRegistryUrl });
+    const codec = options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster]));
     return {
       async decode<R extends FetchedRecord>(record: R): Promise<WithIntake<R>> {
         const command = options.controlCommands ? record.headers[INTAKE_HEADERS.control] : undefined;

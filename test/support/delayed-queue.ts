@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { parseConfig, saveConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
-import { applyTopics } from '../../src/kafka';
+import { applyTopics, kafkaSecurity } from '../../src/kafka';
 import { planTopics } from '../../src/namespaces/topic-plan';
 import { delayedQueueTopology } from '../../src/delayed-queue';
 import { NamespaceRunner, type Clock, type Topology } from '../../src/engine';
@@ -68,7 +68,7 @@ export async function startQueue(
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wal-dq-'));
   const cluster = config.clusters[namespace.cluster];
   const runner = new NamespaceRunner({
-    kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING }),
+    kafka: new Kafka({ brokers: cluster.brokers, clientId: `${namespace.name}-runner`, logLevel: logLevel.NOTHING, ...kafkaSecurity(cluster) }),
     engine: engineOptionsOf(namespace),
     topology: options.topology ?? delayedQueueTopology(namespace, { clusters: config.clusters }),
     stateDir,

@@ -208,7 +208,7 @@ describe('invalid configurations name file, namespace and field', () => {
     expect(error.issues).toEqual([
       'topologies/x.yaml: cluster "A": brokers[0] each broker must be "host:port" (got "nohost")',
       'topologies/x.yaml: cluster "A": schemaRegistryUrl must be a URL (http:// or https://…) (got "ftp://x")',
-      'topologies/x.yaml: cluster "A": tls is not a known field (known: name, brokers, schemaRegistryUrl, clientId)',
+      'topologies/x.yaml: cluster "A": tls is not a known field (known: name, brokers, schemaRegistryUrl, schemaRegistry, clientId, ssl, sasl)',
     ]);
   });
 

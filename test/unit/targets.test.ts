@@ -1,4 +1,5 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
+import { ClusterAuthenticationError } from '../../src/kafka';
 import type { ClusterConfig } from '../../src/namespaces/types';
 import { createTarget, failed, OK, TargetConfigError } from '../../src/targets';
 import { mapWithConcurrency, sendIsolatingFailures } from '../../src/targets/batch';
@@ -134,6 +135,11 @@ describe('Kafka error classification', () => {
   it('network errors are retriable; a local TypeError is permanent', () => {
     expect(classifyKafkaError(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'))).toMatchObject({ retriable: true });
     expect(classifyKafkaError(new KafkaJSNonRetriableError(new TypeError('value must be a Buffer')))).toMatchObject({ retriable: false });
+  });
+
+  it('a target cluster that refuses the credentials is permanent, with the explanation as the reason', () => {
+    const refused = new ClusterAuthenticationError("authentication failed for user 'wal' on cluster 'S' (SCRAM-SHA-512): invalid credentials", 'S');
+    expect(classifyKafkaError(refused)).toEqual(failed(false, refused.message));
   });
 });
 
