@@ -56,14 +56,16 @@ function deny(reply: FastifyReply, status: 401 | 403, message: string): FastifyR
  * client gets 401 whatever it sends. A keyless server (no keys configured) lets every request through.
  */
 export function requireKey(keys: ApiKeys | undefined, role: ApiRole) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!keys) return;
+  // An async hook that answered returns the reply: Fastify then runs no handler, whatever hooks follow.
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (!keys) return undefined;
     const presented = presentedKey(request.headers);
-    if (presented === undefined) return void deny(reply, 401, 'nothing was written: no API key (send Authorization: Bearer <key> or X-API-Key: <key>)');
+    if (presented === undefined) return deny(reply, 401, 'nothing was written: no API key (send Authorization: Bearer <key> or X-API-Key: <key>)');
     const key = findApiKey(keys.keys, presented);
-    if (!key) return void deny(reply, 401, 'nothing was written: unknown API key');
-    if (!key.roles.includes(role)) return void deny(reply, 403, `nothing was written: API key '${key.id}' does not have the ${role} role`);
+    if (!key) return deny(reply, 401, 'nothing was written: unknown API key');
+    if (!key.roles.includes(role)) return deny(reply, 403, `nothing was written: API key '${key.id}' does not have the ${role} role`);
     request.apiKey = key;
+    return undefined;
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ClusterConfig, KafkaTargetConfig, NamespaceConfig } from '../namespaces/types';
+import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import { kafkaTargetHeaders, OK, type Delivery, type DeliveryResult, type Target } from '../targets';
@@ -16,15 +16,9 @@ export const TIMER_STORE = 'timers';
 export const DLQ_SINK = 'dlq';
 /** Ids accepted within the namespace's idempotency window. */
 export const IDS_STORE = 'ids';
-/** Sink of deliveries made inside the task's transaction (see transactionalKafkaTargets). */
-export const KAFKA_TARGETS_SINK = 'kafka-targets';
-
-/** A delivery forwarded to KAFKA_TARGETS_SINK: the sink writes it to `targetTopic`. */
-export interface TransactionalDelivery {
-  readonly key: Buffer | null;
-  readonly value: Buffer;
-  readonly headers: Record<string, string>;
-  readonly targetTopic: string;
+/** The sink of a target whose deliveries are made inside the task's transaction (one per target, its topic fixed). */
+export function transactionalSinkName(target: string): string {
+  return `kafka-target-${target}`;
 }
 
 /**
@@ -161,6 +155,18 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     if (this.ready.length >= this.batchSize) await this.deliverReady();
   }
 
+  /** The batch check of admitIncoming for one request: false (and counted) when its id is a duplicate. */
+  private async acceptOnce(id: string, headers: Record<string, string>): Promise<boolean> {
+    const now = this.context.now();
+    const redrive = headers[REDRIVE_HEADERS.target] !== undefined;
+    if ((await this.timers.isPending(id)) || (!redrive && (await this.window.seenAmong([id], now)).has(id))) {
+      intakeDuplicates.inc({ namespace: this.options.namespace.name });
+      return false;
+    }
+    if (!redrive) await this.window.remember(id, now);
+    return true;
+  }
+
   /** Called by the engine before it commits: every record taken from the intake is delivered or stored. */
   async flush(): Promise<void> {
     await this.admitIncoming();
@@ -235,11 +241,9 @@ export class DelayProcessor implements Processor<IntakeRecord> {
    * from its last commit: nothing to retry here.
    */
   private sendInTransaction(target: string, items: readonly Ready[]): DeliveryResult[] {
-    const topic = (this.options.namespace.targets[target] as KafkaTargetConfig).topic;
     for (const item of items) {
       const delivery = toDelivery(item);
-      const record: TransactionalDelivery = { key: delivery.key, value: delivery.payload, headers: kafkaTargetHeaders(delivery), targetTopic: topic };
-      this.context.forward(record, KAFKA_TARGETS_SINK);
+      this.context.forward({ key: delivery.key, value: delivery.payload, headers: kafkaTargetHeaders(delivery) }, transactionalSinkName(target));
     }
     return items.map(() => OK);
   }
@@ -277,15 +281,18 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     await this.deadLetter(failed, result.retriable ? 'exhausted' : 'permanent', result.reason, target);
   }
 
-  /** Dead-letters a request and forgets its id, so a replay (or a client's retry) of it is a new attempt. */
+  /**
+   * Dead-letters a request and forgets its id, so a replay (or a client's retry) of it is a new attempt.
+   * With the DLQ disabled it stays in the queue (still remembered), unless `onDisabled: drop`.
+   */
   private async deadLetter(entry: TimerEntry, kind: DeadLetterKind, reason: string, target?: string): Promise<void> {
-    await this.window.forget(entry.id);
     const ns = this.options.namespace;
     const now = this.context.now();
     if (!ns.dlq.enabled) {
       if (ns.dlq.onDisabled === 'drop') {
         dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
         this.logger.warn({ id: entry.id, kind, reason, source: entry.source }, 'DLQ disabled (onDisabled: drop): record dropped');
+        await this.window.forget(entry.id);
         return;
       }
       // Never a silent loss: back to the timer store, tried again at the longest backoff, a pending timer in the metrics.
@@ -293,6 +300,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
       return;
     }
+    await this.window.forget(entry.id);
     deadLetters.inc({ namespace: ns.name, kind });
     this.context.forward(
       {
@@ -327,8 +335,10 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     try {
       const request = await decodeIntakeRecord(this.codec, entry.value, this.options.namespace);
       if (request.id !== entry.id && entry.id.startsWith('offset-')) {
-        // A parked record decoded at last: re-key it under its request id.
+        // A parked record decoded at last: re-key it under its request id, unless that id was written
+        // again meanwhile (pending, or accepted within the window): then this copy is the duplicate.
         await this.timers.remove(entry.id);
+        if (!(await this.acceptOnce(request.id, entry.headers))) return undefined;
         const rekeyed = { ...entry, id: request.id, dueAt: dueTime(request, this.options.namespace) };
         if (rekeyed.dueAt > this.context.now()) {
           await this.timers.schedule(rekeyed);

@@ -1,15 +1,14 @@
-import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
-import { Topology, TopologyBuilder, type SourceOptions, type WalRecord } from '../engine';
+import type { ClusterConfig, KafkaTargetConfig, NamespaceConfig } from '../namespaces/types';
+import { Topology, TopologyBuilder, type SourceOptions } from '../engine';
 import { intakeDecoderSupplier } from '../wire/intake-record';
 import {
   DelayProcessor,
   DLQ_SINK,
   IDS_STORE,
-  KAFKA_TARGETS_SINK,
   TIMER_STORE,
   transactionalKafkaTargets,
+  transactionalSinkName,
   type DelayProcessorOptions,
-  type TransactionalDelivery,
 } from './delay-processor';
 
 export const DELAY_NODE = 'delay';
@@ -45,8 +44,10 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
     .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE)
     // Changelog wal.<ns>.ids-changelog, created by the engine like every default changelog.
     .addStore(IDS_STORE, { changelog: true }, DELAY_NODE);
-  if (transactionalKafkaTargets(namespace).size > 0) {
-    builder.addSink(KAFKA_TARGETS_SINK, (record) => (record as WalRecord & TransactionalDelivery).targetTopic, DELAY_NODE);
+  // Fixed topics, so the runner names a missing one at start: a send to it fails the commit unless the broker creates it.
+  for (const target of transactionalKafkaTargets(namespace)) {
+    const config = namespace.targets[target] as KafkaTargetConfig;
+    builder.addSink(transactionalSinkName(target), config.topic, DELAY_NODE);
   }
   return builder;
 }

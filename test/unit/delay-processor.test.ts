@@ -310,6 +310,28 @@ describe('idempotency window (through the topology test driver)', () => {
     expect(q.delivered()).toEqual(['replayed']);
   });
 
+  it('drops a parked copy that decodes after the same id was written again and delivered (registry away meanwhile)', async () => {
+    const input = await q.write('parked-twice');
+    q.codec.registryDown = true;
+    await driver.pipeInput(q.ns.topics.intake, input);
+    q.codec.registryDown = false;
+    await driver.pipeInput(q.ns.topics.intake, input); // the client's retry, once the registry is back
+    expect(q.delivered()).toEqual(['parked-twice']);
+    await driver.advanceWallClockTime(backoffDelay(1, BACKOFF) * 2);
+    expect(q.delivered()).toEqual(['parked-twice']);
+  });
+
+  it('keeps remembering an id the disabled DLQ retains: delivered once it goes through, a rewrite is still a duplicate', async () => {
+    await reopenWith(shopConfig('defaultTarget: out\n    dlq: { enabled: false }'));
+    q.target('out').answer = () => (q.target('out').tries.length === 1 ? failed(false, 'HTTP 400') : OK);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('retained'));
+    await driver.advanceWallClockTime(BACKOFF.maxMs);
+    expect(q.delivered()).toEqual(['retained']);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('retained'));
+    await driver.advanceWallClockTime(BACKOFF.maxMs);
+    expect(q.delivered()).toEqual(['retained']);
+  });
+
   it('with windowMs 0 keeps only the pending-id check: a delivered id written again is delivered again', async () => {
     await reopenWith(windowed('0'));
     await driver.pipeInput(q.ns.topics.intake, await q.write('no-window'));
