@@ -8,6 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { runStatus } from '../../src/cli/commands/status';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { consumeUntil, createTopics } from '../support/runtime-fixtures/topics';
+import { orTimeout } from '../support/timing';
 
 jest.setTimeout(90_000);
 
@@ -118,7 +119,7 @@ describe('wal status --admin', () => {
 
       // As an operator runs it: one reachable and one dead endpoint → a line each, the table, exit 1, no stack trace.
       const status = wal(['status', '--admin', url, dead, '--admin-timeout', '2s']);
-      const exit = await Promise.race([status.exited, sleep(30_000).then(() => 'timeout')]);
+      const exit = await orTimeout(status.exited, 30_000, 'timeout');
       const out = status.stdout().split('\n');
       expect({ exit, output: status.output() }).toMatchObject({ exit: 1 });
       expect(out).toContain(`${url}: ready`);
@@ -128,7 +129,7 @@ describe('wal status --admin', () => {
       process.stdout.write(`[wal status --admin] exit ${exit}\n${status.stdout()}`);
 
       instance.child.kill('SIGTERM');
-      expect(await Promise.race([instance.exited, sleep(25_000).then(() => 'timeout')])).toBe(0);
+      expect(await orTimeout(instance.exited, 25_000, 'timeout')).toBe(0);
     } finally {
       instance.child.kill('SIGKILL');
     }

@@ -9,6 +9,7 @@ import { runStatus } from '../../src/cli/commands/status';
 import { statusFile } from '../../src/ops/instance';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { consumeUntil, createTopics } from '../support/runtime-fixtures/topics';
+import { orTimeout } from '../support/timing';
 
 jest.setTimeout(90_000);
 
@@ -80,7 +81,7 @@ describe('wal start / wal status', () => {
 
       const stopAt = Date.now();
       child.kill('SIGTERM');
-      const code = await Promise.race([exited, sleep(25_000).then(() => 'timeout')]);
+      const code = await orTimeout(exited, 25_000, 'timeout');
       expect({ code, output: code === 0 ? '' : out }).toEqual({ code: 0, output: '' });
       process.stdout.write(`stopped in ${Date.now() - stopAt} ms\n`);
       expect(Date.now() - stopAt).toBeLessThan(25_000);
