@@ -58,5 +58,8 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
  */
 export function delayedQueueTopology(namespace: NamespaceConfig, deps: DelayedQueueDeps): Topology {
   const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake, delayedQueueIntake(namespace, deps));
-  return addDelayNodes(builder, namespace, deps).setDeadLetterTopic(namespace.topics.dlq).build();
+  addDelayNodes(builder, namespace, deps);
+  // Without a DLQ topic (dlq.enabled: false, so none is planned) the engine logs a record it could not process.
+  if (namespace.dlq.enabled) builder.setDeadLetterTopic(namespace.topics.dlq);
+  return builder.build();
 }

@@ -22,5 +22,6 @@ export function namespaceTopology(namespace: NamespaceConfig, deps: NamespaceTop
   const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake, delayedQueueIntake(namespace, deps));
   addDelayNodes(builder, namespace, { clusters: deps.clusters, codec: deps.codec, mutationsChild: FANOUT_NODE });
   addMutationNodes(builder, namespace, { clusters: deps.clusters, codec: deps.codec }, DELAY_NODE);
-  return builder.setDeadLetterTopic(namespace.topics.dlq).build();
+  if (namespace.dlq.enabled) builder.setDeadLetterTopic(namespace.topics.dlq);
+  return builder.build();
 }
