@@ -120,7 +120,9 @@ export class DelayProcessor implements Processor<IntakeRecord> {
 
   /**
    * Decoded intake records join the queue: already due ones go to delivery, the rest to the timer
-   * store. An id already pending (or scheduled earlier in this batch) keeps its one timer.
+   * store. A duplicate is dropped: an id pending (in the timer store, or due and not yet handed to its
+   * target) or delivered within the idempotency window. Ids are remembered once delivered, so one
+   * that ended in the DLQ or was cancelled is new again (its replay goes through).
    */
   private async admitIncoming(): Promise<void> {
     if (this.incoming.length === 0) return;
@@ -128,43 +130,43 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     const ids = batch.map((b) => b.request.id);
     const now = this.context.now();
     const pending = await this.timers.pendingAmong(ids);
+    for (const item of this.ready) pending.add(item.request.id);
     const seen = await this.window.seenAmong(ids, now);
     const paused = await this.timers.getFlag('paused');
     let scheduled = false;
     for (const { record, request } of batch) {
-      // A fan-out re-drive re-sends a transaction already accepted: only a pending copy stops it.
-      const redrive = record.headers[REDRIVE_HEADERS.target] !== undefined;
+      // A fan-out re-drive re-sends a transaction already delivered: only a pending copy stops it.
+      const redrive = isRedrive(record.headers);
       if (pending.has(request.id) || (!redrive && seen.has(request.id))) {
         intakeDuplicates.inc({ namespace: this.options.namespace.name });
         continue;
       }
-      if (!redrive && this.window.enabled) {
-        await this.window.remember(request.id, now);
-        seen.add(request.id);
-      }
+      pending.add(request.id);
       const entry = sourceEntry(record, request.id, dueTime(request, this.options.namespace));
       if (entry.dueAt <= now && !paused) {
         this.ready.push({ entry, request, fromStore: false });
         continue;
       }
       await this.timers.scheduleAbsent(entry);
-      pending.add(request.id);
       scheduled = true;
     }
     if (scheduled) await this.reportPending();
     if (this.ready.length >= this.batchSize) await this.deliverReady();
   }
 
-  /** The batch check of admitIncoming for one request: false (and counted) when its id is a duplicate. */
+  /** admitIncoming's duplicate check for one request: false (and counted) when its id is pending or delivered within the window. */
   private async acceptOnce(id: string, headers: Record<string, string>): Promise<boolean> {
-    const now = this.context.now();
-    const redrive = headers[REDRIVE_HEADERS.target] !== undefined;
-    if ((await this.timers.isPending(id)) || (!redrive && (await this.window.seenAmong([id], now)).has(id))) {
+    const pending = (await this.timers.isPending(id)) || this.ready.some((item) => item.request.id === id);
+    if (pending || (!isRedrive(headers) && (await this.window.seenAmong([id], this.context.now())).has(id))) {
       intakeDuplicates.inc({ namespace: this.options.namespace.name });
       return false;
     }
-    if (!redrive) await this.window.remember(id, now);
     return true;
+  }
+
+  /** A request handed to its target (or to the fan-out) is remembered for the idempotency window. */
+  private async remember(entry: TimerEntry): Promise<void> {
+    if (!isRedrive(entry.headers)) await this.window.remember(entry.id, this.context.now());
   }
 
   /** Called by the engine before it commits: every record taken from the intake is delivered or stored. */
@@ -224,6 +226,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
           const result = results[i] ?? { ok: false, retriable: true, reason: 'target gave no result' };
           if (result.ok) {
             if (item.fromStore) await this.timers.remove(item.entry.id);
+            await this.remember(item.entry);
             delivered.inc({ namespace: this.options.namespace.name, target });
             fireLateness.observe({ namespace: this.options.namespace.name }, Math.max(0, now - item.entry.dueAt) / 1000);
           } else {
@@ -257,6 +260,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       return;
     }
     if (item.fromStore) await this.timers.remove(item.entry.id);
+    await this.remember(item.entry);
     this.context.forward({ key: item.entry.key, value: item.entry.value, headers: item.entry.headers, intake: { kind: 'request', request: item.request } }, child);
   }
 
@@ -281,10 +285,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     await this.deadLetter(failed, result.retriable ? 'exhausted' : 'permanent', result.reason, target);
   }
 
-  /**
-   * Dead-letters a request and forgets its id, so a replay (or a client's retry) of it is a new attempt.
-   * With the DLQ disabled it stays in the queue (still remembered), unless `onDisabled: drop`.
-   */
+  /** Dead-letters a request; with the DLQ disabled it stays in the queue instead, unless `onDisabled: drop`. */
   private async deadLetter(entry: TimerEntry, kind: DeadLetterKind, reason: string, target?: string): Promise<void> {
     const ns = this.options.namespace;
     const now = this.context.now();
@@ -292,7 +293,6 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       if (ns.dlq.onDisabled === 'drop') {
         dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
         this.logger.warn({ id: entry.id, kind, reason, source: entry.source }, 'DLQ disabled (onDisabled: drop): record dropped');
-        await this.window.forget(entry.id);
         return;
       }
       // Never a silent loss: back to the timer store, tried again at the longest backoff, a pending timer in the metrics.
@@ -300,7 +300,6 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
       return;
     }
-    await this.window.forget(entry.id);
     deadLetters.inc({ namespace: ns.name, kind });
     this.context.forward(
       {
@@ -369,10 +368,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         return;
       case 'cancel': {
         const id = record.key?.toString();
-        if (id) {
-          await this.timers.remove(id);
-          await this.window.forget(id);
-        }
+        if (id) await this.timers.remove(id);
         await this.reportPending();
         return;
       }
@@ -403,6 +399,11 @@ function sourceEntry(record: WalRecord, id: string, dueAt: number): TimerEntry {
     value: record.value ?? Buffer.alloc(0),
     headers: record.headers,
   };
+}
+
+/** A fan-out re-drive re-sends a transaction's chunk under the transaction's id: never a duplicate write. */
+function isRedrive(headers: Record<string, string>): boolean {
+  return headers[REDRIVE_HEADERS.target] !== undefined;
 }
 
 function toDelivery({ entry, request }: Ready): Delivery {

@@ -2,7 +2,7 @@ import type { KeyValueStore } from '../engine/api';
 import { timeOrderedKey } from '../state/layouts';
 
 // Key layout (store `ids`, changelogged like the timer store, so the window moves with its partition):
-//   'a' + id                          → acceptedAt (8 bytes big-endian)   was this id accepted within the window?
+//   'a' + id                          → deliveredAt (8 bytes big-endian)  was this id delivered within the window?
 //   'x' + expiresAt (8 bytes BE) + id → empty                             the sweep finds expired ids in order
 const ACCEPTED = 0x61;
 const EXPIRY = 0x78;
@@ -18,8 +18,8 @@ function u64(n: number): Buffer {
 }
 
 /**
- * The ids a partition accepted (pending or already delivered) within the last `windowMs`: a second
- * write of one of them is a duplicate and is dropped. On disk (LevelDB + changelog), so memory stays
+ * The ids a partition delivered (or handed to the fan-out) within the last `windowMs`: a second
+ * write of one of them is a duplicate and is dropped (pending ids are in the timer store). On disk (LevelDB + changelog), so memory stays
  * flat however many ids are remembered, and the window survives restarts, rebalances and restores.
  * Outside the window an id is new again.
  */
@@ -48,12 +48,6 @@ export class IdempotencyWindow {
     if (!this.enabled) return;
     await this.store.put(acceptedKey(id), u64(now));
     await this.store.put(timeOrderedKey(EXPIRY, now + this.windowMs, id), Buffer.alloc(0));
-  }
-
-  /** Forgets an id (dead-lettered or cancelled): writing it again is a new attempt. */
-  async forget(id: string): Promise<void> {
-    if (!this.enabled) return;
-    await this.store.delete(acceptedKey(id));
   }
 
   /** Drops ids whose window ended at or before `now`, at most `limit` of them; returns how many expiry entries it read. */

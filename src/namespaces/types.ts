@@ -97,8 +97,8 @@ export interface NamespaceConfig {
   readonly backoff: BackoffConfig;
   readonly maxRetries: number;
   /**
-   * Ids accepted (pending or delivered) within `windowMs` are remembered per partition: a second write
-   * of one of them is dropped, not delivered again. 0 = no window (only pending ids are deduplicated).
+   * Ids delivered within `windowMs` are remembered per partition: a second write of one of them (or of
+   * one still pending) is dropped, not delivered again. 0 = no window (only pending ids are deduplicated).
    */
   readonly idempotency: { readonly windowMs: number };
   readonly dlq: {

@@ -301,7 +301,7 @@ describe('idempotency window (through the topology test driver)', () => {
     expect(await remembered()).toBe(1);
   });
 
-  it('forgets a dead-lettered id: a replay or a retry of it is a new attempt', async () => {
+  it('never remembers a dead-lettered id (it was not delivered): a replay or a retry of it is a new attempt', async () => {
     // The first try is refused for good; the second write of the id is a new attempt, and goes through.
     q.target('out').answer = () => (q.target('out').tries.length === 1 ? failed(false, 'HTTP 400') : OK);
     await driver.pipeInput(q.ns.topics.intake, await q.write('replayed'));
