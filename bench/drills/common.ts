@@ -58,7 +58,7 @@ export async function drillNamespace(ctx: DrillContext, cluster: ClusterEndpoint
 export const VERDICT_FIGURES = [
   { key: 'written', label: 'records written', unit: 'records', digits: 0 },
   { key: 'lost', label: 'lost', unit: 'records', digits: 0 },
-  { key: 'duplicates', label: 'duplicates (at-least-once)', unit: 'records', digits: 0 },
+  { key: 'duplicates', label: 'duplicates', unit: 'records', digits: 0 },
   { key: 'early', label: 'delivered before due', unit: 'records', digits: 0 },
   { key: 'p50', label: 'lateness p50', unit: 'ms', digits: 0 },
   { key: 'p99', label: 'lateness p99', unit: 'ms', digits: 0 },

@@ -15,7 +15,7 @@ import { VERDICT_FIGURES, type DrillContext } from './common';
 import { drillKill9, KILL9_FIGURES } from './kill9';
 import { drillRebalance, REBALANCE_FIGURES } from './rebalance';
 
-const DRILLS = ['kill9', 'broker', 'rebalance', 'bad-input'];
+const DRILLS = ['kill9', 'kill9-eos', 'broker', 'rebalance', 'bad-input'];
 
 const USAGE = `npm run drill -- [flags]
   --quick              small sizes (a few minutes in all); default is the full run
@@ -102,6 +102,9 @@ async function main(): Promise<number> {
   try {
     await drill('kill9', 'kill -9 loop: instances killed and restarted at random while numbered records are written', [...VERDICT_FIGURES, ...KILL9_FIGURES], { records, ratePerSec, mix, instances: 2 }, (ctx, b) =>
       drillKill9(ctx, b, { records, ratePerSec, instances: 2, mix, killGapMs: quick ? [2_000, 5_000] : [3_000, 10_000], downMs: [500, 3_000] }),
+    );
+    await drill('kill9-eos', 'the same kill -9 loop with processingGuarantee exactly-once: the target read read_committed', [...VERDICT_FIGURES, ...KILL9_FIGURES], { records, ratePerSec, mix, instances: 2 }, (ctx, b) =>
+      drillKill9(ctx, b, { records, ratePerSec, instances: 2, mix, killGapMs: quick ? [2_000, 5_000] : [3_000, 10_000], downMs: [500, 3_000], guarantee: 'exactly-once' }),
     );
     await drill('broker', 'broker kill -9 and restart during load (private JVM cluster)', [...VERDICT_FIGURES, ...BROKER_FIGURES], { records: Math.round(records / 2), ratePerSec: Math.round(ratePerSec / 2), mix }, (ctx, b) =>
       drillBrokerRestart(ctx, b, { records: Math.round(records / 2), ratePerSec: Math.round(ratePerSec / 2), mix, downMs: quick ? 5_000 : 15_000 }),

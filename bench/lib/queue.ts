@@ -17,6 +17,8 @@ export interface QueueOptions {
   readonly maxPayloadBytes?: string;
   readonly commitInterval?: string;
   readonly punctuationInterval?: string;
+  /** Default at-least-once; exactly-once delivers to the Kafka target in each task's transaction. */
+  readonly guarantee?: 'at-least-once' | 'exactly-once';
 }
 
 export interface QueueSetup {
@@ -44,6 +46,7 @@ namespaces:
     targets:
       out: { type: kafka, topic: ${out} }
     defaultTarget: out
+    processingGuarantee: ${options.guarantee ?? 'at-least-once'}
     runtime: { commitIntervalMs: ${options.commitInterval ?? '1s'}, punctuationIntervalMs: ${options.punctuationInterval ?? '100ms'} }
 `;
   const config = parseConfig(yaml, `${name}.yaml`);
