@@ -39,7 +39,7 @@ export const delivered = new Counter({
 
 export const intakeDuplicates = new Counter({
   name: 'wal_intake_duplicates_total',
-  help: 'Intake records dropped because their id was pending or accepted within the idempotency window',
+  help: 'Intake records dropped because their id was pending or delivered within the idempotency window',
   labelNames: ['namespace'],
   registers: [metricsRegistry],
 });
