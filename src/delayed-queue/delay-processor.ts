@@ -14,7 +14,7 @@ import { REDRIVE_HEADERS } from '../wire/headers';
 
 export const TIMER_STORE = 'timers';
 export const DLQ_SINK = 'dlq';
-/** Ids accepted within the namespace's idempotency window. */
+/** Ids delivered within the namespace's idempotency window. */
 export const IDS_STORE = 'ids';
 /** The sink of a target whose deliveries are made inside the task's transaction (one per target, its topic fixed). */
 export function transactionalSinkName(target: string): string {
@@ -127,21 +127,13 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   private async admitIncoming(): Promise<void> {
     if (this.incoming.length === 0) return;
     const batch = this.incoming.splice(0, this.incoming.length);
-    const ids = batch.map((b) => b.request.id);
     const now = this.context.now();
-    const pending = await this.timers.pendingAmong(ids);
-    for (const item of this.ready) pending.add(item.request.id);
-    const seen = await this.window.seenAmong(ids, now);
+    const known = await this.knownAmong(batch.map((b) => b.request.id));
     const paused = await this.timers.getFlag('paused');
     let scheduled = false;
     for (const { record, request } of batch) {
-      // A fan-out re-drive re-sends a transaction already delivered: only a pending copy stops it.
-      const redrive = isRedrive(record.headers);
-      if (pending.has(request.id) || (!redrive && seen.has(request.id))) {
-        intakeDuplicates.inc({ namespace: this.options.namespace.name });
-        continue;
-      }
-      pending.add(request.id);
+      if (this.isDuplicate(request.id, record.headers, known)) continue;
+      known.pending.add(request.id);
       const entry = sourceEntry(record, request.id, dueTime(request, this.options.namespace));
       if (entry.dueAt <= now && !paused) {
         this.ready.push({ entry, request, fromStore: false });
@@ -154,13 +146,20 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     if (this.ready.length >= this.batchSize) await this.deliverReady();
   }
 
-  /** admitIncoming's duplicate check for one request: false (and counted) when its id is pending or delivered within the window. */
-  private async acceptOnce(id: string, headers: Record<string, string>): Promise<boolean> {
-    const pending = (await this.timers.isPending(id)) || this.ready.some((item) => item.request.id === id);
-    if (pending || (!isRedrive(headers) && (await this.window.seenAmong([id], this.context.now())).has(id))) {
-      intakeDuplicates.inc({ namespace: this.options.namespace.name });
-      return false;
-    }
+  /** Which of `ids` are pending (in the timer store, or due and not yet handed over) or delivered within the window, in one read each. */
+  private async knownAmong(ids: readonly string[]): Promise<{ pending: Set<string>; delivered: Set<string> }> {
+    const pending = await this.timers.pendingAmong(ids);
+    for (const item of this.ready) pending.add(item.request.id);
+    return { pending, delivered: await this.window.seenAmong(ids, this.context.now()) };
+  }
+
+  /**
+   * True (and counted) when `id` is a duplicate write. A fan-out re-drive re-sends a transaction
+   * already delivered: only a pending copy stops it.
+   */
+  private isDuplicate(id: string, headers: Record<string, string>, known: { pending: Set<string>; delivered: Set<string> }): boolean {
+    if (!known.pending.has(id) && (isRedrive(headers) || !known.delivered.has(id))) return false;
+    intakeDuplicates.inc({ namespace: this.options.namespace.name });
     return true;
   }
 
@@ -335,9 +334,9 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       const request = await decodeIntakeRecord(this.codec, entry.value, this.options.namespace);
       if (request.id !== entry.id && entry.id.startsWith('offset-')) {
         // A parked record decoded at last: re-key it under its request id, unless that id was written
-        // again meanwhile (pending, or accepted within the window): then this copy is the duplicate.
+        // again meanwhile (pending, or delivered within the window): then this copy is the duplicate.
         await this.timers.remove(entry.id);
-        if (!(await this.acceptOnce(request.id, entry.headers))) return undefined;
+        if (this.isDuplicate(request.id, entry.headers, await this.knownAmong([request.id]))) return undefined;
         const rekeyed = { ...entry, id: request.id, dueAt: dueTime(request, this.options.namespace) };
         if (rekeyed.dueAt > this.context.now()) {
           await this.timers.schedule(rekeyed);
