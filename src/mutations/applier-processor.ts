@@ -4,6 +4,8 @@ import { createAvroCodec, registryOf, SerdeError, type AvroCodec } from '../wire
 import { createTarget, failed, type DeliveryResult, type Target } from '../targets';
 import { describeError, TargetError } from '../targets/errors';
 import { backoffDelay } from '../delayed-queue/backoff';
+import { dlqDisabled } from '../delayed-queue/metrics';
+import { rootLogger, type Logger } from '../observability/logger';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { INTAKE_HEADERS } from '../wire/headers';
 import { ChunkCodec, type ChunkRecord } from './chunk-codec';
@@ -28,6 +30,7 @@ export interface ApplierProcessorOptions {
   readonly targetFactory?: (name: string) => Target;
   /** Avro codec (default: one over the namespace cluster's registry). */
   readonly codec?: AvroCodec;
+  readonly logger?: Logger;
 }
 
 type Outcome = 'done' | 'held';
@@ -38,7 +41,9 @@ type Outcome = 'done' | 'held';
  * task flushes, so a chunk's offset is committed only after its target answered. A retriable failure
  * holds the chunk, and every later chunk of that target, in a changelogged FIFO (ChunkQueue) and
  * retries it with the namespace's backoff; once maxRetries is spent, or at once for a permanent
- * failure, the chunk is dead-lettered as a re-drivable intake request and reported failed.
+ * failure, the chunk is dead-lettered as a re-drivable intake request and reported failed. With the
+ * namespace's DLQ disabled, such a chunk stays at the head of its target's queue and is tried again at
+ * the longest backoff (`dlq.onDisabled: retain`, the default), or is dropped with a warning (`drop`).
  */
 export class ApplierProcessor implements Processor {
   private context!: ProcessorContext;
@@ -50,8 +55,10 @@ export class ApplierProcessor implements Processor {
   private readonly pending: Array<{ target: string; chunk: QueuedChunk }> = [];
   private readonly batchSize: number;
   private readonly random: () => number;
+  private readonly logger: Logger;
 
   constructor(private readonly options: ApplierProcessorOptions) {
+    this.logger = (options.logger ?? rootLogger()).child({ component: 'applier', namespace: options.namespace.name });
     this.batchSize = options.batchSize ?? 200;
     this.random = options.random ?? Math.random;
     this.targetOfTopic = new Map(Object.entries(options.namespace.topics.targets).map(([target, topic]) => [topic, target]));
@@ -197,7 +204,10 @@ export class ApplierProcessor implements Processor {
       record = await this.codec.decode(chunk.value);
     } catch (error) {
       if (!(error instanceof SerdeError && error.retriable)) {
-        this.deadLetterRaw(chunk, target, 'poison', describeError(error));
+        const now = this.context.now();
+        const reason = describeError(error);
+        if (this.retainsWithoutDlq()) return this.retain(target, { ...chunk, attempts: chunk.attempts + 1, firstFailureAt: chunk.firstFailureAt ?? now, lastFailureAt: now, lastError: reason }, queuedKey, 'poison');
+        this.deadLetterRaw(chunk, target, 'poison', reason);
         if (queuedKey) await this.queue.remove(target, queuedKey);
         return 'done';
       }
@@ -218,6 +228,7 @@ export class ApplierProcessor implements Processor {
     const failedChunk: QueuedChunk = { ...chunk, attempts, firstFailureAt: chunk.firstFailureAt ?? now, lastFailureAt: now, lastError: reason };
     const retriable = !result.ok && result.retriable;
     if (retriable && attempts <= ns.maxRetries) return this.hold(target, failedChunk, queuedKey, attempts);
+    if (this.retainsWithoutDlq()) return this.retain(target, failedChunk, queuedKey, retriable ? 'exhausted' : 'permanent');
     if (!record) {
       this.deadLetterRaw(failedChunk, target, 'exhausted', reason);
     } else {
@@ -234,14 +245,41 @@ export class ApplierProcessor implements Processor {
     return 'done';
   }
 
-  private async hold(target: string, chunk: QueuedChunk, queuedKey: Buffer | undefined, attempts: number): Promise<Outcome> {
+  private async hold(target: string, chunk: QueuedChunk, queuedKey: Buffer | undefined, attempts: number, delayMs?: number): Promise<Outcome> {
     const ns = this.options.namespace;
     if (queuedKey) await this.queue.replace(queuedKey, chunk);
     else await this.queue.push(target, chunk);
     this.held.add(target);
-    await this.queue.setRetryAt(target, this.context.now() + backoffDelay(attempts, ns.backoff, this.random));
+    await this.queue.setRetryAt(target, this.context.now() + (delayMs ?? backoffDelay(attempts, ns.backoff, this.random)));
     applyRetries.inc({ namespace: ns.name, target });
     return 'held';
+  }
+
+  /** With the DLQ disabled and `onDisabled: retain` (the default), nothing is dead-lettered nor dropped. */
+  private retainsWithoutDlq(): boolean {
+    const { dlq } = this.options.namespace;
+    return !dlq.enabled && dlq.onDisabled !== 'drop';
+  }
+
+  /**
+   * Keeps a chunk that would have been dead-lettered at the head of its target's queue, tried again at
+   * the longest backoff: never a silent loss, and the target's later chunks stay behind it, in order.
+   */
+  private async retain(target: string, chunk: QueuedChunk, queuedKey: Buffer | undefined, kind: DeadLetterKind): Promise<Outcome> {
+    const ns = this.options.namespace;
+    dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
+    this.logger.warn({ target, kind, reason: chunk.lastError, attempts: chunk.attempts, source: chunk.source }, 'DLQ disabled: chunk retained, tried again at the longest backoff');
+    return this.hold(target, chunk, queuedKey, chunk.attempts, ns.backoff.maxMs);
+  }
+
+  /**
+   * A dead letter with nowhere to go: `onDisabled: drop`, or a record on a topic of no target (nothing to
+   * retain it for). Counted and logged with where it still can be read, never silently.
+   */
+  private dropWithoutDlq(chunk: QueuedChunk, target: string, kind: DeadLetterKind, reason: string): void {
+    const { dlq, name } = this.options.namespace;
+    dlqDisabled.inc({ namespace: name, action: 'dropped' });
+    this.logger.warn({ target, kind, reason, source: chunk.source, onDisabled: dlq.onDisabled ?? 'retain' }, 'DLQ disabled: chunk dropped (still readable at its source offset until the topic retention)');
   }
 
   private async apply(name: string, record: ChunkRecord): Promise<DeliveryResult> {
@@ -282,7 +320,7 @@ export class ApplierProcessor implements Processor {
   private async deadLetterChunk(chunk: QueuedChunk, record: ChunkRecord, target: string, kind: DeadLetterKind, reason: string): Promise<void> {
     const ns = this.options.namespace;
     chunksDeadLettered.inc({ namespace: ns.name, target, kind });
-    if (!ns.dlq.enabled) return;
+    if (!ns.dlq.enabled) return this.dropWithoutDlq(chunk, target, kind, reason);
     const now = this.context.now();
     const value = await this.codec.encodeRequest(ns.topics.intake, redriveRequest(ns, record, now));
     this.context.forward(
@@ -303,7 +341,7 @@ export class ApplierProcessor implements Processor {
   private deadLetterRaw(chunk: QueuedChunk, target: string, kind: DeadLetterKind, reason: string): void {
     const ns = this.options.namespace;
     chunksDeadLettered.inc({ namespace: ns.name, target, kind });
-    if (!ns.dlq.enabled) return;
+    if (!ns.dlq.enabled) return this.dropWithoutDlq(chunk, target, kind, reason);
     const now = this.context.now();
     this.context.forward(
       { key: chunk.key, value: chunk.value, timestamp: now, headers: deadLetterHeaders({ ...this.failureInfo(chunk, reason, kind, now), target: target || undefined }, chunk.headers) },

@@ -7,6 +7,7 @@ import { planChunks, type PlannedChunk } from './chunking';
 import { CHUNK_HEADERS, INTAKE_HEADERS } from '../wire/headers';
 import { ChunkCodec } from './chunk-codec';
 import { encodeTxnEvent, type TxnEvent } from './events';
+import { dlqDisabled } from '../delayed-queue/metrics';
 import { chunksDeadLettered, chunksWritten } from './metrics';
 import { keyPartition } from './partitioner';
 import { redriveOf, type RedriveRef } from './redrive';
@@ -150,8 +151,14 @@ export class FanoutProcessor implements Processor<WithIntake<WalRecord>> {
   private deadLetter(record: WalRecord, kind: DeadLetterKind, reason: string): void {
     const ns = this.options.namespace;
     chunksDeadLettered.inc({ namespace: ns.name, target: '', kind });
+    if (!ns.dlq.enabled) {
+      // Nothing here can succeed later (unreadable, no mutations, chunks that cannot be encoded) and the
+      // fan-out keeps no store: with the DLQ disabled the request is dropped, loudly, whatever onDisabled says.
+      dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
+      this.logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, kind, reason }, 'DLQ disabled: fan-out drops a request it can never split (still readable at its intake offset until the topic retention)');
+      return;
+    }
     this.logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, kind, reason }, 'fan-out dead-letters a request');
-    if (!ns.dlq.enabled) return;
     const now = this.context.now();
     this.context.forward(
       {

@@ -157,4 +157,32 @@ describe('fan-out when a target fails', () => {
     const unknown = await runWal('txn', ['status', 'no-such-txn', ...ns]);
     expect([unknown.code, unknown.stdout]).toEqual([4, expect.stringContaining('txn no-such-txn: UNKNOWN')]);
   }, 60_000);
+
+  it('with the DLQ disabled, keeps chunks whose retries ran out and applies them once PostgreSQL is back: none lost', async () => {
+    const { env, writer } = await start({
+      tables: { ledger: 'kept_ledger' },
+      maxRetries: 1,
+      chunkSize: 10,
+      backoff: '{ initialMs: 100, maxMs: 1s, multiplier: 1, jitter: 0 }',
+      extra: '    dlq: { enabled: false }',
+    });
+    const labels = { namespace: env.namespace.name, action: 'retained' };
+    const mutations = randomMutations(40, ['ledger'], 30, seeded(7));
+
+    await pg.halt();
+    try {
+      expect((await writer.writeToLog({ namespace: env.namespace.name, id: 'txn-kept', mutations })).durable).toBe('true');
+      // Retries run out after 2 attempts; from then on each held head is tried again every maxMs.
+      const deadline = Date.now() + 20_000;
+      while ((await counter('wal_dlq_disabled_total', labels)) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await counter('wal_dlq_disabled_total', labels)).toBeGreaterThanOrEqual(2);
+      const status = await waitForTxn(env.kafka, env.namespace, 'txn-kept', () => true, 10_000);
+      expect([status.status, status.failed]).toEqual(['pending', 0]);
+    } finally {
+      await pg.resume();
+    }
+    await waitForTxn(env.kafka, env.namespace, 'txn-kept', complete, 30_000);
+    expect(await tableState(pg.url, 'kept_ledger')).toEqual(liveEntries(expectedState(mutations), 'ledger'));
+    expect(await counter('wal_dlq_disabled_total', { namespace: env.namespace.name, action: 'dropped' })).toBe(0);
+  }, 60_000);
 });

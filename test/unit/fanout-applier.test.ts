@@ -6,6 +6,7 @@ import { TopologyTestDriver, type TestOutputRecord } from '../../src/engine';
 import { failed, OK } from '../../src/targets';
 import { LocalAvroCodec } from '../support/avro-codec';
 import { ScriptedTarget } from '../support/scripted-target';
+import { metricsRegistry } from '../../src/observability/metrics';
 
 const BACKOFF = { initialMs: 1000, maxMs: 8000, multiplier: 2, jitter: 0 };
 const config = parseConfig(
@@ -139,5 +140,77 @@ describe('applier', () => {
     target.answerChunk = () => OK;
     await tick(backoffDelay(1, BACKOFF));
     expect(applied()).toEqual([0, 1]);
+  });
+});
+
+describe('applier with the DLQ disabled', () => {
+  const codec = new LocalAvroCodec();
+  const chunks = new ChunkCodec(codec);
+  let driver: TopologyTestDriver | undefined;
+  afterEach(async () => {
+    await driver?.close();
+    driver = undefined;
+  });
+
+  /** The `shop` namespace with `dlq: { enabled: false, onDisabled }`, a driver on it and a scripted target. */
+  async function applierWithoutDlq(onDisabled: 'retain' | 'drop') {
+    const namespace = parseConfig(
+      `
+clusters:
+  primary: { brokers: 127.0.0.1:9092, schemaRegistryUrl: http://127.0.0.1:8081/apis/ccompat/v7 }
+namespaces:
+  - name: shop-nodlq-${onDisabled}
+    partitions: 1
+    maxRetries: 1
+    backoff: { initialMs: 1s, maxMs: 8s, multiplier: 2, jitter: 0 }
+    dlq: { enabled: false, onDisabled: ${onDisabled} }
+    targets:
+      events: { type: kafka, topic: shop.events }
+`,
+      'shop.yaml',
+    ).namespaces[0];
+    const target = new ScriptedTarget('events');
+    const topology = mutationTopology(namespace, { clusters: config.clusters, codec, targetFactory: () => target, applier: { random: () => 0 } });
+    driver = await TopologyTestDriver.create(topology, { namespace: namespace.name, startTime: 1_800_000_000_000 });
+    const topic = namespace.topics.targets.events;
+    const send = async (chunkIndex: number) =>
+      driver!.pipeInput(topic, {
+        value: await chunks.encode(topic, { namespace: namespace.name, txnId: 'txn-1', target: 'events', chunkIndex, chunkCount: 2, writeTime: 1, mutations: [{ target: 'events', key: 'k', op: 'PUT', value: Buffer.from('v'), sequence: chunkIndex }] }),
+        offset: chunkIndex,
+      });
+    const counted = async (action: string) =>
+      (await metricsRegistry.getSingleMetric('wal_dlq_disabled_total')?.get())?.values.find((v) => v.labels.namespace === namespace.name && v.labels.action === action)?.value ?? 0;
+    return { namespace, target, driver, send, counted };
+  }
+
+  it('retains a chunk it would have dead-lettered at the head of its queue, tries it again at the longest backoff, and applies it and those behind it once the target takes it', async () => {
+    const { namespace, target, driver: d, send, counted } = await applierWithoutDlq('retain');
+    target.answerChunk = (c) => (c.chunkIndex === 0 ? failed(false, 'rejected') : OK);
+    await send(0);
+    await send(1);
+    expect(target.chunkTries.map((c) => c.chunkIndex)).toEqual([0]); // permanent, yet kept; 1 waits behind it
+    expect(await counted('retained')).toBe(1);
+    expect(d.readAllOutput(namespace.topics.dlq)).toEqual([]);
+
+    await d.advanceWallClockTime(8000 - 1);
+    expect(target.chunkTries.map((c) => c.chunkIndex)).toEqual([0]);
+    await d.advanceWallClockTime(1);
+    expect(target.chunkTries.map((c) => c.chunkIndex)).toEqual([0, 0]);
+    expect(await counted('retained')).toBe(2);
+
+    target.answerChunk = () => OK;
+    await d.advanceWallClockTime(8000);
+    expect(target.applied.map((c) => c.chunkIndex)).toEqual([0, 1]);
+    expect(await counted('dropped')).toBe(0);
+  });
+
+  it('with onDisabled: drop, drops the chunk, counts it and applies the next', async () => {
+    const { target, send, counted } = await applierWithoutDlq('drop');
+    target.answerChunk = (c) => (c.chunkIndex === 0 ? failed(false, 'rejected') : OK);
+    await send(0);
+    await send(1);
+    expect(target.applied.map((c) => c.chunkIndex)).toEqual([1]);
+    expect(await counted('dropped')).toBe(1);
+    expect(await counted('retained')).toBe(0);
   });
 });

@@ -14,6 +14,7 @@ import { CHUNK_HEADERS, DLQ_HEADERS, REDRIVE_HEADERS } from '../../src/wire/head
 import type { Mutation, WriteToLogRequest } from '../../src/wire';
 import { encodeRequest, LocalAvroCodec, writeRequest } from '../support/avro-codec';
 import { ScriptedTarget } from '../support/scripted-target';
+import { metricsRegistry } from '../../src/observability/metrics';
 
 const config = parseConfig(
   `
@@ -131,5 +132,34 @@ describe('fan-out (mutation topology on the test driver)', () => {
     codec.registryDown = false;
     await driver.pipeInput(ns.topics.intake, input);
     expect(driver.readAllOutput(ns.topics.targets.orders)).toHaveLength(1);
+  });
+});
+
+describe('fan-out with the DLQ disabled', () => {
+  it('drops a request it can never split, counted as dropped whatever onDisabled says (it keeps no store to retain it in)', async () => {
+    const namespace = parseConfig(
+      `
+clusters:
+  primary: { brokers: 127.0.0.1:9092, schemaRegistryUrl: http://127.0.0.1:8081/apis/ccompat/v7 }
+namespaces:
+  - name: shop-nodlq
+    dlq: { enabled: false }
+    targets:
+      cache: { type: redis, url: redis://h:6379 }
+`,
+      'shop.yaml',
+    ).namespaces[0];
+    const codec = new LocalAvroCodec();
+    const driver = await TopologyTestDriver.create(mutationTopology(namespace, { clusters: config.clusters, codec, targetFactory: (name) => new ScriptedTarget(name) }), { namespace: namespace.name, startTime: T0 });
+    const dropped = async () =>
+      (await metricsRegistry.getSingleMetric('wal_dlq_disabled_total')?.get())?.values.find((v) => v.labels.namespace === 'shop-nodlq' && v.labels.action === 'dropped')?.value ?? 0;
+    try {
+      await driver.pipeInput(namespace.topics.intake, { key: 'plain', value: await encodeRequest(codec, namespace, writeRequest(namespace, 'plain', {})) });
+      await driver.pipeInput(namespace.topics.intake, { key: 'junk', value: 'not avro' });
+      expect(await dropped()).toBe(2);
+      expect(driver.outputTopics()).toEqual([]);
+    } finally {
+      await driver.close();
+    }
   });
 });
