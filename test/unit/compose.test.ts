@@ -75,9 +75,9 @@ function healthUrl(check: Healthcheck): URL {
 }
 
 describe('docker-compose.yml', () => {
-  it('has the infrastructure and one wal processor per sample topology, plus the API and Prometheus', () => {
+  it('has the infrastructure and one wal processor per sample topology, plus the API, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['kafka-a', 'kafka-b', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-multi-table', 'wal-replication'].sort(),
+      ['grafana', 'kafka-a', 'kafka-b', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-multi-table', 'wal-replication'].sort(),
     );
     const samples = readdirSync(path.join(root, 'topologies')).filter((f) => f.endsWith('.yaml'));
     const run = processors.map(([, s]) => path.basename(option(s.command!, '--topology')!)).sort();
@@ -189,6 +189,36 @@ describe('docker-compose.yml', () => {
     const targets = scrape.flatMap((c) => c.static_configs.flatMap((s) => s.targets)).sort();
     expect(targets).toEqual(processors.map(([name, s]) => `${name}:${option(s.command!, '--admin-port')}`).sort());
     expect(scrape.every((c) => c.metrics_path === '/metrics')).toBe(true);
+  });
+
+  it('has Grafana provision the stack\'s Prometheus as its data source and load the wal dashboard from deploy/grafana', () => {
+    const grafana = services.grafana;
+    expect(Object.keys(grafana.depends_on ?? {})).toEqual(['prometheus']);
+    const provisioning = hostPath(grafana, '/etc/grafana/provisioning')!;
+    expect(provisioning).toBe(path.join(root, 'docker/grafana/provisioning'));
+
+    const readYaml = <T>(file: string): T => {
+      const doc = parseDocument(readFileSync(file, 'utf8'));
+      expect(doc.errors).toEqual([]);
+      return doc.toJS() as T;
+    };
+    const { datasources } = readYaml<{ datasources: { type: string; url: string; isDefault?: boolean }[] }>(path.join(provisioning, 'datasources/prometheus.yml'));
+    expect(datasources).toHaveLength(1);
+    const url = new URL(datasources[0].url);
+    expect([datasources[0].type, datasources[0].isDefault, url.hostname]).toEqual(['prometheus', true, 'prometheus']);
+    // The port Prometheus listens on inside the network (its published port maps to the same).
+    expect(services.prometheus.ports).toContain(`${url.port}:${url.port}`);
+
+    const { providers } = readYaml<{ providers: { type: string; options: { path: string } }[] }>(path.join(provisioning, 'dashboards/wal.yml'));
+    expect(providers.map((p) => p.type)).toEqual(['file']);
+    const dashboards = hostPath(grafana, providers[0].options.path);
+    expect(dashboards).toBe(path.join(root, 'deploy/grafana'));
+    const dashboard = JSON.parse(readFileSync(path.join(dashboards!, 'wal-dashboard.json'), 'utf8')) as { uid: string; templating: { list: { type: string; query: unknown }[] } };
+    expect(dashboard.uid).toBe('wal-overview');
+    // The dashboard picks its data source by type, so the provisioned Prometheus serves it.
+    expect(dashboard.templating.list.find((v) => v.type === 'datasource')?.query).toBe(datasources[0].type);
+    const home = grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
+    expect(home !== undefined && existsSync(hostPath(grafana, home)!)).toBe(true);
   });
 });
 
