@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm run dev`: build, bring up (or reuse) the local Kafka clusters A and B with their schema
-# registries, PostgreSQL and Redis (`wal dev up`), then run the sample topologies in topologies/
-# in the foreground, with the WriteToLog HTTP API beside them.
+# `npm run dev`: set up what is missing (the same installer and jar fetch as `npm test`'s pretest),
+# build, bring up (or reuse) the local Kafka clusters A and B with their schema registries, PostgreSQL
+# and Redis (`wal dev up`), then run the sample topologies in topologies/ in the foreground, with the
+# WriteToLog HTTP API beside them.
 #
 # Ctrl-C stops wal gracefully (drain, commit, close stores). The clusters, PostgreSQL and Redis keep
 # running, so the next `npm run dev` starts in seconds; stop them with `node dist/cli/main.js dev down`.
@@ -16,7 +17,12 @@ WAL=(node dist/cli/main.js)
 ADMIN_PORT="${WAL_ADMIN_PORT:-9464}"
 API_PORT="${WAL_API_PORT:-8080}"
 
+# Set-up, as `npm test` does it (package.json pretest; test/unit/setup-parity.test.ts keeps the two in
+# step): PostgreSQL and Redis from Debian's packages when missing, then the Kafka and registry jars.
+# Both are quick no-ops once done. Their progress goes to stderr, like everything but wal's own output.
+bash scripts/install-system-deps.sh >&2
 npm run build --silent
+"${WAL[@]}" dev fetch >&2
 
 # stdout of `wal dev up` is comments and exports only; progress goes to stderr.
 exports="$("${WAL[@]}" dev up)"
