@@ -132,7 +132,19 @@ describe('namespace registry (real broker)', () => {
     const got = await runWal('namespace', ['get', name, ...common]);
     expect(got.stdout).toContain(`topic: ${second}`);
 
-    const deleted = await runWal('namespace', ['delete', name, ...common]);
+    // A timer still pending: delete asks for --force and says how many.
+    const config = parseConfig(`${fs.readFileSync(clustersFile, 'utf8')}\n${fs.readFileSync(v2, 'utf8')}`, v2);
+    const writer = createWalWriter({ config });
+    expect(await writer.writeToLog({ namespace: name, id: 'later', payload: 'x', lifecycle: { delayMs: 600_000 } })).toMatchObject({ durable: 'true' });
+    await writer.close();
+    const refused = await eventually(
+      'pending timer committed',
+      () => runWal('namespace', ['delete', name, ...common, '--dry-run']),
+      (run) => run.code !== 0,
+    );
+    expect(refused.stderr).toContain(`namespace "${name}" still has 1 pending timer(s)`);
+    expect((await runWal('namespace', ['delete', name, ...common])).code).not.toBe(0);
+    const deleted = await runWal('namespace', ['delete', name, ...common, '--force']);
     expect([deleted.code, deleted.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: deleted (v3)`)]);
     await eventually('namespace stopped', () => namespacesOf(stateDir), (names) => !names.includes(name));
     expect((await runWal('namespace', ['list', ...common])).stdout).not.toContain(`${name} `);

@@ -7,7 +7,12 @@ import { createKafkaClient } from '../../kafka';
 import { configFromDocuments, ConfigError, readConfigDocuments, saveConfig, type ConfigDocument, type WalConfig } from '../../namespaces';
 import { changeRefusals, DEFAULT_REGISTRY_TOPIC, NamespaceRegistry, type RegistryEntry } from '../../registry';
 import { clusterDocuments, rawNamespaces, resolveEntries } from '../../registry/resolve';
+import { countPendingTimers } from '../../ops/pending-timers';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
+
+function progress(read: number, total: number): void {
+  if (process.stderr.isTTY) process.stderr.write(`\rcounting pending timers: ${read}/${total} changelog records`);
+}
 
 interface RegistryCliOptions {
   topology: string[];
@@ -128,10 +133,21 @@ export function addRegistryCommands(namespace: Command): void {
 
   withOptions(namespace.command('delete').description('remove a namespace from the registry; running instances stop it').argument('<name>'))
     .option('--dry-run', 'say what would happen; store nothing')
-    .action(async (name: string, options: RegistryCliOptions & { dryRun?: boolean }) => {
-      await withRegistry(options, [], async (registry) => {
+    .option('--force', 'delete even while timers are pending (they would not be delivered until the namespace is applied again)')
+    .action(async (name: string, options: RegistryCliOptions & { dryRun?: boolean; force?: boolean }) => {
+      await withRegistry(options, [], async (registry, clusters, config) => {
         const current = registry.view.get(name);
         if (!current) throw new ConfigError([`namespace "${name}" is not in the registry ${registry.topic}`]);
+        const ns = resolveEntries(clusters, [current], registry.topic).config.namespaces[0];
+        if (ns && !ns.replication) {
+          const pending = await countPendingTimers(createKafkaClient(config.clusters[ns.cluster], 'wal-registry-cli'), ns.topics.timersChangelog, progress);
+          if (pending > 0 && !options.force) {
+            throw new ConfigError([
+              `namespace "${name}" still has ${pending} pending timer(s) in ${ns.topics.timersChangelog}: deleting it stops their delivery (its topics are kept; applying it again picks them up). Pass --force to delete anyway`,
+            ]);
+          }
+          if (pending > 0) process.stderr.write(`deleting with ${pending} pending timer(s) (--force)\n`);
+        }
         const entry: RegistryEntry = { name, version: registry.view.lastVersion(name) + 1, deleted: true, appliedAt: new Date().toISOString(), appliedBy: appliedBy(), source: 'cli' };
         if (!options.dryRun) await registry.write([entry]);
         process.stdout.write(`namespace ${name}: ${options.dryRun ? 'would be deleted' : `deleted (v${entry.version}); its topics are kept`}\n`);
