@@ -19,6 +19,11 @@ const TIMER = 0x74;
 const BY_ID = 0x69;
 const META = 0x6d;
 
+/** Whether a timer store key (as on its changelog) is a pending id's index entry: one per pending timer. */
+export function isPendingIdKey(key: Buffer): boolean {
+  return key.length > 1 && key[0] === BY_ID;
+}
+
 function idKey(id: string): Buffer {
   return Buffer.concat([Buffer.from([BY_ID]), Buffer.from(id)]);
 }

@@ -1,5 +1,5 @@
 export * from './types';
 export { ConfigError } from './errors';
-export { loadConfig, parseConfig, findNamespace } from './loader';
+export { loadConfig, parseConfig, findNamespace, configFromDocuments, readConfigDocuments, type ConfigDocument } from './loader';
 export { saveConfig } from './save';
 export { parseDuration, parseSize } from './units';

@@ -106,12 +106,42 @@ function merge(files: { file: string; parsed: ParsedFile }[], issues: string[]):
   return config;
 }
 
+/** Configuration text and the name it is known by in error messages (a file path, or a registry entry). */
+export interface ConfigDocument {
+  readonly file: string;
+  readonly text: string;
+}
+
 /** Parses configuration text as if read from `file` (the name is used in error messages only). */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): WalConfig {
+  return configFromDocuments([{ file, text }], env);
+}
+
+/** Parses and merges documents as if each were a file; throws ConfigError listing every problem found. */
+export function configFromDocuments(documents: readonly ConfigDocument[], env: NodeJS.ProcessEnv = process.env): WalConfig {
   const issues: string[] = [];
-  const config = merge([{ file, parsed: parseFile(text, file, env, issues) }], issues);
+  const config = merge(
+    documents.map(({ file, text }) => ({ file, parsed: parseFile(text, file, env, issues) })),
+    issues,
+  );
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
+}
+
+/** Reads configuration files (a directory stands for its config files in name order) as documents. */
+export function readConfigDocuments(paths: string[]): ConfigDocument[] {
+  const issues: string[] = [];
+  if (paths.length === 0) throw new ConfigError(['no configuration files given']);
+  const documents: ConfigDocument[] = [];
+  for (const file of expand(paths, issues)) {
+    try {
+      documents.push({ file, text: readFileSync(file, 'utf8') });
+    } catch (error) {
+      issues.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return documents;
 }
 
 /**
@@ -119,22 +149,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
  * files in name order. Throws ConfigError listing every problem found.
  */
 export function loadConfig(paths: string[], env: NodeJS.ProcessEnv = process.env): WalConfig {
-  const issues: string[] = [];
-  if (paths.length === 0) throw new ConfigError(['no configuration files given']);
-  const files: { file: string; parsed: ParsedFile }[] = [];
-  for (const file of expand(paths, issues)) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      issues.push(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-      continue;
-    }
-    files.push({ file, parsed: parseFile(text, file, env, issues) });
-  }
-  const config = merge(files, issues);
-  if (issues.length > 0) throw new ConfigError(issues);
-  return config;
+  return configFromDocuments(readConfigDocuments(paths), env);
 }
 
 function expand(paths: string[], issues: string[]): string[] {

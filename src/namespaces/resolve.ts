@@ -113,6 +113,7 @@ function resolveNamespace(raw: RawNamespace): NamespaceConfig {
     chunking: raw.chunking,
     ...(replication ? { replication } : {}),
     processingGuarantee: raw.processingGuarantee,
+    shard: raw.shard,
     runtime: raw.runtime,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_PARTITION_CONCURRENCY } from './types';
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_PARTITION_CONCURRENCY, DEFAULT_SHARD } from './types';
 import { parseDuration, parseNumber, parseSize } from './units';
 
 /**
@@ -215,6 +215,7 @@ export const namespaceSchema = z.strictObject({
     .default({ chunkSize: 100, maxChunkBytes: 512 * 1024 }),
   replication: replicationSchema.optional(),
   processingGuarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  shard: name.default(DEFAULT_SHARD),
   runtime: z
     .strictObject({
       commitIntervalMs: positiveDuration().default(1000),

@@ -117,6 +117,11 @@ export interface NamespaceConfig {
   readonly chunking: { readonly chunkSize: number; readonly maxChunkBytes: number };
   readonly replication?: ReplicationConfig;
   readonly processingGuarantee: ProcessingGuarantee;
+  /**
+   * The group of instances that runs this namespace: `wal start --shard <name>` runs exactly the
+   * namespaces of its shard. The loader fills DEFAULT_SHARD.
+   */
+  readonly shard?: string;
   readonly runtime: {
     readonly commitIntervalMs: number;
     readonly punctuationIntervalMs: number;
@@ -128,6 +133,9 @@ export interface NamespaceConfig {
     readonly partitionConcurrency?: number;
   };
 }
+
+/** The shard of a namespace that names none, and of `wal start` without --shard. */
+export const DEFAULT_SHARD = 'default';
 
 /** A client retrying a write it got `unknown` for (or a producer retrying a batch) within a day is safe. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;

@@ -24,8 +24,11 @@ export interface AdminServerOptions {
   readonly host?: string;
   /** What /ready answers. Default: every `sources` runner is running, assigned and restored. */
   readonly readiness?: ReadinessCheck;
-  /** Runners whose status feeds the scrape-time gauges (consumer lag, namespace ready) while the server is open. */
-  readonly sources?: readonly StatusSource[];
+  /**
+   * Runners whose status feeds /ready and the scrape-time gauges (consumer lag, namespace ready)
+   * while the server is open: a list, or a function asked each time (runners come and go).
+   */
+  readonly sources?: readonly StatusSource[] | (() => readonly StatusSource[]);
   readonly logger?: Logger;
   /** Also expose Node process metrics (CPU, memory, event-loop lag, GC). Default true. */
   readonly processMetrics?: boolean;
@@ -68,7 +71,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const { port, host = '0.0.0.0' } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AdminServerError(`admin port ${port} is not a TCP port (0-65535)`, false);
   const logger = options.logger ?? createLogger({ component: 'admin' });
-  const readiness = options.readiness ?? (() => runnersReadiness(options.sources ?? []));
+  const given = options.sources ?? [];
+  const sources = typeof given === 'function' ? given : () => given;
+  const readiness = options.readiness ?? (() => runnersReadiness(sources()));
   const timeoutMs = options.readinessTimeoutMs ?? 5000;
   if (options.processMetrics !== false) enableProcessMetrics();
 
@@ -100,7 +105,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     if (code === 'EADDRINUSE') throw new AdminServerError(`admin port ${port} on ${host} is in use`, true, { cause: error });
     throw new AdminServerError(`admin server could not listen on ${host}:${port}: ${(error as Error).message}`, false, { cause: error });
   }
-  const untrack = trackStatusSources(options.sources ?? []);
+  const untrack = trackStatusSources(sources);
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

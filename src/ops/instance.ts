@@ -53,20 +53,28 @@ export class WalInstance {
   private stopping?: Promise<void>;
   private readonly logger: Logger;
 
+  private readonly current: InstanceRunner[];
+
   constructor(
     readonly instanceId: string,
     readonly stateDir: string,
-    readonly runners: readonly InstanceRunner[],
+    runners: readonly InstanceRunner[],
     logger?: Logger,
   ) {
+    this.current = [...runners];
     this.logger = logger ?? createLogger({ instance: instanceId });
+  }
+
+  /** The runners this instance runs now (namespaces from the registry come and go). */
+  get runners(): readonly InstanceRunner[] {
+    return this.current;
   }
 
   async start(): Promise<void> {
     try {
-      for (const runner of this.runners) await runner.start();
+      for (const runner of this.current) await runner.start();
     } catch (error) {
-      await Promise.allSettled(this.runners.map((r) => r.stop()));
+      await Promise.allSettled(this.current.map((r) => r.stop()));
       throw error;
     }
     await this.writeStatus();
@@ -75,6 +83,25 @@ export class WalInstance {
   }
 
   /** Stops every runner (commit, close stores, leave groups); rejects with ShutdownTimeoutError after `timeoutMs`. */
+  /** Starts a runner and adds it (a namespace that appeared while the instance runs); rejects, not adding it, when it cannot start. */
+  async add(runner: InstanceRunner): Promise<void> {
+    if (this.stopping) throw new Error('the instance is stopping');
+    try {
+      await runner.start();
+    } catch (error) {
+      await runner.stop().catch(() => undefined);
+      throw error;
+    }
+    this.current.push(runner);
+  }
+
+  /** Stops a runner (commit, close stores, leave its group) and forgets it; the others are not touched. */
+  async remove(runner: InstanceRunner): Promise<void> {
+    const at = this.current.indexOf(runner);
+    if (at >= 0) this.current.splice(at, 1);
+    await runner.stop();
+  }
+
   stop(timeoutMs = 30000): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.statusTimer);
@@ -83,7 +110,7 @@ export class WalInstance {
         timer = setTimeout(() => reject(new ShutdownTimeoutError(timeoutMs)), timeoutMs);
       });
       try {
-        await Promise.race([Promise.all(this.runners.map((r) => r.stop())), deadline]);
+        await Promise.race([Promise.all(this.current.map((r) => r.stop())), deadline]);
       } finally {
         clearTimeout(timer);
         await rm(statusFile(this.stateDir, this.instanceId), { force: true }).catch(() => undefined);
@@ -100,7 +127,7 @@ export class WalInstance {
       startedAt: this.startedAt,
       updatedAt: new Date().toISOString(),
       stateDir: path.resolve(this.stateDir),
-      namespaces: await Promise.all(this.runners.map((r) => r.status())),
+      namespaces: await Promise.all(this.current.map((r) => r.status())),
     };
   }
 

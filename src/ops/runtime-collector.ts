@@ -8,14 +8,14 @@ import { metricsRegistry } from '../observability/metrics';
  * so the engine needs no bookkeeping for them and a scrape always shows the current view.
  */
 
-const sources = new Set<StatusSource>();
+const providers = new Set<() => readonly StatusSource[]>();
 let snapshot: { at: number; statuses: Promise<NamespaceStatus[]> } | undefined;
 
 /** One status() round per scrape: every gauge's collect() of the same scrape shares it. */
 function statuses(): Promise<NamespaceStatus[]> {
   const now = Date.now();
   if (!snapshot || now - snapshot.at > 250) {
-    const all = Promise.all([...sources].map((s) => s.status().catch(() => null)));
+    const all = Promise.all([...providers].flatMap((list) => list()).map((s) => s.status().catch(() => null)));
     snapshot = { at: now, statuses: all.then((list) => list.filter((s): s is NamespaceStatus => s !== null)) };
   }
   return snapshot.statuses;
@@ -60,12 +60,13 @@ export const partitionsRestoring = new Gauge({
   },
 });
 
-/** Adds runners to the scrape-time gauges; the returned function removes them again. */
-export function trackStatusSources(list: readonly StatusSource[]): () => void {
-  for (const s of list) sources.add(s);
+/** Adds runners (a list, or what a function answers at each scrape) to the scrape-time gauges; the returned function removes them again. */
+export function trackStatusSources(sources: readonly StatusSource[] | (() => readonly StatusSource[])): () => void {
+  const provider = typeof sources === 'function' ? sources : () => sources;
+  providers.add(provider);
   snapshot = undefined;
   return () => {
-    for (const s of list) sources.delete(s);
+    providers.delete(provider);
     snapshot = undefined;
   };
 }

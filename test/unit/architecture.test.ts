@@ -40,18 +40,18 @@ describe('architecture of src/', () => {
   });
 
   it('keeps the engine pure: it reaches no persona, namespace config, ops, API, target, CLI or dev tooling', () => {
-    expect(violations('engine', [...PERSONAS, 'namespaces', 'ops', 'api', 'targets', 'cli', 'devcluster'])).toEqual([]);
+    expect(violations('engine', [...PERSONAS, 'namespaces', 'registry', 'ops', 'api', 'targets', 'cli', 'devcluster'])).toEqual([]);
   });
 
   it('keeps state and Kafka plumbing below the engine and the personas', () => {
     const above = ['engine', ...PERSONAS, 'ops', 'api', 'cli', 'devcluster'];
     expect(violations('state', above)).toEqual([]);
-    expect(violations('kafka', [...above, 'namespaces', 'wire', 'state', 'targets'])).toEqual([]);
+    expect(violations('kafka', [...above, 'namespaces', 'registry', 'wire', 'state', 'targets'])).toEqual([]);
   });
 
   it('lets no persona (delayed queue, mutations, mirror) reach the CLI, the API, ops, the persona selection or dev tooling', () => {
     for (const persona of ['delayed-queue', 'mutations', 'mirror']) {
-      expect(violations(persona, ['cli', 'api', 'ops', 'personas', 'devcluster'])).toEqual([]);
+      expect(violations(persona, ['cli', 'api', 'ops', 'personas', 'registry', 'devcluster'])).toEqual([]);
     }
     expect(violations('personas', ['cli', 'api', 'devcluster'])).toEqual([]);
   });
@@ -64,6 +64,10 @@ describe('architecture of src/', () => {
 
   it('keeps the wire contract below everything that speaks it: wire reaches no engine, persona, target or ops code', () => {
     expect(violations('wire', ['engine', ...PERSONAS, 'targets', 'ops', 'api', 'cli', 'state'])).toEqual([]);
+  });
+
+  it('keeps the namespace registry a store of configs: it reaches no engine, persona, ops, API or CLI code', () => {
+    expect(violations('registry', ['engine', ...PERSONAS, 'ops', 'api', 'cli', 'targets', 'devcluster'])).toEqual([]);
   });
 
   it('detects what it checks (a cycle and a forbidden edge in a made-up graph)', () => {

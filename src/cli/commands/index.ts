@@ -4,6 +4,7 @@ import { registerDev } from './dev';
 import { registerDlq } from './dlq';
 import { registerProduce } from './produce';
 import { registerQueue } from './queue';
+import { registerNamespace } from './namespace';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 import { registerTopics } from './topics';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerDlq(program);
   registerProduce(program);
   registerQueue(program);
+  registerNamespace(program);
   registerStart(program);
   registerStatus(program);
   registerTopics(program);

@@ -1,7 +1,10 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
-import { ConfigError, loadConfig, parseDuration } from '../../namespaces';
+import { configFromDocuments, ConfigError, DEFAULT_SHARD, parseDuration, readConfigDocuments, type NamespaceConfig, type WalConfig } from '../../namespaces';
+import { clusterDocuments, DEFAULT_REGISTRY_TOPIC, NamespaceRegistry } from '../../registry';
+import { RegistryWatcher } from '../../ops/registry-watcher';
+import { registryAlias } from './namespace';
 import { applyTopics, createKafkaClient } from '../../kafka';
 import { planTopics } from '../../namespaces/topic-plan';
 import { rootLogger } from '../../observability/logger';
@@ -27,6 +30,11 @@ export interface StartOptions {
   readonly adminPort?: string;
   /** Address the admin port binds (default $WAL_ADMIN_HOST, else 0.0.0.0 as before the option existed). */
   readonly adminHost?: string;
+  /** Also run the namespaces of the registry (on this cluster alias, or the default one when `true`), live. */
+  readonly registry?: string | boolean;
+  readonly registryTopic?: string;
+  /** Run only the namespaces of this shard (files and registry). */
+  readonly shard?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
@@ -78,9 +86,13 @@ export async function runStart(options: StartOptions): Promise<number> {
   const logger = rootLogger();
   const adminPort = adminPortOf(options.adminPort);
   const adminHost = adminHostOf(options.adminHost);
-  const config = loadConfig(options.topology);
-  const namespaces = selectNamespaces(config, options.namespace);
-  if (namespaces.length === 0) throw new ConfigError([`${config.sourceFiles.join(', ')} defines no namespace`]);
+  const documents = readConfigDocuments(options.topology);
+  const config = configFromDocuments(documents);
+  const shard = options.shard ?? (options.registry ? DEFAULT_SHARD : undefined);
+  const namespaces = selectNamespaces(config, options.namespace).filter((ns) => shard === undefined || (ns.shard ?? DEFAULT_SHARD) === shard);
+  if (namespaces.length === 0 && !options.registry) {
+    throw new ConfigError([`${config.sourceFiles.join(', ')} defines no namespace${shard === undefined ? '' : ` of shard "${shard}"`} (give --registry to run the registry's)`]);
+  }
   const instanceId = options.instanceId ?? process.env.WAL_INSTANCE_ID ?? os.hostname();
   const stateDir = options.stateDir ?? process.env.WAL_STATE_DIR ?? DEFAULT_STATE_DIR;
   const timeoutMs = options.shutdownTimeout !== undefined ? parseDuration(options.shutdownTimeout) : 30000;
@@ -99,24 +111,27 @@ export async function runStart(options: StartOptions): Promise<number> {
     if (!kafka) clients.set(alias, (kafka = createKafkaClient(config.clusters[alias], `wal-${instanceId}`)));
     return kafka;
   };
-  if (options.createTopics) {
-    for (const ns of namespaces) {
-      const admin = clientFor(ns.cluster).admin();
-      await admin.connect();
-      try {
-        const result = await applyTopics(admin, planTopics(ns));
-        if (result.created.length > 0) logger.info({ namespace: ns.name, created: result.created }, 'created namespace topics');
-        for (const drift of result.drift) logger.warn({ namespace: ns.name, topic: drift.topic }, drift.message);
-      } finally {
-        await admin.disconnect();
-      }
+  const provision = async (ns: NamespaceConfig): Promise<void> => {
+    const admin = clientFor(ns.cluster).admin();
+    await admin.connect();
+    try {
+      const result = await applyTopics(admin, planTopics(ns));
+      if (result.created.length > 0) logger.info({ namespace: ns.name, created: result.created }, 'created namespace topics');
+      for (const drift of result.drift) logger.warn({ namespace: ns.name, topic: drift.topic }, drift.message);
+    } finally {
+      await admin.disconnect();
     }
+  };
+  if (options.createTopics) {
+    for (const ns of namespaces) await provision(ns);
   }
-  const runners: InstanceRunner[] = namespaces.map((ns) =>
-    runnerFor(ns, { config, kafka: clientFor, stateDir, instanceId, tuning, logger, persona: options.processor, settings }),
-  );
+  const runnerOf = (ns: NamespaceConfig, resolved: WalConfig): InstanceRunner =>
+    runnerFor(ns, { config: resolved, kafka: clientFor, stateDir, instanceId, tuning, logger, persona: options.processor, settings });
+  const runners: InstanceRunner[] = namespaces.map((ns) => runnerOf(ns, config));
   const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
   let admin: AdminServer | undefined;
+  let registry: NamespaceRegistry | undefined;
+  let watcher: RegistryWatcher | undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
@@ -136,12 +151,32 @@ export async function runStart(options: StartOptions): Promise<number> {
   try {
     if (adminPort !== undefined) {
       // Up before the runners start, so /ready can answer 503 while they join and restore.
-      admin = await startAdminServer({ port: adminPort, host: adminHost, sources: runners, logger });
+      admin = await startAdminServer({ port: adminPort, host: adminHost, sources: () => instance.runners, logger });
       logger.info({ url: admin.url }, 'admin endpoint: /metrics, /health, /ready');
     }
     await instance.start();
-    logger.info({ instanceId, stateDir, namespaces: namespaces.map((n) => n.name) }, 'wal started; SIGTERM or SIGINT stops it gracefully');
+    if (options.registry) {
+      const alias = registryAlias(config, typeof options.registry === 'string' ? options.registry : undefined);
+      registry = await NamespaceRegistry.open(clientFor(alias), { topic: options.registryTopic ?? DEFAULT_REGISTRY_TOPIC, cluster: alias });
+      watcher = new RegistryWatcher({
+        registry,
+        clusters: clusterDocuments(documents),
+        instance,
+        shard,
+        fromFiles: new Set(namespaces.map((n) => n.name)),
+        // A namespace applied to the registry is provisioned by the instances that run it.
+        provision,
+        runnerFor: runnerOf,
+        logger: logger.child({ component: 'registry', registry: registry.topic }),
+      });
+      await watcher.start();
+    }
+    logger.info(
+      { instanceId, stateDir, shard, namespaces: namespaces.map((n) => n.name), registry: watcher?.runningVersions() },
+      'wal started; SIGTERM or SIGINT stops it gracefully',
+    );
     const name = await signal;
+    watcher?.stop();
     logger.info({ signal: name, timeoutMs }, 'shutting down: stop fetching, drain, commit, close stores');
     return await Promise.race([
       instance.stop(timeoutMs).then(
@@ -154,9 +189,11 @@ export async function runStart(options: StartOptions): Promise<number> {
       force,
     ]);
   } catch (error) {
+    watcher?.stop();
     await instance.stop(timeoutMs).catch(() => undefined);
     throw error;
   } finally {
+    await registry?.close().catch(() => undefined);
     await admin?.close().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -167,7 +204,7 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description('run the stream processors of the configured namespaces (one consumer group wal.<ns> per namespace)')
-    .requiredOption('--topology <files...>', 'topology files (YAML or JSON) or directories of them')
+    .requiredOption('--topology <files...>', 'topology files (YAML or JSON) or directories of them; with --registry they may define only clusters')
     .option('--namespace <names...>', 'only these namespaces (default: all in the files)')
     .option('--instance-id <id>', 'name of this instance in logs and `wal status` (default: $WAL_INSTANCE_ID or the host name)')
     .option('--state-dir <dir>', `local state stores and checkpoints (default: $WAL_STATE_DIR or ./${DEFAULT_STATE_DIR})`)
@@ -177,6 +214,9 @@ export function registerStart(program: Command): void {
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
     .option('--session-timeout <duration>', 'how long the group waits for a silent instance before moving its partitions (kafkajs default 30s)')
     .option('--admin-port <port>', 'serve /metrics, /health and /ready on this port (default: $WAL_ADMIN_PORT, else none)')
+    .option('--registry [alias]', 'also run the namespaces of the registry on this cluster (default: $WAL_REGISTRY_CLUSTER, else the only cluster), following it live')
+    .option('--registry-topic <topic>', 'registry topic', DEFAULT_REGISTRY_TOPIC)
+    .option('--shard <name>', `run only the namespaces of this shard (default: all in the files; "${DEFAULT_SHARD}" with --registry)`)
     .option('--admin-host <host>', `address the admin port binds (default: $WAL_ADMIN_HOST, else ${DEFAULT_ADMIN_HOST}; 127.0.0.1 keeps it local)`)
     .action(async (options: StartOptions) => {
       const code = await runStart(options);

@@ -1,0 +1,205 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { createWalWriter } from '../../src/api';
+import { parseConfig } from '../../src/namespaces';
+import { readInstanceStatuses } from '../../src/ops/instance';
+import { testCluster, uniqueTopic } from '../support/clusters';
+import { collect, header, stopCollectors } from '../support/delayed-queue';
+import { killStartedWal, runWal, startWalProcess, type WalProcess } from '../support/wal-cli';
+
+jest.setTimeout(180_000);
+
+/**
+ * The namespace registry on the real broker: `wal namespace apply` stores validated namespaces in a
+ * compacted topic, and `wal start --registry` instances run them live, without a restart.
+ */
+const cluster = testCluster('A');
+const kafka = new Kafka({ clientId: 'registry-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-registry-'));
+const registryTopic = uniqueTopic('registry');
+const clustersFile = path.join(dir, 'clusters.yaml');
+const other = testCluster('B');
+fs.writeFileSync(
+  clustersFile,
+  [
+    'clusters:',
+    `  primary: { brokers: "${cluster.brokers.join(',')}", schemaRegistryUrl: "${cluster.registryUrl}" }`,
+    `  other: { brokers: "${other.brokers.join(',')}", schemaRegistryUrl: "${other.registryUrl}" }`,
+    '',
+  ].join('\n'),
+);
+const common = ['--topology', clustersFile, '--registry', 'primary', '--registry-topic', registryTopic];
+const registryArgs = ['--registry', 'primary', '--registry-topic', registryTopic];
+const started: WalProcess[] = [];
+
+afterAll(async () => {
+  killStartedWal();
+  await stopCollectors();
+});
+
+/** A delayed-queue namespace file: delay 0, a Kafka target per name in `targets`, the first the default. */
+function namespaceFile(name: string, targets: Record<string, string>, extra: string[] = []): string {
+  const file = path.join(dir, `${name}-${Object.keys(targets).join('-')}-${extra.length}.yaml`);
+  fs.writeFileSync(
+    file,
+    [
+      'namespaces:',
+      `  - name: ${name}`,
+      '    partitions: 2',
+      '    targets:',
+      ...Object.entries(targets).map(([t, topic]) => `      ${t}: { type: kafka, topic: ${topic} }`),
+      `    defaultTarget: ${Object.keys(targets)[0]}`,
+      '    runtime: { commitIntervalMs: 200, punctuationIntervalMs: 50 }',
+      ...extra.map((line) => `    ${line}`),
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+async function apply(file: string, ...args: string[]) {
+  return runWal('namespace', ['apply', '-f', file, ...common, ...args]);
+}
+
+/** Writes `id` to `name` as a client with the namespace's file would, and waits until it reaches `topic`. */
+async function writeAndAwait(name: string, file: string, topic: string, id: string, timeoutMs = 60_000): Promise<number> {
+  const config = parseConfig(`${fs.readFileSync(clustersFile, 'utf8')}\n${fs.readFileSync(file, 'utf8')}`, file);
+  const writer = createWalWriter({ config });
+  const delivered = await collect(kafka, topic);
+  const started = Date.now();
+  try {
+    expect(await writer.writeToLog({ namespace: name, id, payload: `payload ${id}` })).toMatchObject({ durable: 'true' });
+    const deadline = started + timeoutMs;
+    while (!delivered.messages.some((m) => header(m, 'wal-id') === id)) {
+      if (Date.now() > deadline) throw new Error(`${id} did not reach ${topic} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return Date.now() - started;
+  } finally {
+    await delivered.stop();
+    await writer.close();
+  }
+}
+
+async function namespacesOf(stateDir: string): Promise<string[]> {
+  const statuses = await readInstanceStatuses(stateDir);
+  return statuses.flatMap((s) => s.namespaces.map((n) => n.namespace)).sort();
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('namespace registry (real broker)', () => {
+  const name = uniqueTopic('live');
+  const first = `${name}.first`;
+  const second = `${name}.second`;
+  const stateDir = path.join(dir, 'state-default');
+
+  it('runs a namespace applied after the instance started, then a change of it, without a restart; delete stops it', async () => {
+    const instance = await startWalProcess({ configFile: clustersFile, stateDir, instanceId: 'reg-1', args: registryArgs });
+    started.push(instance);
+    expect(await namespacesOf(stateDir)).toEqual([]);
+
+    const v1 = namespaceFile(name, { first });
+    const applied = await apply(v1);
+    expect([applied.code, applied.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: created (v1)`)]);
+    const appliedAt = Date.now();
+    await eventually('namespace started', () => namespacesOf(stateDir), (names) => names.includes(name));
+    const firstDelivery = await writeAndAwait(name, v1, first, 'one');
+    process.stdout.write(`registry: apply → first delivery ${Date.now() - appliedAt} ms (write → delivery ${firstDelivery} ms)\n`);
+
+    // Unchanged: nothing stored.
+    expect((await apply(v1)).stdout).toContain(`namespace ${name}: unchanged (v1)`);
+
+    // A new default target: the instance restarts only that namespace.
+    const v2 = namespaceFile(name, { second, first });
+    expect((await apply(v2)).stdout).toContain(`namespace ${name}: updated v1 → v2`);
+    await eventually('change taken', async () => instance.output().includes('"version":2') && instance.output().includes('registry: namespace started'), Boolean);
+    await writeAndAwait(name, v2, second, 'two');
+    expect(instance.child.exitCode).toBeNull();
+
+    const history = await runWal('namespace', ['history', name, ...common, '--json']);
+    expect(history.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { version: number }).version)).toEqual([1, 2]);
+    const got = await runWal('namespace', ['get', name, ...common]);
+    expect(got.stdout).toContain(`topic: ${second}`);
+
+    // A timer still pending: delete asks for --force and says how many.
+    const config = parseConfig(`${fs.readFileSync(clustersFile, 'utf8')}\n${fs.readFileSync(v2, 'utf8')}`, v2);
+    const writer = createWalWriter({ config });
+    expect(await writer.writeToLog({ namespace: name, id: 'later', payload: 'x', lifecycle: { delayMs: 600_000 } })).toMatchObject({ durable: 'true' });
+    await writer.close();
+    const refused = await eventually(
+      'pending timer committed',
+      () => runWal('namespace', ['delete', name, ...common, '--dry-run']),
+      (run) => run.code !== 0,
+    );
+    expect(refused.stderr).toContain(`namespace "${name}" still has 1 pending timer(s)`);
+    expect((await runWal('namespace', ['delete', name, ...common])).code).not.toBe(0);
+    const deleted = await runWal('namespace', ['delete', name, ...common, '--force']);
+    expect([deleted.code, deleted.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: deleted (v3)`)]);
+    await eventually('namespace stopped', () => namespacesOf(stateDir), (names) => !names.includes(name));
+    expect((await runWal('namespace', ['list', ...common])).stdout).not.toContain(`${name} `);
+    expect((await runWal('namespace', ['history', name, ...common])).stdout).toContain('deleted');
+  });
+
+  it('refuses invalid applies, shrinking partitions and moving cluster, storing nothing', async () => {
+    const victim = uniqueTopic('kept');
+    const good = namespaceFile(victim, { out: `${victim}.out` });
+    expect((await apply(good)).code).toBe(0);
+
+    const bad = namespaceFile(victim, { out: `${victim}.out` }, ['maxRetries: lots']);
+    const refused = await apply(bad);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${bad}: namespace "${victim}": maxRetries must be a number (got "lots")`);
+
+    const shrink = path.join(dir, 'shrink.yaml');
+    fs.writeFileSync(shrink, fs.readFileSync(good, 'utf8').replace('partitions: 2', 'partitions: 1'));
+    const shrunk = await apply(shrink);
+    expect(shrunk.code).not.toBe(0);
+    expect(shrunk.stderr).toContain('partitions: 2 → 1 would shrink its topics');
+
+    const moved = await apply(namespaceFile(victim, { out: `${victim}.out` }, ['cluster: other']));
+    expect(moved.code).not.toBe(0);
+    expect(moved.stderr).toContain('cluster: "primary" → "other" would leave its topics, timers and DLQ behind');
+
+    const history = await runWal('namespace', ['history', victim, ...common, '--json']);
+    expect(history.stdout.trim().split('\n')).toHaveLength(1);
+    const dry = await apply(namespaceFile(victim, { out: `${victim}.out`, more: `${victim}.more` }), '--dry-run');
+    expect(dry.stdout).toContain(`namespace ${victim}: would be updated v1 → v2`);
+    expect((await runWal('namespace', ['history', victim, ...common, '--json'])).stdout.trim().split('\n')).toHaveLength(1);
+    expect((await runWal('namespace', ['delete', victim, ...common])).code).toBe(0);
+  });
+
+  it('runs on each shard only the namespaces of that shard', async () => {
+    const [a, b] = [uniqueTopic('shard-a'), uniqueTopic('shard-b')];
+    const dirA = path.join(dir, 'state-a');
+    const dirB = path.join(dir, 'state-b');
+    started.push(await startWalProcess({ configFile: clustersFile, stateDir: dirA, instanceId: 'shard-a', args: [...registryArgs, '--shard', 'alpha'] }));
+    started.push(await startWalProcess({ configFile: clustersFile, stateDir: dirB, instanceId: 'shard-b', args: [...registryArgs, '--shard', 'beta'] }));
+    const fileA = namespaceFile(a, { out: `${a}.out` }, ['shard: alpha']);
+    const fileB = namespaceFile(b, { out: `${b}.out` }, ['shard: beta']);
+    expect((await apply(fileA)).code).toBe(0);
+    expect((await apply(fileB)).code).toBe(0);
+    await eventually('shard alpha', () => namespacesOf(dirA), (names) => names.includes(a));
+    await eventually('shard beta', () => namespacesOf(dirB), (names) => names.includes(b));
+    expect(await namespacesOf(dirA)).toEqual([a]);
+    expect(await namespacesOf(dirB)).toEqual([b]);
+    await writeAndAwait(b, fileB, `${b}.out`, 'on-beta');
+
+    // Moving a namespace to the other shard: the old one stops it, the new one starts it.
+    const moved = namespaceFile(a, { out: `${a}.out` }, ['shard: beta']);
+    expect((await apply(moved)).code).toBe(0);
+    await eventually('moved to beta', () => namespacesOf(dirB), (names) => names.includes(a));
+    await eventually('left alpha', () => namespacesOf(dirA), (names) => !names.includes(a));
+    await writeAndAwait(a, moved, `${a}.out`, 'moved');
+  });
+});
