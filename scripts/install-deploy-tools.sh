@@ -14,6 +14,10 @@ BIN="$TOOLS/bin"
 log() { echo "install-deploy-tools: $*"; }
 fail() { echo "install-deploy-tools: ERROR: $*" >&2; exit 1; }
 mkdir -p "$BIN"
+# One install at a time per cache: .ci/run starts this script in the background early (the Go build
+# overlaps npm ci, the build and the jar fetch) and pretest's own call waits here for it to finish.
+exec 9>"$TOOLS/.install.lock"
+flock 9
 
 # ── helm ─────────────────────────────────────────────────────────────────────────────────────────
 helm_version() { "$BIN/helm" version --template '{{.Version}}' 2>/dev/null || true; }
