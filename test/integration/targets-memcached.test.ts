@@ -248,6 +248,60 @@ describe('memcached target over two servers', () => {
   });
 });
 
+describe('memcached target with SASL (memcached -S)', () => {
+  const user = { username: 'wal', password: 'memcached-s3cret' };
+  let server: MemcachedServer;
+  const config = (sasl?: { username: string; password: string }): MemcachedTargetConfig => ({
+    type: 'memcached',
+    servers: [server.address],
+    keyPrefix: 'sasl:',
+    ttl: 0,
+    tombstoneTtl: 60_000,
+    maxItemSize: 1024 * 1024,
+    timeoutMs: 1000,
+    connectTimeoutMs: 1000,
+    ...(sasl ? { sasl } : {}),
+  });
+
+  beforeAll(async () => {
+    server = await startMemcached({ sasl: user });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('applies with the configured credentials, and answers a missing or wrong password as permanent, never showing it', async () => {
+    const good = createTarget('cache', config(user), {});
+    const none = createTarget('cache', config(), {});
+    const wrong = createTarget('cache', config({ username: 'wal', password: 'not-the-password' }), {});
+    // memjs would fall back to these: the target must not (only its config authenticates).
+    const saved = { u: process.env.MEMCACHE_USERNAME, p: process.env.MEMCACHE_PASSWORD };
+    process.env.MEMCACHE_USERNAME = user.username;
+    process.env.MEMCACHE_PASSWORD = user.password;
+    try {
+      expect(await good.applyMutations!(chunk([put('k', 'v', 1)]))).toEqual({ ok: true });
+      for (const target of [none, wrong]) {
+        const result = await target.applyMutations!(chunk([put('k', 'other', 2)]));
+        expect(result).toMatchObject({ ok: false, retriable: false, reason: expect.stringContaining('authentication failed') });
+        expect(JSON.stringify(result)).not.toMatch(/s3cret|not-the-password/);
+      }
+    } finally {
+      process.env.MEMCACHE_USERNAME = saved.u;
+      process.env.MEMCACHE_PASSWORD = saved.p;
+      if (saved.u === undefined) delete process.env.MEMCACHE_USERNAME;
+      if (saved.p === undefined) delete process.env.MEMCACHE_PASSWORD;
+      await Promise.all([good, none, wrong].map((t) => t.close()));
+    }
+
+    const authenticated = Client.create(server.address, { ...user, retries: 1, timeout: 1, logger: { log: () => undefined } });
+    try {
+      expect(decodeCacheEntry((await authenticated.get('sasl:k')).value!)).toEqual({ kind: 'value', sequence: 1, value: Buffer.from('v') });
+    } finally {
+      authenticated.close();
+    }
+  });
+});
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
