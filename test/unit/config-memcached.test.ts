@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
@@ -14,6 +14,14 @@ clusters:
 function withCache(fields: string): string {
   return `${CLUSTER}\nnamespaces:\n  - name: orders\n    targets:\n      cache: { type: memcached, ${fields} }\n`;
 }
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wal-config-mc-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}, file = 'topologies/x.yaml'): string[] {
   try {
@@ -67,7 +75,7 @@ describe('memcached target config', () => {
   });
 
   it('reads the SASL password from the environment or a file, and never echoes it in an error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wal-memcached-config-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'mc-password'), 'from-file\n');
     writeFileSync(join(dir, 'a.yaml'), withCache('servers: [h:1], sasl: { username: wal, password: "${MC_PASSWORD}" }'));
     writeFileSync(join(dir, 'b.yaml'), withCache('servers: [h:1], sasl: { username: wal, password: "file:mc-password" }').replace('name: orders', 'name: other'));
@@ -86,7 +94,7 @@ describe('memcached target config', () => {
   });
 
   it('saves and loads back unchanged', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wal-memcached-config-'));
+    const dir = tempDir();
     const original = parseConfig(withCache('servers: [h1:1, h2:2], keyPrefix: "p:", ttl: 30s, sasl: { username: u, password: pw }'), 'x.yaml', {});
     saveConfig(original, join(dir, 'saved.yaml'));
     const { sourceFiles: _saved, ...loaded } = loadConfig([join(dir, 'saved.yaml')], {});
