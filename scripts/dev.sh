@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `npm run dev`: set up what is missing (the same installer and jar fetch as `npm test`'s pretest),
-# build, bring up (or reuse) the local Kafka clusters A and B with their schema registries, PostgreSQL
-# and Redis (`wal dev up`), then run the sample topologies in topologies/ in the foreground, with the
-# WriteToLog HTTP API beside them.
+# build, bring up (or reuse) the local Kafka clusters A and B with their schema registries, PostgreSQL,
+# Redis and memcached (`wal dev up`), then run the sample topologies in topologies/ in the foreground,
+# with the WriteToLog HTTP API beside them.
 #
-# Ctrl-C stops wal gracefully (drain, commit, close stores). The clusters, PostgreSQL and Redis keep
+# Ctrl-C stops wal gracefully (drain, commit, close stores). The clusters and the target servers keep
 # running, so the next `npm run dev` starts in seconds; stop them with `node dist/cli/main.js dev down`.
 #
 # Settings: WAL_ADMIN_PORT (default 9464: /metrics, /health, /ready), WAL_API_PORT (default 8080),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real servers the tests deliver to (PostgreSQL, Redis) from Debian's packages.
+# Installs the real servers the tests deliver to (PostgreSQL, Redis, memcached) from Debian's packages.
 # Idempotent: installs only what is missing, runs `apt-get update` at most once, says what it did,
 # and exits non-zero with a reason when something cannot be installed.
 set -euo pipefail
@@ -9,10 +9,15 @@ fail() { echo "install-system-deps: ERROR: $*" >&2; exit 1; }
 
 have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
 have_redis() { [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1; }
+have_memcached() { [ -x /usr/bin/memcached ] || command -v memcached >/dev/null 2>&1; }
+# saslpasswd2 writes the user database of the memcached SASL test.
+have_saslpasswd2() { [ -x /usr/sbin/saslpasswd2 ] || command -v saslpasswd2 >/dev/null 2>&1; }
 
 missing=()
 if have_postgres; then log "postgresql present: $(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' ')"; else missing+=(postgresql); fi
 if have_redis; then log "redis-server present: $(command -v redis-server || echo /usr/bin/redis-server)"; else missing+=(redis-server); fi
+if have_memcached; then log "memcached present: $(command -v memcached || echo /usr/bin/memcached)"; else missing+=(memcached); fi
+if have_saslpasswd2; then log "saslpasswd2 present: $(command -v saslpasswd2 || echo /usr/sbin/saslpasswd2)"; else missing+=(sasl2-bin); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   log "nothing to install"
@@ -36,4 +41,6 @@ log "apt-get install -y ${missing[*]}"
 
 have_postgres || fail "postgresql installed but no /usr/lib/postgresql/*/bin/postgres found"
 have_redis || fail "redis-server installed but not found"
+have_memcached || fail "memcached installed but not found"
+have_saslpasswd2 || fail "sasl2-bin installed but no saslpasswd2 found"
 log "installed ${missing[*]}"

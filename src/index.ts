@@ -29,6 +29,7 @@ export type {
   ClusterConfig,
   HttpTargetConfig,
   KafkaTargetConfig,
+  MemcachedTargetConfig,
   NamespaceConfig,
   NamespaceTopics,
   PostgresTargetConfig,
@@ -38,6 +39,10 @@ export type {
   TargetConfig,
   WalConfig,
 } from './namespaces/types';
+
+// Reading what the memcached target stored (a value, a tombstone, or a plain delivery)
+export { decodeCacheEntry, readCacheValue } from './targets/memcached-format';
+export type { CacheEntry } from './targets/memcached-format';
 
 // Processor API and topologies
 export { TopologyBuilder } from './engine/topology';

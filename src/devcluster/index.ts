@@ -11,7 +11,7 @@ import { ClusterEndpoints, DEFAULT_KAFKA_VERSION, DEFAULT_REGISTRY_VERSION, DevC
 export * from './errors';
 export * from './types';
 export { targetsAreRunning, DEV_POSTGRES_APP } from './targets';
-export type { DevTargetsRecord, PostgresRecord, RedisRecord } from './targets';
+export type { DevTargetsRecord, MemcachedRecord, PostgresRecord, RedisRecord } from './targets';
 export { startJvmBroker, type JvmBroker, type JvmBrokerOptions } from './jvm';
 
 const STATE_FILE = 'cluster.json';
@@ -60,7 +60,7 @@ export function clustersFromEnv(names: string[], env: NodeJS.ProcessEnv = proces
  * Brings up local clusters in the order users expect: use what the environment names; else
  * testcontainers when a Docker engine answers and testcontainers is installed (a dev dependency);
  * else Kafka and Apicurio from Maven Central jars.
- * With `targets`, PostgreSQL and Redis start alongside (any path), recorded in the same state file.
+ * With `targets`, PostgreSQL, Redis and memcached start alongside (any path), recorded in the same state file.
  */
 export async function startDevCluster(options: DevClusterOptions): Promise<DevCluster> {
   const names = options.names ?? ['A'];
@@ -191,7 +191,7 @@ export function recordIsRunning(cluster: ClusterEndpoints | JvmClusterRecord): b
 }
 
 /**
- * Starts PostgreSQL and Redis for clusters that already run (recorded without targets, or the
+ * Starts PostgreSQL, Redis and memcached for clusters that already run (recorded without targets, or the
  * targets died), and records them: `wal dev up` stays idempotent without restarting the JVMs.
  */
 export async function addDevTargets(workDir: string, options: { detach: boolean; onProgress?: (message: string) => void }): Promise<DevTargetsRecord> {

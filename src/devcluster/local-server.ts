@@ -64,6 +64,8 @@ export interface LocalServerSpec {
   logFile: string;
   command: string;
   args: string[];
+  /** Added to this process's environment for the server. */
+  env?: NodeJS.ProcessEnv;
   /** Keep running after this Node process exits; else a watchdog ends the server. */
   detach: boolean;
   probe: ReadinessProbe;
@@ -94,7 +96,7 @@ export interface LocalServer {
 export async function startLocalServer<T extends object>(spec: LocalServerSpec, fields: T): Promise<T & LocalServer> {
   let proc: ManagedProcess | undefined;
   const launch = async (): Promise<void> => {
-    proc = spawnManaged({ command: spec.command, args: spec.args, cwd: spec.dir.dir, logFile: spec.logFile, detach: spec.detach });
+    proc = spawnManaged({ command: spec.command, args: spec.args, cwd: spec.dir.dir, logFile: spec.logFile, detach: spec.detach, env: spec.env });
     await waitUntilReady(proc, spec.probe, spec.startTimeoutMs);
   };
   const halt = async (): Promise<void> => {

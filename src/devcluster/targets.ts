@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DevClusterError, MissingToolError } from './errors';
+import { findMemcached, startMemcached } from './memcached';
 import { findPostgresBin, startPostgres, stopPostgresPid } from './postgres';
 import { isAlive, stopProcessGroup } from './process';
 import { findRedisServer, startRedis } from './redis';
 
 /**
- * The delivery targets the sample topologies write to (multi-table-mutation.yaml): one PostgreSQL
- * and one Redis beside the Kafka clusters, recorded in the same state file so `wal dev down` stops
- * them too.
+ * The delivery targets the sample topologies write to (multi-table-mutation.yaml): one PostgreSQL,
+ * one Redis and one memcached beside the Kafka clusters, recorded in the same state file so `wal dev
+ * down` stops them too.
  */
 export interface PostgresRecord {
   /** postgres://wal:wal@127.0.0.1:<port>/wal: a role and database the sample topology can use. */
@@ -27,13 +28,23 @@ export interface RedisRecord {
   readonly dir: string;
 }
 
+export interface MemcachedRecord {
+  /** "127.0.0.1:<port>", as a memcached target's `servers` entry. */
+  readonly address: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly dir: string;
+}
+
 export interface DevTargetsRecord {
   readonly postgres: PostgresRecord;
   readonly redis: RedisRecord;
+  /** Absent in records written before memcached joined: read as "not running", so it gets started. */
+  readonly memcached?: MemcachedRecord;
 }
 
 export interface DevTargetsOptions {
-  /** The dev work dir; servers live in <workDir>/postgres and <workDir>/redis. */
+  /** The dev work dir; servers live in <workDir>/postgres, <workDir>/redis and <workDir>/memcached. */
   workDir: string;
   detach: boolean;
   onProgress?: (message: string) => void;
@@ -47,7 +58,7 @@ export const DEV_POSTGRES_APP = { user: 'wal', password: 'wal', database: 'wal' 
  */
 export function checkTargetBinaries(): void {
   const missing: string[] = [];
-  for (const find of [findPostgresBin, findRedisServer]) {
+  for (const find of [findPostgresBin, findRedisServer, findMemcached]) {
     try {
       find();
     } catch (error) {
@@ -57,41 +68,43 @@ export function checkTargetBinaries(): void {
   }
   if (missing.length > 0) {
     throw new MissingToolError(
-      `${missing.join('; ')}. The sample topologies deliver to PostgreSQL and Redis: install them with ` +
+      `${missing.join('; ')}. The sample topologies deliver to PostgreSQL, Redis and memcached: install them with ` +
         '`bash scripts/install-system-deps.sh` (as root, Debian packages), or start only Kafka with `wal dev up --no-targets`',
     );
   }
 }
 
-/** Starts PostgreSQL (role/database `wal`) and Redis concurrently; if one fails the other is stopped. */
+/** Starts PostgreSQL (role/database `wal`), Redis and memcached concurrently; if one fails the others are stopped. */
 export async function startDevTargets(options: DevTargetsOptions): Promise<{ record: DevTargetsRecord; stop(): Promise<void> }> {
   const progress = options.onProgress ?? (() => undefined);
-  progress('starting PostgreSQL and Redis (Debian binaries)');
-  const [pg, redis] = await Promise.allSettled([
+  progress('starting PostgreSQL, Redis and memcached (Debian binaries)');
+  const [pg, redis, memcached] = await Promise.allSettled([
     startPostgres({ dir: path.join(options.workDir, 'postgres'), detach: options.detach, app: DEV_POSTGRES_APP }),
     startRedis({ dir: path.join(options.workDir, 'redis'), detach: options.detach }),
+    startMemcached({ dir: path.join(options.workDir, 'memcached'), detach: options.detach }),
   ]);
-  if (pg.status === 'rejected' || redis.status === 'rejected') {
-    await Promise.all([pg, redis].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
-    const reason = pg.status === 'rejected' ? pg.reason : (redis as PromiseRejectedResult).reason;
+  if (pg.status === 'rejected' || redis.status === 'rejected' || memcached.status === 'rejected') {
+    await Promise.all([pg, redis, memcached].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+    const reason = ([pg, redis, memcached].find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as unknown;
     throw reason instanceof Error ? reason : new DevClusterError(String(reason));
   }
   const record: DevTargetsRecord = {
     postgres: { url: pg.value.url, port: pg.value.port, pid: pg.value.pid, dir: pg.value.dir, version: pg.value.version },
     redis: { url: redis.value.url, port: redis.value.port, pid: redis.value.pid, dir: redis.value.dir },
+    memcached: { address: memcached.value.address, port: memcached.value.port, pid: memcached.value.pid, dir: memcached.value.dir },
   };
-  progress(`PostgreSQL ${record.postgres.version} ready at ${record.postgres.url}; Redis ready at ${record.redis.url}`);
+  progress(`PostgreSQL ${record.postgres.version} ready at ${record.postgres.url}; Redis ready at ${record.redis.url}; memcached ready at ${record.memcached!.address}`);
   return {
     record,
     stop: async () => {
-      await Promise.all([pg.value.stop(), redis.value.stop()]);
+      await Promise.all([pg.value.stop(), redis.value.stop(), memcached.value.stop()]);
     },
   };
 }
 
-/** Whether both recorded servers are still running. */
+/** Whether every recorded server is still running (a record without memcached is not). */
 export function targetsAreRunning(record: DevTargetsRecord): boolean {
-  return isAlive(record.postgres.pid) && isAlive(record.redis.pid);
+  return isAlive(record.postgres.pid) && isAlive(record.redis.pid) && record.memcached !== undefined && isAlive(record.memcached.pid);
 }
 
 /** Stops recorded servers that are still ours; returns how many were stopped. */
@@ -101,16 +114,19 @@ export async function stopRecordedTargets(record: DevTargetsRecord): Promise<num
     await stopPostgresPid(record.postgres.pid);
     stopped += 1;
   }
-  if (isAlive(record.redis.pid) && processRunsIn(record.redis.pid, record.redis.dir)) {
-    await stopProcessGroup(record.redis.pid, 5000);
-    stopped += 1;
+  for (const server of [record.redis, record.memcached]) {
+    if (server && isAlive(server.pid) && processRunsIn(server.pid, server.dir)) {
+      await stopProcessGroup(server.pid, 5000);
+      stopped += 1;
+    }
   }
   return stopped;
 }
 
 /**
  * Guards against killing an unrelated process that reused a recorded pid: ours run in the recorded
- * dir or below it (postgres changes into its data dir, redis into its --dir).
+ * dir or below it (postgres changes into its data dir, redis into its --dir, memcached stays in the
+ * dir it was started in).
  */
 export function processRunsIn(pid: number, dir: string): boolean {
   try {

@@ -16,7 +16,7 @@ export interface ClusterEndpoints {
 /** A set of running clusters and how to stop them. */
 export interface DevCluster {
   readonly clusters: ClusterEndpoints[];
-  /** PostgreSQL and Redis, when started with `targets`. */
+  /** PostgreSQL, Redis and memcached, when started with `targets`. */
   readonly targets?: DevTargetsRecord;
   stop(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export interface DevClusterOptions {
   workDir: string;
   /** Keep processes running after this Node process exits (`wal dev up`). */
   detach?: boolean;
-  /** Also start PostgreSQL and Redis (Debian binaries) for the sample topologies' targets. */
+  /** Also start PostgreSQL, Redis and memcached (Debian binaries) for the sample topologies' targets. */
   targets?: boolean;
   /** Force one bring-up path instead of env → docker → jvm. */
   mode?: 'env' | 'docker' | 'jvm';

@@ -1,6 +1,6 @@
 import type { RawCluster, RawNamespace } from './schema';
 import { fieldPath, type Path } from './issues';
-import { resolveClusterSecurity } from './security';
+import { readSecret, resolveClusterSecurity } from './security';
 import type { ClusterConfig, NamespaceConfig, NamespaceTopics, ReplicationConfig, TargetConfig, WalConfig } from './types';
 
 /**
@@ -52,7 +52,7 @@ export function resolveConfig(
     }
     seen.set(raw.name, file);
 
-    const ns = resolveNamespace(raw);
+    const ns = resolveNamespace(raw, file, report);
     checkNamespace(ns, raw, clusters, brokenClusters, report);
     for (const [path, topic] of ownedTopics(ns)) {
       const key = `${ns.cluster}/${topic}`;
@@ -65,16 +65,21 @@ export function resolveConfig(
   return { config: { clusters: resolvedClusters, namespaces: resolved, sourceFiles }, issues };
 }
 
-function resolveNamespace(raw: RawNamespace): NamespaceConfig {
+function resolveNamespace(raw: RawNamespace, file: string, report: (path: Path, problem: string) => void): NamespaceConfig {
   const prefix = `wal.${raw.name}`;
   const targets: Record<string, TargetConfig> = {};
   for (const [name, target] of Object.entries(raw.targets)) {
-    targets[name] =
-      target.type === 'kafka'
-        ? { type: 'kafka', topic: target.topic, cluster: target.cluster ?? raw.cluster, partitions: target.partitions ?? raw.partitions }
-        : target.type === 'redis'
-          ? { type: 'redis', url: target.url, keyPrefix: target.keyPrefix, ...(target.ttlSeconds !== undefined ? { ttlSeconds: target.ttlSeconds } : {}) }
-          : target;
+    if (target.type === 'kafka') {
+      targets[name] = { type: 'kafka', topic: target.topic, cluster: target.cluster ?? raw.cluster, partitions: target.partitions ?? raw.partitions };
+    } else if (target.type === 'redis') {
+      targets[name] = { type: 'redis', url: target.url, keyPrefix: target.keyPrefix, ...(target.ttlSeconds !== undefined ? { ttlSeconds: target.ttlSeconds } : {}) };
+    } else if (target.type === 'memcached') {
+      const { sasl, ...rest } = target;
+      const password = sasl && readSecret(sasl.password, file, ['targets', name, 'sasl', 'password'], report);
+      targets[name] = { ...rest, ...(sasl ? { sasl: { username: sasl.username, password: password ?? '' } } : {}) };
+    } else {
+      targets[name] = target;
+    }
   }
   const topics: NamespaceTopics = {
     intake: raw.topics.intake ?? `${prefix}.intake`,

@@ -151,7 +151,35 @@ const redisTarget = z.strictObject({
   ttlSeconds: positiveInt().optional(),
 });
 
-export const targetSchema = z.discriminatedUnion('type', [kafkaTarget, httpTarget, postgresTarget, redisTarget]);
+const hostPort = z.string().regex(/^[^\s:,@]+:\d{1,5}$/, { error: 'each server must be "host:port"' });
+
+// memcached counts expiry in whole seconds, so a TTL is too.
+const wholeSeconds = () =>
+  nonNegativeDuration().refine((ms) => ms % 1000 === 0, { error: 'must be whole seconds (memcached counts expiry in seconds)' });
+
+const memcachedTarget = z.strictObject({
+  type: z.literal('memcached'),
+  servers: z
+    .union([z.string(), z.array(z.string())], { error: 'must be "host:port,host:port" or a list of "host:port"' })
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(hostPort).min(1, { error: 'must name at least one server' })),
+  keyPrefix: z.string().default(''),
+  ttl: wholeSeconds().default(0),
+  tombstoneTtl: wholeSeconds()
+    .refine((ms) => ms > 0, { error: 'must be > 0 (a tombstone without expiry would never leave the cache on its own)' })
+    .default(86_400_000),
+  maxItemSize: positiveSize().default(1024 * 1024),
+  timeoutMs: positiveDuration().default(1000),
+  connectTimeoutMs: positiveDuration().default(2000),
+  sasl: z
+    .strictObject({
+      username: z.string().min(1, { error: 'must not be empty' }),
+      password: secret,
+    })
+    .optional(),
+});
+
+export const targetSchema = z.discriminatedUnion('type', [kafkaTarget, httpTarget, postgresTarget, redisTarget, memcachedTarget]);
 
 const replicationSchema = z.strictObject({
   source: name.optional(),

@@ -17,6 +17,18 @@ const PRIVATE_KEY = /-----BEGIN (?:[A-Z]+ )?(?:ENCRYPTED )?PRIVATE KEY-----/;
 
 export type ClusterSecurity = Pick<ClusterConfig, 'schemaRegistryUrl' | 'schemaRegistry' | 'ssl' | 'sasl'>;
 
+/** A secret's text: as given (env already interpolated), or read from `file:<path>` (one trailing newline dropped). */
+export function readSecret(value: string, file: string, path: Path, report: Report): string | undefined {
+  if (!value.startsWith('file:')) return value;
+  const target = resolvePath(dirname(file), value.slice('file:'.length));
+  try {
+    return readFileSync(target, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    report(path, `names file ${target}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    return undefined;
+  }
+}
+
 export function resolveClusterSecurity(raw: RawCluster, file: string, report: Report): ClusterSecurity {
   const read = (path: Path, value: string, pem?: { pattern: RegExp; what: string }): string | undefined => {
     let text = value;

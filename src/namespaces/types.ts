@@ -53,7 +53,28 @@ export interface RedisTargetConfig {
   readonly ttlSeconds?: number;
 }
 
-export type TargetConfig = KafkaTargetConfig | HttpTargetConfig | PostgresTargetConfig | RedisTargetConfig;
+export interface MemcachedTargetConfig {
+  readonly type: 'memcached';
+  /** "host:port" of each server; keys are hashed across them by memjs. */
+  readonly servers: string[];
+  readonly keyPrefix: string;
+  /** Milliseconds (whole seconds: memcached's unit) until a written value expires; 0 = never. */
+  readonly ttl: number;
+  /** Milliseconds a DELETE's tombstone keeps an older PUT from bringing the key back. */
+  readonly tombstoneTtl: number;
+  /**
+   * The servers' item size limit (memcached -I; 1 MiB by default). A value that would not fit is refused
+   * before it is sent: memcached answers a too-large SET by dropping the key's current item, guard included.
+   */
+  readonly maxItemSize: number;
+  /** Per request, and to connect. */
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** SASL PLAIN (memcached -S); the password is resolved from inline, `file:` or `${ENV}`. */
+  readonly sasl?: { readonly username: string; readonly password: string };
+}
+
+export type TargetConfig = KafkaTargetConfig | HttpTargetConfig | PostgresTargetConfig | RedisTargetConfig | MemcachedTargetConfig;
 
 export interface ReplicationConfig {
   /** Source cluster alias. */

@@ -2,6 +2,7 @@ import type { ClusterConfig, TargetConfig } from '../namespaces/types';
 import { TargetConfigError } from './errors';
 import { createHttpTarget } from './http';
 import { createKafkaTarget } from './kafka';
+import { createMemcachedTarget } from './memcached';
 import { createPostgresTarget } from './postgres';
 import { createRedisTarget } from './redis';
 import type { Target } from './target';
@@ -12,6 +13,7 @@ export { kafkaTargetHeaders } from './kafka';
 export { TargetError, TargetConfigError } from './errors';
 export { DELETED_COLUMN } from './postgres';
 export { SEQUENCE_SUFFIX } from './redis';
+export { decodeCacheEntry, encodeCacheEntry, readCacheValue, type CacheEntry } from './memcached-format';
 
 /**
  * Builds the target a namespace's config names. Connections are opened lazily, on first delivery,
@@ -34,6 +36,8 @@ export function createTarget(name: string, config: TargetConfig, clusters: Recor
       return createPostgresTarget(name, config);
     case 'redis':
       return createRedisTarget(name, config);
+    case 'memcached':
+      return createMemcachedTarget(name, config);
     default: {
       const unknown: never = config;
       throw new TargetConfigError(`target "${name}": unknown type ${JSON.stringify((unknown as { type?: unknown }).type)}`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { memcachedAnswers } from '../../src/devcluster/memcached';
 
 const run = promisify(execFile);
 const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
@@ -35,10 +36,12 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts PostgreSQL and Redis beside Kafka, prints URLs that answer, and down stops every process', async () => {
+  it('starts PostgreSQL, Redis and memcached beside Kafka, prints addresses that answer, and down stops every process', async () => {
     const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 100000 });
     const pgUrl = exported(up.stdout, 'WAL_POSTGRES_URL');
     const redisUrl = exported(up.stdout, 'WAL_REDIS_URL');
+    const memcachedServers = exported(up.stdout, 'WAL_MEMCACHED_SERVERS');
+    expect(memcachedServers).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(exported(up.stdout, 'KAFKA_BROKERS')).toMatch(/^127\.0\.0\.1:\d+$/);
     // The role and database the multi-table sample topology expects by default.
     expect(pgUrl).toMatch(/^postgres:\/\/wal:wal@127\.0\.0\.1:\d+\/wal$/);
@@ -60,25 +63,28 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     } finally {
       redis.disconnect();
     }
+    // A real set and get on the printed address.
+    expect(await memcachedAnswers(Number(memcachedServers.split(':')[1]), 2000)).toBeNull();
 
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as {
       clusters: Array<{ brokerPid: number; registryPid: number }>;
-      targets: { postgres: { pid: number }; redis: { pid: number } };
+      targets: { postgres: { pid: number }; redis: { pid: number }; memcached: { pid: number } };
     };
-    const pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), state.targets.postgres.pid, state.targets.redis.pid];
+    const pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), state.targets.postgres.pid, state.targets.redis.pid, state.targets.memcached.pid];
     expect(pids.every(alive)).toBe(true);
 
     // A second up reuses what runs: same URLs, nothing restarted.
     const again = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 30000 });
     expect(exported(again.stdout, 'WAL_POSTGRES_URL')).toBe(pgUrl);
     expect(exported(again.stdout, 'WAL_REDIS_URL')).toBe(redisUrl);
+    expect(exported(again.stdout, 'WAL_MEMCACHED_SERVERS')).toBe(memcachedServers);
 
     const status = await run('node', [CLI, 'dev', 'status', '--dir', dir], { env: jvmEnv });
     expect(status.stdout).toMatch(/^running since/);
     expect(status.stdout).toContain(`export WAL_POSTGRES_URL=${pgUrl}`);
 
     const down = await run('node', [CLI, 'dev', 'down', '--dir', dir], { env: jvmEnv, timeout: 60000 });
-    expect(down.stdout).toContain('stopped 4 processes');
+    expect(down.stdout).toContain('stopped 5 processes');
     expect(pids.filter(alive)).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { Client as MemcachedClient } from 'memjs';
 import { Client } from 'pg';
 import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
 import { applyTopics } from '../../src/kafka';
@@ -15,6 +16,7 @@ import { startPostgres, type PostgresServer } from './postgres';
 import { startRedis, type RedisServer } from './redis';
 import { engineOptionsOf } from '../../src/personas';
 import { encodePayload } from '../../src/api/request';
+import { decodeCacheEntry, type CacheEntry } from '../../src/targets';
 import type { PayloadInput } from '../../src/api/types';
 
 /** A private PostgreSQL and Redis for a fan-out test, started side by side. */
@@ -29,12 +31,16 @@ export async function stopTargetServers(pg: PostgresServer | undefined, redis: R
 }
 
 export interface MutationNamespaceOptions {
-  readonly pgUrl: string;
-  readonly redisUrl: string;
+  /** Needed when `tables` names any. */
+  readonly pgUrl?: string;
+  /** Needed with `redisTarget`. */
+  readonly redisUrl?: string;
   /** PostgreSQL targets: target name → table. */
   readonly tables: Record<string, string>;
   /** Redis target name (key prefix `<namespace>:`), omitted when undefined. */
   readonly redisTarget?: string;
+  /** A memcached target (key prefix `<namespace>:`) over these servers, omitted when undefined. */
+  readonly memcached?: { readonly target: string; readonly servers: readonly string[] };
   readonly partitions?: number;
   readonly chunkSize?: number;
   readonly maxRetries?: number;
@@ -50,6 +56,7 @@ export interface MutationNamespace {
   readonly kafka: Kafka;
   /** The YAML the config was parsed from (for child processes and the CLI). */
   readonly yaml: string;
+  /** Key prefix of the Redis and memcached targets. */
   readonly redisPrefix: string;
 }
 
@@ -62,6 +69,9 @@ export async function mutationNamespace(options: MutationNamespaceOptions): Prom
     ([target, table]) => `      ${target}: { type: postgres, connectionString: "${options.pgUrl}", table: ${table} }`,
   );
   if (options.redisTarget) targets.push(`      ${options.redisTarget}: { type: redis, url: "${options.redisUrl}", keyPrefix: "${redisPrefix}" }`);
+  if (options.memcached) {
+    targets.push(`      ${options.memcached.target}: { type: memcached, servers: "${options.memcached.servers.join(',')}", keyPrefix: "${redisPrefix}" }`);
+  }
   const yaml = `
 clusters:
   primary:
@@ -178,6 +188,31 @@ export async function redisState(redisUrl: string, prefix: string): Promise<Map<
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * What a memcached target holds for `keys` (memcached cannot list keys), read as the target's readers
+ * would through memjs over the same servers: key → entry (null: no item).
+ */
+export async function memcachedEntries(servers: readonly string[], prefix: string, keys: Iterable<string>): Promise<Map<string, CacheEntry | null>> {
+  const client = MemcachedClient.create(servers.join(','), { retries: 1, timeout: 2, logger: { log: () => undefined } });
+  try {
+    const entries = new Map<string, CacheEntry | null>();
+    for (const key of keys) {
+      const { value } = await client.get(`${prefix}${key}`);
+      const entry = value === null ? null : decodeCacheEntry(value);
+      if (entry === undefined) throw new Error(`memcached key ${prefix}${key} holds bytes that are not a wal entry`);
+      entries.set(key, entry);
+    }
+    return entries;
+  } finally {
+    client.close();
+  }
+}
+
+/** Live values of memcached entries (tombstones and misses absent), key → value as text. */
+export function liveCacheValues(entries: Map<string, CacheEntry | null>): Map<string, string> {
+  return new Map([...entries].flatMap(([key, entry]) => (entry?.kind === 'value' ? [[key, entry.value.toString()] as [string, string]] : [])));
 }
 
 /** Live entries the expected state implies for one target (deleted keys absent). */

@@ -37,6 +37,9 @@ export function describeClusters(clusters: ClusterEndpoints[], targets?: DevTarg
         `export WAL_POSTGRES_URL=${targets.postgres.url}`,
         `# Redis (in memory), log in ${targets.redis.dir}`,
         `export WAL_REDIS_URL=${targets.redis.url}`,
+        ...(targets.memcached
+          ? [`# memcached (in memory), log in ${targets.memcached.dir}`, `export WAL_MEMCACHED_SERVERS=${targets.memcached.address}`]
+          : []),
       ].join('\n'),
     );
   }
@@ -53,16 +56,16 @@ function fail(error: unknown): never {
 }
 
 export function registerDev(program: Command): void {
-  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central), with PostgreSQL and Redis');
+  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central), with PostgreSQL, Redis and memcached');
 
   dev
     .command('up')
-    .description('start local clusters (and PostgreSQL, Redis) in the background and print shell exports for them; reuses a running one')
+    .description('start local clusters (and PostgreSQL, Redis, memcached) in the background and print shell exports for them; reuses a running one')
     .option('--clusters <names>', 'comma-separated cluster aliases (B is needed for replication)', 'A,B')
     .option('--dir <dir>', 'where broker data, logs and the state file live', DEFAULT_DIR)
     .option('--kafka-version <version>', 'Apache Kafka version (JVM and Docker paths)')
     .option('--foreground', 'stay in the foreground and stop the clusters on Ctrl-C')
-    .option('--no-targets', 'do not start PostgreSQL and Redis (the sample topologies\' delivery targets)')
+    .option('--no-targets', 'do not start PostgreSQL, Redis and memcached (the sample topologies\' delivery targets)')
     .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean; targets: boolean }) => {
       const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
       // stdout carries only comments and exports, so `eval "$(wal dev up)"` works; the rest goes to stderr.
@@ -70,7 +73,7 @@ export function registerDev(program: Command): void {
       if (state && state.clusters.every(recordIsRunning)) {
         let targets = state.targets;
         if (targets && !targetsAreRunning(targets)) {
-          progress('PostgreSQL or Redis is no longer running: restarting them');
+          progress('PostgreSQL, Redis or memcached is no longer running: restarting them');
           targets = undefined;
         }
         if (options.targets && !targets) {
@@ -120,7 +123,7 @@ export function registerDev(program: Command): void {
 
   dev
     .command('down')
-    .description('stop the local clusters, PostgreSQL and Redis started by `wal dev up`')
+    .description('stop the local clusters, PostgreSQL, Redis and memcached started by `wal dev up`')
     .option('--dir <dir>', 'the directory given to `wal dev up`', DEFAULT_DIR)
     .action(async (options: { dir: string }) => {
       const stopped = await stopRecordedCluster(options.dir).catch(fail);
