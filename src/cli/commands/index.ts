@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerApi } from './api';
 import { registerDev } from './dev';
 import { registerDlq } from './dlq';
+import { registerNamespace } from './namespace';
 import { registerProduce } from './produce';
 import { registerQueue } from './queue';
 import { registerStart } from './start';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerApi(program);
   registerDev(program);
   registerDlq(program);
+  registerNamespace(program);
   registerProduce(program);
   registerQueue(program);
   registerStart(program);

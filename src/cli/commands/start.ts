@@ -8,6 +8,7 @@ import { rootLogger } from '../../observability/logger';
 import { WalInstance, type InstanceRunner } from '../../ops/instance';
 import { runnerFor, STREAM_PERSONAS } from '../../personas';
 import { startAdminServer, type AdminServer } from '../../ops/admin-server';
+import { DEFAULT_STATE_FOLLOW_INTERVAL_MS, NamespaceStateFollower } from '../../ops/namespace-state-follower';
 import { selectNamespaces } from '../namespace';
 
 export interface StartOptions {
@@ -27,6 +28,8 @@ export interface StartOptions {
   readonly adminPort?: string;
   /** Address the admin port binds (default $WAL_ADMIN_HOST, else 0.0.0.0 as before the option existed). */
   readonly adminHost?: string;
+  /** How often the namespace state topic (`wal namespace pause|resume`) is read again (default 2s). */
+  readonly stateInterval?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
@@ -112,10 +115,19 @@ export async function runStart(options: StartOptions): Promise<number> {
       }
     }
   }
+  const stateIntervalMs = options.stateInterval !== undefined ? parseDuration(options.stateInterval) : DEFAULT_STATE_FOLLOW_INTERVAL_MS;
+  if (stateIntervalMs === undefined || stateIntervalMs < 50) throw new ConfigError([`--state-interval "${options.stateInterval}": expected a duration of at least 50ms`]);
   const runners: InstanceRunner[] = namespaces.map((ns) =>
     runnerFor(ns, { config, kafka: clientFor, stateDir, instanceId, tuning, logger, persona: options.processor, settings }),
   );
-  const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
+  // `wal namespace pause|resume`: read before any runner starts, then followed every stateIntervalMs.
+  const follower = new NamespaceStateFollower({
+    namespaces: namespaces.map((ns, i) => ({ namespace: ns.name, cluster: ns.cluster, runner: runners[i] })),
+    kafka: clientFor,
+    intervalMs: stateIntervalMs,
+    logger: logger.child({ component: 'namespace-state' }),
+  });
+  const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }), follower);
   let admin: AdminServer | undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
@@ -177,6 +189,7 @@ export function registerStart(program: Command): void {
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
     .option('--session-timeout <duration>', 'how long the group waits for a silent instance before moving its partitions (kafkajs default 30s)')
     .option('--admin-port <port>', 'serve /metrics, /health and /ready on this port (default: $WAL_ADMIN_PORT, else none)')
+    .option('--state-interval <duration>', 'how often to re-read the namespace state topic (wal namespace pause|resume)', '2s')
     .option('--admin-host <host>', `address the admin port binds (default: $WAL_ADMIN_HOST, else ${DEFAULT_ADMIN_HOST}; 127.0.0.1 keeps it local)`)
     .action(async (options: StartOptions) => {
       const code = await runStart(options);
