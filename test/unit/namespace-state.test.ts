@@ -1,6 +1,5 @@
 import { formatInstances } from '../../src/cli/commands/status';
 import { formatStates } from '../../src/cli/commands/namespace';
-import { statusFor } from '../../src/api/http';
 import {
   applyStateChange,
   DEFAULT_NAMESPACE_STATE,
@@ -128,11 +127,5 @@ describe('a paused namespace as operators see it', () => {
       'orders     A        paused   off     2026-12-03T10:00:00.000Z  ops@h',
       'users      A        running  off     -                         -',
     ]);
-  });
-});
-
-describe('a write refused by bypass', () => {
-  it('maps to HTTP 409', () => {
-    expect(statusFor({ durable: 'false', id: 'x', reason: 'namespace-bypassed', message: 'm' })).toBe(409);
   });
 });
