@@ -167,18 +167,22 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     } catch (error) {
       return registryFailure(id, error);
     }
-    const state = await bypass.stateOf(namespace.name, cluster, Math.min(stateWaitMs, deadline - now()));
-    if (state?.bypass) {
+    // Looked up while the record is encoded, so that neither waits for the other; bypass answers first.
+    const lookup = bypass.stateOf(namespace.name, cluster, Math.min(stateWaitMs, Math.max(0, deadline - now())));
+    const refused = async (): Promise<WriteResult | undefined> => {
+      if (!(await lookup)?.bypass) return undefined;
       bypassRefusals.labels(namespace.name).inc();
       return bypassed(id, namespace.name);
-    }
+    };
     try {
       const codec = codecFor(cluster);
       const schemaId = await beforeDeadline(schemaIdFor(namespace, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`);
       value = await codec.encode(schemaId, record);
     } catch (error) {
-      return registryFailure(id, error);
+      return (await refused()) ?? registryFailure(id, error);
     }
+    const refusal = await refused();
+    if (refusal) return refusal;
     const topic = namespace.topics.intake;
     const outcome = await senderFor(cluster).send({
       topic,

@@ -63,7 +63,7 @@ export function registerNamespace(program: Command): void {
       .command('pause')
       .argument('<namespace>')
       .description(
-        'stop all processing of the namespace on every `wal start` instance (delayed queue, fan-out appliers, mirror links): nothing is fetched, no timer fires, nothing is delivered; writes are still taken and stay in Kafka. Persists across restarts. Unlike `wal queue pause`, which keeps taking records into the timer store and only holds delivery.',
+        'stop all processing of the namespace on every `wal start` instance (delayed queue, fan-out appliers, mirror links): nothing is fetched, no timer fires, nothing is delivered; writes are still taken and stay in Kafka. Persists across restarts. (`wal queue pause` is finer: it keeps taking records into the timer store and only holds delivery.)',
       ),
   ).action(async (name: string, options: { topology: string[]; by?: string }) => {
     await changeState(options.topology, name, { paused: true }, options.by ?? whoAmI(), print);
