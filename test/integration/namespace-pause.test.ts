@@ -110,8 +110,8 @@ describe('wal namespace pause | resume (real broker, wal start processes)', () =
     await delivered.waitFor(1, 30_000);
     await untilReady(admin, namespace.name, false);
     // A timer that falls due while paused: it is in the timer store before the pause.
-    const dueAt = Date.now() + 9000;
-    await write('timer-1', { delayMs: 9000 });
+    const dueAt = Date.now() + 12_000;
+    await write('timer-1', { delayMs: 12_000 });
     await eventually(
       async () => {
         const status = JSON.parse((await runWal('status', ['--state-dir', stateDir, '--json'])).stdout) as { instances: InstanceStatus[] };
@@ -124,7 +124,10 @@ describe('wal namespace pause | resume (real broker, wal start processes)', () =
 
     expect(await namespaceCli(['pause', namespace.name, '-t', configFile, '--by', 'pause-test'])).toMatch(new RegExp(`namespace ${namespace.name}: paused, bypass off \\(was running, bypass off\\)`));
     const ready = await untilReady(admin, namespace.name, true);
+    // The premise of what follows: the timer falls due while the namespace is paused.
+    expect({ pausedBeforeDue: Date.now() < dueAt }).toEqual({ pausedBeforeDue: true });
     expect(ready.reason).toMatch(/paused/);
+    expect((await runWal('status', ['--admin', admin])).stdout).toMatch(new RegExp(`${namespace.name}\\s+yes \\(paused\\)`));
     // The status file is rewritten every 2 s.
     await eventually(
       async () => (new RegExp(`namespace ${namespace.name} \\(.*PAUSED\\)`).test((await runWal('status', ['--state-dir', stateDir])).stdout) ? true : undefined),
