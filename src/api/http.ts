@@ -47,6 +47,8 @@ export function statusFor(result: WriteResult): number {
   const byReason: Record<FailureReason, number> = {
     'invalid-request': 400,
     'unknown-namespace': 404,
+    // The namespace exists but is switched off on purpose: a conflict with its state, not a fault.
+    'namespace-bypassed': 409,
     'payload-too-large': 413,
     'schema-rejected': 500,
     'rejected-by-broker': 502,

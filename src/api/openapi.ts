@@ -31,6 +31,7 @@ const writeErrors = {
   401: withDescription('no API key, or an unknown one; nothing was written'),
   403: withDescription("the key may not write this namespace, or lacks the 'write' role; nothing was written"),
   404: withDescription('unknown namespace; nothing was written'),
+  409: withDescription("the namespace is in bypass (`wal namespace bypass <ns> --on`, reason 'namespace-bypassed'): wal takes no writes; nothing was written"),
   413: withDescription('body over the endpoint limit, or payload over the namespace limit; nothing was written'),
   415: withDescription('body is not application/json; nothing was written'),
   429: withDescription("over the key's rate limit (see Retry-After); nothing was written"),

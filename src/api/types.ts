@@ -46,7 +46,9 @@ export type FailureReason =
   | 'rejected-by-broker'
   | 'writer-closed'
   | 'timeout'
-  | 'connection-lost';
+  | 'connection-lost'
+  /** `wal namespace bypass <ns> --on`: the WAL takes no writes for the namespace (HTTP 409). */
+  | 'namespace-bypassed';
 
 export interface WriteResult {
   readonly durable: Durability;

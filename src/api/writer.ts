@@ -9,6 +9,8 @@ import { valueSubject } from '../wire/schemas';
 import { INTAKE_HEADERS } from '../wire/headers';
 import { explainConnectError } from '../kafka/errors';
 import { createWriterKafkaClient } from '../kafka/writer-client';
+import { BypassFollower, DEFAULT_STATE_REFRESH_MS } from './bypass';
+import { bypassRefusals } from './metrics';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
 import type { WriteRequest, WriteResult } from './types';
@@ -25,6 +27,8 @@ export interface WalWriterOptions {
   readonly kafkaFactory?: (cluster: ClusterConfig, clientId: string) => Kafka;
   readonly now?: () => number;
   readonly newId?: () => string;
+  /** How often the namespace state topics (`wal namespace bypass`) are read again (default 2 s). */
+  readonly stateRefreshMs?: number;
 }
 
 export interface WalWriter {
@@ -74,6 +78,14 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const codecs = new Map<string, AvroCodec>();
   const senders = new Map<string, ClusterSender>();
   const schemaIds = new Map<string, Promise<number>>();
+  // Half the write budget at most: a slow state topic must leave time for the write itself.
+  const stateWaitMs = Math.min(5000, Math.max(250, Math.floor(timeoutMs / 2)));
+  const bypass = new BypassFollower({
+    kafka: (cluster) => kafkaFactory(cluster, `${clientId}-state`),
+    refreshMs: options.stateRefreshMs ?? DEFAULT_STATE_REFRESH_MS,
+    timeoutMs: stateWaitMs,
+    logger,
+  });
   let closed = false;
 
   const clusterOf = (ns: NamespaceConfig): ClusterConfig => {
@@ -152,12 +164,25 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     let value: Buffer;
     try {
       cluster = clusterOf(namespace);
+    } catch (error) {
+      return registryFailure(id, error);
+    }
+    // Looked up while the record is encoded, so that neither waits for the other; bypass answers first.
+    const lookup = bypass.stateOf(namespace.name, cluster, Math.min(stateWaitMs, Math.max(0, deadline - now())));
+    const refused = async (): Promise<WriteResult | undefined> => {
+      if (!(await lookup)?.bypass) return undefined;
+      bypassRefusals.labels(namespace.name).inc();
+      return bypassed(id, namespace.name);
+    };
+    try {
       const codec = codecFor(cluster);
       const schemaId = await beforeDeadline(schemaIdFor(namespace, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`);
       value = await codec.encode(schemaId, record);
     } catch (error) {
-      return registryFailure(id, error);
+      return (await refused()) ?? registryFailure(id, error);
     }
+    const refusal = await refused();
+    if (refusal) return refusal;
     const topic = namespace.topics.intake;
     const outcome = await senderFor(cluster).send({
       topic,
@@ -180,6 +205,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     async connect() {
       const needed = new Map(config.namespaces.map((ns) => [ns.cluster, clusterOf(ns)]));
       await Promise.all([...needed.values()].map((cluster) => senderFor(cluster).connect()));
+      await bypass.load([...needed.values()]);
     },
 
     isReady() {
@@ -191,7 +217,22 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     async close() {
       closed = true;
       await Promise.all([...senders.values()].map((s) => s.close()));
+      await bypass.close();
     },
+  };
+}
+
+/**
+ * The answer to a write whose namespace is in bypass. The writer refuses rather than calling the
+ * target itself: a direct call would silently lose what the WAL promises (the delay, retries with
+ * backoff, the DLQ, per-key order and id deduplication), so the caller must choose knowingly.
+ */
+function bypassed(id: string, namespace: string): WriteResult {
+  return {
+    durable: 'false',
+    id,
+    reason: 'namespace-bypassed',
+    message: `nothing was written: namespace ${namespace} is in bypass: wal takes no writes; write to your target directly or turn bypass off (wal namespace bypass ${namespace} --off)`,
   };
 }
 

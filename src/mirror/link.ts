@@ -108,6 +108,8 @@ export class MirrorLink {
   private signature: string | undefined;
   private consumer?: Consumer;
   private consumerJoined = false;
+  /** Held by pause() until resume(): the source consumer fetches nothing, so nothing is produced to the target. */
+  private paused = false;
   private positionsReady: Promise<void> = Promise.resolve();
   private state: MirrorLinkStatus['state'] = 'created';
   private lastCheckpointAt: number | undefined;
@@ -180,6 +182,32 @@ export class MirrorLink {
     await Promise.all([this.sourceAdmin, this.targetAdmin].flatMap((admin) => (admin ? [admin.disconnect().catch(() => undefined)] : [])));
     this.state = 'stopped';
     this.options.logger.info({ groupId: this.groupId }, 'mirror link stopped');
+  }
+
+  /**
+   * Stops mirroring until resume(): the source consumer stays in its group with every topic paused,
+   * so nothing is fetched or produced; discovery and lag metrics go on (the lag shows what waits).
+   */
+  pause(): void {
+    this.paused = true;
+    this.holdFetches();
+  }
+
+  resume(): void {
+    this.paused = false;
+    try {
+      this.consumer?.resume([...this.layouts.keys()].map((topic) => ({ topic })));
+    } catch {
+      // Not running yet: the consumer starts unpaused.
+    }
+  }
+
+  private holdFetches(): void {
+    try {
+      this.consumer?.pause([...this.layouts.keys()].map((topic) => ({ topic })));
+    } catch {
+      // Before run(): startConsumer applies it once running.
+    }
   }
 
   /** One checkpoint round now: flush offset syncs, translate and publish group offsets. */
@@ -266,7 +294,10 @@ export class MirrorLink {
       rebalanceTimeout: t.rebalanceTimeoutMs ?? 60000,
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (consumer === this.consumer) this.consumerJoined = true;
+      if (consumer !== this.consumer) return;
+      this.consumerJoined = true;
+      // A consumer kafkajs restarted internally has a fresh pause state.
+      if (this.paused) this.holdFetches();
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (consumer === this.consumer) this.consumerJoined = false;
@@ -298,6 +329,7 @@ export class MirrorLink {
       partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? 4,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    if (this.paused) this.holdFetches();
   }
 
   private async stopConsumer(): Promise<void> {
@@ -310,9 +342,10 @@ export class MirrorLink {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const layout = this.layouts.get(batch.topic);
-    if (!layout || batch.isEmpty()) return;
+    // Not resolved while paused: fetched again from here once resumed.
+    if (!layout || batch.isEmpty() || this.paused) return;
     await this.positionsReady;
-    if (!isRunning() || isStale()) return;
+    if (!isRunning() || isStale() || this.paused) return;
     const now = this.options.now();
     const stored = this.positions?.get(batch.topic, batch.partition);
     const fresh = stored === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= stored);

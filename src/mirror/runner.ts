@@ -37,6 +37,7 @@ export class MirrorRunner {
   private readonly links: MirrorLink[];
   private readonly logger: Logger;
   private state: NamespaceStatus['state'] = 'created';
+  private paused = false;
 
   constructor(private readonly options: MirrorRunnerOptions) {
     const { config, namespace, instanceId } = options;
@@ -105,6 +106,21 @@ export class MirrorRunner {
     this.state = 'stopped';
   }
 
+  /** Stops every link consuming and producing until resume() (e.g. `wal namespace pause`); may be called before start(). */
+  pause(): Promise<void> {
+    if (!this.paused) this.logger.info({ groupId: this.groupId }, 'mirror paused: nothing is fetched from the source or produced to the targets');
+    this.paused = true;
+    for (const link of this.links) link.pause();
+    return Promise.resolve();
+  }
+
+  resume(): Promise<void> {
+    if (this.paused) this.logger.info({ groupId: this.groupId }, 'mirror resumed');
+    this.paused = false;
+    for (const link of this.links) link.resume();
+    return Promise.resolve();
+  }
+
   /** Runs one group-offset translation round on every link now (normally every checkpointIntervalMs). */
   async checkpointGroups(): Promise<CheckpointRound[]> {
     return Promise.all(this.links.map((l) => l.checkpointRound()));
@@ -134,6 +150,7 @@ export class MirrorRunner {
       state: this.state,
       // Joined when every link's source consumer is in its group (a link with nothing to mirror counts as joined).
       joined: this.state === 'running' && links.every((l) => l.joined),
+      paused: this.paused,
       assigned: tasks.map((t) => t.partition),
       tasks,
       mirror: { source: this.options.namespace.replication!.source, links },

@@ -1,8 +1,9 @@
 import type { TopicSpec } from '../kafka/apply';
+import { namespaceStateTopicSpec } from './namespace-state';
 import type { NamespaceConfig } from './types';
 
 /** What a namespace needs on Kafka: one entry per topic, on the cluster (alias) that must hold it. */
-export type TopicRole = 'intake' | 'dlq' | 'timers-changelog' | 'completions' | 'fanout' | 'delivery';
+export type TopicRole = 'intake' | 'dlq' | 'timers-changelog' | 'completions' | 'fanout' | 'delivery' | 'namespace-state';
 
 /** A namespace's topic, labelled with what it is for. */
 export interface NamespaceTopicSpec extends TopicSpec {
@@ -42,6 +43,8 @@ export function planTopics(ns: NamespaceConfig): NamespaceTopicSpec[] {
       },
     },
     { ...base, topic: ns.topics.completions, role: 'completions', configs: { 'cleanup.policy': 'delete' } },
+    // Shared by every namespace of the cluster (`wal namespace pause|resume|bypass`); created on demand too.
+    { ...namespaceStateTopicSpec(ns.cluster, ns.replicationFactor), role: 'namespace-state' },
   ];
   if (ns.dlq.enabled) {
     specs.push({

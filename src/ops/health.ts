@@ -19,6 +19,8 @@ export interface NamespaceReadiness {
   readonly state: NamespaceStatus['state'];
   /** The runner's consumer is in its group (see NamespaceStatus.joined). */
   readonly joined: boolean;
+  /** Paused on purpose (`wal namespace pause`): still ready, since nothing is wrong, but nothing is processed. */
+  readonly paused: boolean;
   readonly assigned: readonly number[];
   /** Assigned partitions whose task is open, i.e. whose stores finished restoring from their changelogs. */
   readonly restored: readonly number[];
@@ -27,6 +29,9 @@ export interface NamespaceReadiness {
   /** Why it is not ready; for a ready idle member, that it is idle. */
   readonly reason?: string;
 }
+
+/** Why a ready namespace processes nothing: it is meant to. */
+export const PAUSED_REASON = 'paused by `wal namespace pause`: nothing is fetched, delivered or mirrored until `wal namespace resume`';
 
 /**
  * A namespace is ready when its runner is running, the group gave it partitions, and every assigned
@@ -41,13 +46,15 @@ export function namespaceReadiness(status: NamespaceStatus): NamespaceReadiness 
   const open = new Set(status.tasks.map((t) => t.partition));
   const restored = status.assigned.filter((p) => open.has(p));
   const restoring = status.assigned.filter((p) => !open.has(p));
-  const base = { namespace: status.namespace, state: status.state, joined: status.joined, assigned: status.assigned, restored, restoring };
+  const paused = status.paused === true;
+  const base = { namespace: status.namespace, state: status.state, joined: status.joined, paused, assigned: status.assigned, restored, restoring };
   if (status.state !== 'running') return { ...base, ready: false, reason: `runner is ${status.state}` };
   if (status.assigned.length === 0) {
     if (status.joined) return { ...base, ready: true, reason: 'idle: joined the group, which assigned no partition (more members than partitions)' };
     return { ...base, ready: false, reason: 'no partition assigned yet (joining the group)' };
   }
   if (restoring.length > 0) return { ...base, ready: false, reason: `partition(s) ${restoring.join(', ')} still restoring` };
+  if (paused) return { ...base, ready: true, reason: PAUSED_REASON };
   return { ...base, ready: true };
 }
 

@@ -12,6 +12,19 @@ export interface InstanceRunner {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): Promise<NamespaceStatus>;
+  /** Holds all processing (fetching, timers, applying, mirroring) until resume(); records stay in Kafka. Callable before start(). */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/**
+ * Something that follows state outside the instance and applies it to its runners (the namespace
+ * state follower): `load` runs before any runner starts, `start` after they all did, `stop` first.
+ */
+export interface InstanceFollower {
+  load(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
 }
 
 export interface InstanceStatus {
@@ -60,6 +73,7 @@ export class WalInstance {
     readonly stateDir: string,
     runners: readonly InstanceRunner[],
     logger?: Logger,
+    private readonly follower?: InstanceFollower,
   ) {
     this.current = [...runners];
     this.logger = logger ?? createLogger({ instance: instanceId });
@@ -71,9 +85,13 @@ export class WalInstance {
   }
 
   async start(): Promise<void> {
+    // Before any runner starts, so that a paused namespace never processes a record.
+    await this.follower?.load();
     try {
       for (const runner of this.current) await runner.start();
+      this.follower?.start();
     } catch (error) {
+      await this.follower?.stop().catch(() => undefined);
       await Promise.allSettled(this.current.map((r) => r.stop()));
       throw error;
     }
@@ -105,6 +123,7 @@ export class WalInstance {
   stop(timeoutMs = 30000): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.statusTimer);
+      await this.follower?.stop().catch((err: unknown) => this.logger.warn({ err }, 'stopping the namespace state follower failed'));
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new ShutdownTimeoutError(timeoutMs)), timeoutMs);

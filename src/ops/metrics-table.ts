@@ -69,6 +69,8 @@ export interface NamespaceMetricsRow {
   readonly instance: string;
   readonly namespace: string;
   readonly ready: boolean | null;
+  /** Paused by `wal namespace pause` (wal_namespace_paused = 1). */
+  readonly paused?: boolean;
   readonly tasks: number;
   readonly restoring: number;
   readonly processed: number;
@@ -96,6 +98,7 @@ export function namespaceRows(instance: string, samples: readonly Sample[]): Nam
       instance,
       namespace,
       ready: readySample ? readySample.value === 1 : null,
+      paused: samples.some((s) => s.name === 'wal_namespace_paused' && s.labels.namespace === namespace && s.value === 1),
       tasks: sum('wal_runtime_tasks_assigned'),
       restoring: sum('wal_namespace_partitions_restoring'),
       processed: sum('wal_runtime_records_processed_total'),
@@ -116,7 +119,7 @@ export function namespaceRows(instance: string, samples: readonly Sample[]): Nam
 const COLUMNS: [string, (r: NamespaceMetricsRow) => string][] = [
   ['INSTANCE', (r) => r.instance],
   ['NAMESPACE', (r) => r.namespace],
-  ['READY', (r) => (r.ready === null ? '-' : r.ready ? 'yes' : 'no')],
+  ['READY', (r) => (r.ready === null ? '-' : r.ready ? 'yes' : 'no') + (r.paused ? ' (paused)' : '')],
   ['TASKS', (r) => String(r.tasks)],
   ['RESTORING', (r) => String(r.restoring)],
   ['PROCESSED', (r) => String(r.processed)],

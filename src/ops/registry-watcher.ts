@@ -16,6 +16,9 @@ export interface RegistryWatcherOptions {
   /** Creates the namespace's topics when missing (before its runner starts). */
   readonly provision: (namespace: NamespaceConfig, config: WalConfig) => Promise<void>;
   readonly runnerFor: (namespace: NamespaceConfig, config: WalConfig) => InstanceRunner;
+  /** Makes the runner follow its namespace's state (paused or not) before it starts; rejects when unknown. */
+  readonly follow?: (namespace: NamespaceConfig, runner: InstanceRunner) => Promise<void>;
+  readonly unfollow?: (name: string) => void;
   readonly logger: Logger;
   /** How soon a namespace that failed to start is tried again (default 10 s). */
   readonly retryMs?: number;
@@ -91,6 +94,7 @@ export class RegistryWatcher {
         if (ns && fingerprint(ns, config) === run.fingerprint) continue;
         logger.info({ namespace: name, version: run.version, reason: ns ? 'changed' : 'deleted or moved to another shard' }, 'registry: stopping namespace');
         this.running.delete(name);
+        this.options.unfollow?.(name);
         await this.options.instance.remove(run.runner).catch((error: unknown) => logger.error({ err: error, namespace: name }, 'registry: namespace did not stop cleanly'));
       }
       for (const [name, ns] of wanted) {
@@ -99,7 +103,13 @@ export class RegistryWatcher {
         try {
           await this.options.provision(ns, config);
           const runner = this.options.runnerFor(ns, config);
-          await this.options.instance.add(runner);
+          await this.options.follow?.(ns, runner);
+          try {
+            await this.options.instance.add(runner);
+          } catch (error) {
+            this.options.unfollow?.(name);
+            throw error;
+          }
           this.running.set(name, { runner, fingerprint: fingerprint(ns, config), version });
           this.reported.delete(name);
           logger.info({ namespace: name, version, shard }, 'registry: namespace started');

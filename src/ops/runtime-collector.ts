@@ -49,6 +49,17 @@ export const namespaceReady = new Gauge({
   },
 });
 
+export const namespacePaused = new Gauge({
+  name: 'wal_namespace_paused',
+  help: '1 while the namespace is paused in this instance (`wal namespace pause`), else 0',
+  labelNames: ['namespace'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    this.reset();
+    for (const status of await statuses()) this.labels(status.namespace).set(status.paused ? 1 : 0);
+  },
+});
+
 export const partitionsRestoring = new Gauge({
   name: 'wal_namespace_partitions_restoring',
   help: 'Assigned partitions whose task is not open yet (restoring its stores, or waiting to re-open)',

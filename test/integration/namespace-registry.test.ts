@@ -105,7 +105,7 @@ describe('namespace registry (real broker)', () => {
   const stateDir = path.join(dir, 'state-default');
 
   it('runs a namespace applied after the instance started, then a change of it, without a restart; delete stops it', async () => {
-    const instance = await startWalProcess({ configFile: clustersFile, stateDir, instanceId: 'reg-1', args: registryArgs });
+    const instance = await startWalProcess({ configFile: clustersFile, stateDir, instanceId: 'reg-1', extraArgs: registryArgs });
     started.push(instance);
     expect(await namespacesOf(stateDir)).toEqual([]);
 
@@ -183,8 +183,8 @@ describe('namespace registry (real broker)', () => {
     const [a, b] = [uniqueTopic('shard-a'), uniqueTopic('shard-b')];
     const dirA = path.join(dir, 'state-a');
     const dirB = path.join(dir, 'state-b');
-    started.push(await startWalProcess({ configFile: clustersFile, stateDir: dirA, instanceId: 'shard-a', args: [...registryArgs, '--shard', 'alpha'] }));
-    started.push(await startWalProcess({ configFile: clustersFile, stateDir: dirB, instanceId: 'shard-b', args: [...registryArgs, '--shard', 'beta'] }));
+    started.push(await startWalProcess({ configFile: clustersFile, stateDir: dirA, instanceId: 'shard-a', extraArgs: [...registryArgs, '--shard', 'alpha'] }));
+    started.push(await startWalProcess({ configFile: clustersFile, stateDir: dirB, instanceId: 'shard-b', extraArgs: [...registryArgs, '--shard', 'beta'] }));
     const fileA = namespaceFile(a, { out: `${a}.out` }, ['shard: alpha']);
     const fileB = namespaceFile(b, { out: `${b}.out` }, ['shard: beta']);
     expect((await apply(fileA)).code).toBe(0);

@@ -101,6 +101,7 @@ describe('HTTP mapping', () => {
     [{ durable: 'true' }, 200],
     [{ durable: 'false', reason: 'invalid-request' }, 400],
     [{ durable: 'false', reason: 'unknown-namespace' }, 404],
+    [{ durable: 'false', reason: 'namespace-bypassed' }, 409],
     [{ durable: 'false', reason: 'payload-too-large' }, 413],
     [{ durable: 'false', reason: 'broker-unavailable' }, 503],
     [{ durable: 'false', reason: 'registry-unavailable' }, 503],

@@ -56,7 +56,12 @@ describe('architecture of src/', () => {
     expect(violations('personas', ['cli', 'api', 'devcluster'])).toEqual([]);
   });
 
-  it('keeps dev tooling out of the product: only the CLI reaches src/devcluster, never the library entry point', () => {
+  it('lets instances (ops) and writers (api) share the namespace state: it lives in namespaces, which reaches neither, and the API reaches no ops, persona or engine', () => {
+    expect(violations('namespaces', ['ops', 'api', 'cli', 'engine', ...PERSONAS, 'devcluster'])).toEqual([]);
+    expect(violations('api', ['ops', 'cli', 'engine', ...PERSONAS, 'devcluster'])).toEqual([]);
+  });
+
+    it('keeps dev tooling out of the product: only the CLI reaches src/devcluster, never the library entry point', () => {
     const rooms = [...new Set(edges.map((e) => roomOf(e.from)))].filter((r) => r !== 'cli' && r !== 'devcluster');
     expect(rooms.flatMap((room) => violations(room, ['devcluster']))).toEqual([]);
     expect(rooms).toContain('index');

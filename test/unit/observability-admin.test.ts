@@ -16,6 +16,7 @@ function status(overrides: Partial<NamespaceStatus> = {}): NamespaceStatus {
     guarantee: 'at-least-once',
     state: 'running',
     joined: true,
+    paused: false,
     assigned: [0, 1],
     tasks: [task(0), task(1)],
     ...overrides,

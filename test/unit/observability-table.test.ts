@@ -35,6 +35,7 @@ describe('wal status table from scraped metrics', () => {
       instance: 'i1',
       namespace: 'orders',
       ready: true,
+      paused: false,
       tasks: 3,
       restoring: 0,
       processed: 1200,

@@ -17,6 +17,7 @@ describe('wal status formatting', () => {
           guarantee: 'exactly-once',
           state: 'running',
           joined: true,
+          paused: false,
           assigned: [0, 2],
           tasks: [
             { partition: 0, restoredRecords: 1200, offsets: { 'wal.orders.intake': { processed: '90', highWatermark: '100', lag: 10 } }, stores: { timers: 2048 } },

@@ -31,12 +31,16 @@ export async function sendControl(files: string[], namespaceName: string, comman
 }
 
 export function registerQueue(program: Command): void {
-  const queue = program.command('queue').description('operate a delayed queue: pause/resume delivery, cancel pending records');
+  const queue = program
+    .command('queue')
+    .description(
+      'operate a delayed queue: pause/resume delivery, cancel pending records. `wal queue pause` keeps taking records in (they wait in the timer store) and only holds delivery; `wal namespace pause` stops all processing of the namespace (intake, fan-out, mirror) on every instance',
+    );
   const withNamespace = (command: Command): Command =>
     command.requiredOption('-n, --namespace <name>', 'namespace').option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES);
 
   for (const command of ['pause', 'resume'] as const) {
-    withNamespace(queue.command(command).description(command === 'pause' ? 'stop delivering; timers keep accumulating' : 'deliver again, starting with what fell due while paused')).action(
+    withNamespace(queue.command(command).description(command === 'pause' ? 'stop delivering; intake is still read and timers keep accumulating (to stop everything: wal namespace pause)' : 'deliver again, starting with what fell due while paused')).action(
       async (options: { namespace: string; topology: string[] }) => {
         const sent = await sendControl(options.topology, options.namespace, command);
         process.stdout.write(`${command} sent to ${sent} partition(s) of namespace ${options.namespace}\n`);

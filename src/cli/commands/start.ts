@@ -11,6 +11,7 @@ import { rootLogger } from '../../observability/logger';
 import { WalInstance, type InstanceRunner } from '../../ops/instance';
 import { runnerFor, STREAM_PERSONAS } from '../../personas';
 import { startAdminServer, type AdminServer } from '../../ops/admin-server';
+import { DEFAULT_STATE_FOLLOW_INTERVAL_MS, NamespaceStateFollower } from '../../ops/namespace-state-follower';
 import { selectNamespaces } from '../namespace';
 
 export interface StartOptions {
@@ -35,6 +36,8 @@ export interface StartOptions {
   readonly registryTopic?: string;
   /** Run only the namespaces of this shard (files and registry). */
   readonly shard?: string;
+  /** How often the namespace state topic (`wal namespace pause|resume`) is read again (default 2s). */
+  readonly stateInterval?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
@@ -125,10 +128,19 @@ export async function runStart(options: StartOptions): Promise<number> {
   if (options.createTopics) {
     for (const ns of namespaces) await provision(ns);
   }
+  const stateIntervalMs = options.stateInterval !== undefined ? parseDuration(options.stateInterval) : DEFAULT_STATE_FOLLOW_INTERVAL_MS;
+  if (stateIntervalMs === undefined || stateIntervalMs < 50) throw new ConfigError([`--state-interval "${options.stateInterval}": expected a duration of at least 50ms`]);
   const runnerOf = (ns: NamespaceConfig, resolved: WalConfig): InstanceRunner =>
     runnerFor(ns, { config: resolved, kafka: clientFor, stateDir, instanceId, tuning, logger, persona: options.processor, settings });
   const runners: InstanceRunner[] = namespaces.map((ns) => runnerOf(ns, config));
-  const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
+  // `wal namespace pause|resume`: read before any runner starts, then followed every stateIntervalMs.
+  const follower = new NamespaceStateFollower({
+    namespaces: namespaces.map((ns, i) => ({ namespace: ns.name, cluster: ns.cluster, runner: runners[i] })),
+    kafka: clientFor,
+    intervalMs: stateIntervalMs,
+    logger: logger.child({ component: 'namespace-state' }),
+  });
+  const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }), follower);
   let admin: AdminServer | undefined;
   let registry: NamespaceRegistry | undefined;
   let watcher: RegistryWatcher | undefined;
@@ -167,6 +179,9 @@ export async function runStart(options: StartOptions): Promise<number> {
         // A namespace applied to the registry is provisioned by the instances that run it.
         provision,
         runnerFor: runnerOf,
+        // …and follows `wal namespace pause|resume` like the others, its state applied before it starts.
+        follow: (ns, runner) => follower.add({ namespace: ns.name, cluster: ns.cluster, runner }),
+        unfollow: (ns) => follower.remove(ns),
         logger: logger.child({ component: 'registry', registry: registry.topic }),
       });
       await watcher.start();
@@ -217,6 +232,7 @@ export function registerStart(program: Command): void {
     .option('--registry [alias]', 'also run the namespaces of the registry on this cluster (default: $WAL_REGISTRY_CLUSTER, else the only cluster), following it live')
     .option('--registry-topic <topic>', 'registry topic', DEFAULT_REGISTRY_TOPIC)
     .option('--shard <name>', `run only the namespaces of this shard (default: all in the files; "${DEFAULT_SHARD}" with --registry)`)
+    .option('--state-interval <duration>', 'how often to re-read the namespace state topic (wal namespace pause|resume)', '2s')
     .option('--admin-host <host>', `address the admin port binds (default: $WAL_ADMIN_HOST, else ${DEFAULT_ADMIN_HOST}; 127.0.0.1 keeps it local)`)
     .action(async (options: StartOptions) => {
       const code = await runStart(options);

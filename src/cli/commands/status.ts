@@ -40,7 +40,7 @@ export function formatInstances(statuses: InstanceStatus[], now = Date.now()): s
     const ago = Math.round((now - Date.parse(s.updatedAt)) / 1000);
     lines.push(`instance ${s.instanceId} (pid ${s.pid}, ${isRunning(s, now) ? 'running' : 'NOT running'}, updated ${ago}s ago, state dir ${s.stateDir})`);
     for (const ns of s.namespaces) {
-      lines.push(`  namespace ${ns.namespace} (group ${ns.groupId}, ${ns.guarantee}, ${ns.state}): assigned [${ns.assigned.join(', ')}]`);
+      lines.push(`  namespace ${ns.namespace} (group ${ns.groupId}, ${ns.guarantee}, ${ns.state}${ns.paused ? ', PAUSED' : ''}): assigned [${ns.assigned.join(', ')}]`);
       for (const t of ns.tasks) {
         const offsets = Object.entries(t.offsets)
           .map(([topic, o]) => `${topic}: processed ${o.processed ?? '-'} high ${o.highWatermark ?? '-'} lag ${o.lag ?? '-'}`)

@@ -60,6 +60,8 @@ export class NamespaceRunner {
   private rebalancing = false;
   /** A GROUP_JOIN of the current consumer and no rebalance, crash or stop since (status().joined). */
   private joined = false;
+  /** Held by pause() until resume(): no fetch of a source topic, no punctuation. */
+  private paused = false;
   private state: NamespaceStatus['state'] = 'created';
   private commitTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
@@ -124,6 +126,42 @@ export class NamespaceRunner {
     this.logger.info({ groupId: this.groupId }, 'namespace runner stopped');
   }
 
+  /**
+   * Stops fetching the source topics and skips every punctuation until resume(); records stay in
+   * Kafka. The runner stays in its group (its tasks stay open and committed), so a resume continues
+   * where it stopped without a rebalance. May be called before start(): it then starts paused.
+   */
+  pause(): Promise<void> {
+    if (this.paused) return Promise.resolve();
+    this.paused = true;
+    this.holdFetches();
+    this.logger.info({ groupId: this.groupId }, 'namespace runner paused: no source record fetched, no punctuation run');
+    return Promise.resolve();
+  }
+
+  /** Fetches and punctuates again, from where pause() stopped. */
+  resume(): Promise<void> {
+    if (!this.paused) return Promise.resolve();
+    this.paused = false;
+    const consumer = this.consumer;
+    if (consumer) {
+      const topics = this.options.topology.sourceTopics;
+      try {
+        consumer.resume(topics.map((topic) => ({ topic })));
+        // A topic-wide resume also lifts the partition pauses of fenced tasks: keep those.
+        if (this.migrated.size > 0) consumer.pause(topics.map((topic) => ({ topic, partitions: [...this.migrated] })));
+      } catch {
+        // Not running yet (or crashed): the next join starts unpaused.
+      }
+    }
+    this.logger.info({ groupId: this.groupId }, 'namespace runner resumed');
+    return Promise.resolve();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   async status(): Promise<NamespaceStatus> {
     const sorted = [...this.tasks].sort((a, b) => a[0] - b[0]);
     return {
@@ -132,9 +170,19 @@ export class NamespaceRunner {
       guarantee: this.guarantee,
       state: this.state,
       joined: this.joined,
+      paused: this.paused,
       assigned: [...this.assigned].sort((a, b) => a - b),
       tasks: await Promise.all(sorted.map(([p, task]) => taskStatus(p, task, this.options.topology.sourceTopics))),
     };
+  }
+
+  /** Pauses every source topic on the current consumer; kafkajs keeps a topic-wide pause across rebalances of that consumer. */
+  private holdFetches(): void {
+    try {
+      this.consumer?.pause(this.options.topology.sourceTopics.map((topic) => ({ topic })));
+    } catch {
+      // Before run() (or after a crash) there is nothing to pause: the next GROUP_JOIN applies it.
+    }
   }
 
   private async checkSourceTopics(): Promise<number> {
@@ -176,6 +224,8 @@ export class NamespaceRunner {
       this.rebalancing = false;
       this.joined = this.state !== 'stopping' && this.state !== 'stopped';
       this.restartDelayMs = this.tuning.restartBackoffMs?.initial ?? 1000;
+      // A consumer kafkajs restarted internally has a fresh pause state: paused it stays.
+      if (this.paused) this.holdFetches();
       const assigned = new Set<number>();
       for (const topic of topology.sourceTopics) for (const p of payload.memberAssignment[topic] ?? []) assigned.add(p);
       void this.reconcile(assigned);
@@ -207,6 +257,7 @@ export class NamespaceRunner {
       partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? this.options.engine.partitionConcurrency,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    if (this.paused) this.holdFetches();
   }
 
   private scheduleRestart(): void {
@@ -248,7 +299,8 @@ export class NamespaceRunner {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const p = batch.partition;
     const commitIntervalMs = this.options.engine.commitIntervalMs;
-    if (this.state === 'stopping' || this.migrated.has(p) || !this.assigned.has(p)) return;
+    // Not resolved, so a paused partition is fetched again from here once resumed.
+    if (this.state === 'stopping' || this.paused || this.migrated.has(p) || !this.assigned.has(p)) return;
     const task = await withHeartbeat(this.ensureTask(p, heartbeat), heartbeat);
     let rebalance: unknown;
     let processed = 0;
@@ -259,7 +311,7 @@ export class NamespaceRunner {
         let lastDone: string | null = null;
         let lastBeat = Date.now();
         for (const message of batch.messages) {
-          if (this.state === 'stopping' || !isRunning() || isStale()) break;
+          if (this.state === 'stopping' || this.paused || !isRunning() || isStale()) break;
           if (!task.alreadyProcessed(batch.topic, message.offset)) {
             await task.process(toWalRecord(batch.topic, p, message));
             processed += 1;
@@ -330,6 +382,7 @@ export class NamespaceRunner {
         loadCommitted: () => this.withAdmin((admin) => committedOffsets(admin, this.groupId, topology.sourceTopics, p)),
         restoreStallTimeoutMs: this.tuning.restoreStallTimeoutMs ?? 60000,
         keepAlive,
+        isPaused: () => this.paused,
         onFailure: (error) => void this.onTaskError(p, task, error),
       });
       this.tasks.set(p, task);
@@ -409,7 +462,8 @@ export class NamespaceRunner {
     const delay = migrated ? 3 * heartbeatMs + 1000 : this.guarantee === 'exactly-once' ? 2 * heartbeatMs : 1000;
     setTimeout(() => {
       if (!this.assigned.has(p) || this.state !== 'running' || this.rebalancing || this.tasks.has(p)) return;
-      if (this.migrated.delete(p)) consumer?.resume(topics.map((topic) => ({ topic, partitions: [p] })));
+      // While paused, the topic-wide pause holds the partition; resume() lifts it.
+      if (this.migrated.delete(p) && !this.paused) consumer?.resume(topics.map((topic) => ({ topic, partitions: [p] })));
       this.ensureTask(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 're-opening task failed'));
     }, delay).unref();
   }
@@ -418,6 +472,7 @@ export class NamespaceRunner {
     if (this.migrated.size === 0 || !this.consumer) return;
     const partitions = [...this.migrated];
     this.migrated.clear();
+    if (this.paused) return;
     this.consumer.resume(this.options.topology.sourceTopics.map((topic) => ({ topic, partitions })));
   }
 

@@ -21,6 +21,11 @@ export interface NamespaceStatus {
    * more members than partitions) and no rebalance, crash or stop happened since.
    */
   readonly joined: boolean;
+  /**
+   * Paused on purpose (`pause()`, e.g. by `wal namespace pause`): it stays in its group and keeps its
+   * tasks, but fetches no source record and runs no punctuation until resumed.
+   */
+  readonly paused: boolean;
   readonly assigned: number[];
   readonly tasks: TaskStatus[];
 }

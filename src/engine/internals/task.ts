@@ -26,6 +26,8 @@ interface TaskRunOptions {
   readonly onFailure: (error: unknown) => void;
   /** How punctuation is timed (default: wall-clock timers; the test driver moves a manual clock). */
   readonly punctuation?: PunctuationFactory;
+  /** While true, punctuators are skipped (the runner is paused): no timer fires, no held work is released. */
+  readonly isPaused?: () => boolean;
 }
 
 /** Stores on disk (LevelDB restored from changelogs: the default), or whatever `openStores` opens. */
@@ -224,7 +226,8 @@ export class Task {
 
   private async punctuate(punctuator: Punctuator): Promise<void> {
     await this.lock.runExclusive(async () => {
-      if (this.closed) return;
+      // A paused runner skips the run, not the schedule: the next interval checks again.
+      if (this.closed || this.options.isPaused?.()) return;
       const now = this.options.clock.now();
       this.currentRecord = this.idleRecord(now);
       this.forwarded = [];
