@@ -13,10 +13,12 @@ import { createCertificates } from '../support/certificates';
  * and `helm template` with both example values files, the rendered manifests validated offline against
  * the Kubernetes schemas (kubernetes-validate), and the rendered objects parsed for what must hold in
  * any release: probes on the port the container serves, credentials referenced and never inlined, a
- * state volume per processor pod, a grace period longer than the shutdown timeout, non-root pods.
+ * state volume per processor pod, a grace period longer than the shutdown timeout, non-root pods, one
+ * `wal start --shard <name>` per shard, the namespace registry's flags exactly when it is enabled, and
+ * only options the built CLI's `--help` lists, each with the argument it takes.
  *
- * helm and kubernetes-validate come from scripts/install-deploy-tools.sh (npm test's pretest runs it).
- * A missing tool fails these tests; they never skip.
+ * helm and kubernetes-validate come from scripts/install-deploy-tools.sh, dist/ from `npm run build`
+ * (npm test's pretest runs both). A missing tool or build fails these tests; they never skip.
  */
 
 const root = path.resolve(__dirname, '../..');
@@ -28,6 +30,9 @@ const tools = path.join(process.env.WAL_TOOLS_DIR ?? path.join(os.homedir(), '.c
  */
 const KUBERNETES_VERSIONS = ['1.25.0', '1.37.0'];
 const examples = { kind: path.join(chart, 'examples/kind-values.yaml'), production: path.join(chart, 'examples/production-values.yaml') };
+/** The namespaces the production example applies to its registry (its header shows the command). */
+const productionNamespaces = path.join(chart, 'examples/production-namespaces.yaml');
+const cli = path.join(root, 'dist/cli/main.js');
 
 function tool(name: string): string {
   const file = path.join(tools, name);
@@ -128,6 +133,43 @@ function probePort(container: Container, probe: Probe | undefined): number | und
   return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
+/** How an option of the built CLI takes its argument, as its `--help` line shows it. */
+type Arity = 'none' | 'one' | 'optional' | 'variadic';
+/**
+ * The options of `wal <sub>` as the built CLI's help lists them (dist/cli/main.js: what the image
+ * runs), e.g. `--shard <name>` → one, `--registry [alias]` → optional, `--namespace <names...>` → variadic.
+ */
+function helpOptions(sub: string): Map<string, Arity> {
+  try {
+    accessSync(cli, constants.R_OK);
+  } catch {
+    throw new Error(`${cli} is missing: run \`npm run build\` (npm test's pretest does)`);
+  }
+  const help = execFileSync(process.execPath, [cli, sub, '--help'], { encoding: 'utf8' });
+  const options = new Map<string, Arity>();
+  for (const m of help.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)(?: (<[^>]+>|\[[^\]]+\]))?/gm)) {
+    const arg = m[2];
+    options.set(m[1], arg === undefined ? 'none' : arg.startsWith('[') ? 'optional' : arg.endsWith('...>') ? 'variadic' : 'one');
+  }
+  return options;
+}
+/** What a command line breaks of the options' arities (an unknown option, a missing or stray value). */
+function argumentProblems(args: readonly string[], options: ReadonlyMap<string, Arity>): string[] {
+  const problems: string[] = [];
+  const isValue = (a: string | undefined) => a !== undefined && !a.startsWith('-');
+  for (let i = 0; i < args.length; i++) {
+    const arity = options.get(args[i]);
+    if (!args[i].startsWith('-')) problems.push(`${args[i]}: a value without an option`);
+    else if (arity === undefined) problems.push(`${args[i]}: not an option of the CLI`);
+    else if (arity === 'one' || arity === 'variadic') {
+      if (!isValue(args[i + 1])) problems.push(`${args[i]}: needs a value`);
+      else i += 1;
+      while (arity === 'variadic' && isValue(args[i + 1])) i += 1;
+    } else if (arity === 'optional' && isValue(args[i + 1])) i += 1;
+  }
+  return problems;
+}
+
 /** The numeric uid the image runs as (docker/Dockerfile, last stage). */
 function imageUid(): number {
   const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
@@ -165,38 +207,85 @@ describe('deploy/helm/wal', () => {
     },
   );
 
-  it('runs one StatefulSet per shard, each selecting its namespaces with --namespace, from topology files wal loads', () => {
+  it('runs one StatefulSet per shard, each with wal start --shard <its name>, whose namespaces the files or the registry define', () => {
+    const shardsOf = (file: string) => (parseAllDocuments(readFileSync(file, 'utf8'))[0].toJS() as { shards: { name: string; namespaces?: string[] }[] }).shards;
+    const namespacesIn = (text: string) => ((parseAllDocuments(text)[0].toJS() as { namespaces?: { name: string; shard?: string }[] }).namespaces ?? []).map((n) => ({ name: n.name, shard: n.shard ?? 'default' }));
     for (const [name, file] of Object.entries(examples)) {
       const { objects } = renders[name as keyof typeof examples];
-      const values = parseAllDocuments(readFileSync(file, 'utf8'))[0].toJS() as { shards: { name: string; namespaces: string[] }[] };
+      const shards = shardsOf(file);
       const sets = ofKind(objects, 'StatefulSet');
-      expect(sets.map((s) => s.metadata.labels!['wal.dev/shard'])).toEqual(values.shards.map((s) => s.name));
+      expect(sets.map((s) => s.metadata.labels!['wal.dev/shard'])).toEqual(shards.map((s) => s.name));
       const topologies = ofKind(objects, 'ConfigMap').find((c) => c.metadata.name.endsWith('-topologies'))!;
-      const defined = Object.values(topologies.data!).flatMap((text) => (parseAllDocuments(text)[0].toJS() as { namespaces: { name: string }[] }).namespaces.map((n) => n.name));
+      const registry = podOf(sets[0]).containers[0].args.includes('--registry');
+      // The namespaces each shard runs: the files' (kind) or those the example applies to the registry (production).
+      const defined = registry ? namespacesIn(readFileSync(productionNamespaces, 'utf8')) : Object.values(topologies.data!).flatMap(namespacesIn);
       for (const [i, set] of sets.entries()) {
         const args = podOf(set).containers[0].args;
-        expect([set.metadata.name, variadic(args, '--namespace')]).toEqual([set.metadata.name, values.shards[i].namespaces]);
-        for (const ns of values.shards[i].namespaces) expect(defined).toContain(ns);
+        expect([set.metadata.name, option(args, '--shard'), args.filter((a) => a === '--shard').length]).toEqual([set.metadata.name, shards[i].name, 1]);
+        // --namespace only as the optional further filter; none of the examples needs it.
+        expect([set.metadata.name, variadic(args, '--namespace')]).toEqual([set.metadata.name, shards[i].namespaces ?? []]);
+        // The shard has something to run: `wal start --shard` without a namespace of its shard exits (files only).
+        expect([set.metadata.name, defined.some((n) => n.shard === shards[i].name)]).toEqual([set.metadata.name, true]);
         // The headless Service the StatefulSet names exists and carries the admin port.
         const service = ofKind(objects, 'Service').find((s) => s.metadata.name === set.spec!.serviceName);
         expect(service?.spec?.clusterIP).toBe('None');
       }
+      // Every namespace is run by some shard: none is left to a shard no StatefulSet runs.
+      for (const ns of defined) expect([ns.name, shards.map((s) => s.name)]).toEqual([ns.name, expect.arrayContaining([ns.shard])]);
+    }
+    // The filter, for releases written before --shard: passed as --namespace after --shard.
+    const { objects } = template([examples.kind], ['shards[1].namespaces={reminders}']);
+    const args = podOf(ofKind(objects, 'StatefulSet')[1]).containers[0].args;
+    expect([option(args, '--shard'), variadic(args, '--namespace')]).toEqual(['reminders', ['reminders']]);
+    expect(variadic(podOf(ofKind(objects, 'StatefulSet')[0]).containers[0].args, '--namespace')).toEqual([]);
+  });
+
+  it('passes --registry <cluster> --registry-topic <topic> to every processor exactly when registry.enabled, and never to the API', () => {
+    const registryFlags = (args: readonly string[]) => args.filter((a) => a.startsWith('--registry'));
+    const cases: [string, ReturnType<typeof template>, string[]][] = [
+      ['kind (files)', renders.kind, []],
+      ['production (registry)', renders.production, ['--registry', 'prod', '--registry-topic', 'wal.namespaces']],
+      ['kind + registry.enabled, alias from the only cluster', template([examples.kind], ['registry.enabled=true']), ['--registry', '--registry-topic', 'wal.namespaces']],
+      ['kind + registry on primary, own topic', template([examples.kind], ['registry.enabled=true', 'registry.cluster=primary', 'registry.topic=ops.namespaces']), ['--registry', 'primary', '--registry-topic', 'ops.namespaces']],
+    ];
+    for (const [name, { objects }, expected] of cases) {
+      const sets = ofKind(objects, 'StatefulSet');
+      expect(sets.length).toBeGreaterThan(0);
+      for (const set of sets) {
+        const args = podOf(set).containers[0].args;
+        const at = args.indexOf('--registry');
+        expect([name, set.metadata.name, at < 0 ? [] : args.slice(at, at + expected.length)]).toEqual([name, set.metadata.name, expected]);
+        expect([name, registryFlags(args).length]).toEqual([name, registryFlags(expected).length]);
+      }
+      for (const api of ofKind(objects, 'Deployment')) expect([name, registryFlags(podOf(api).containers[0].args)]).toEqual([name, []]);
     }
   });
 
-  it('uses only commands and options the wal CLI defines, and topology files that load with the pod\'s environment', () => {
+  it('uses only commands and options the wal CLI defines (src and the built CLI\'s --help), each with its argument, and topology files that load with the pod\'s environment', () => {
     const program = new Command();
     registerCommands(program);
+    const help = new Map<string, Map<string, Arity>>();
+    const helpOf = (sub: string) => help.get(sub) ?? help.set(sub, helpOptions(sub)).get(sub)!;
+    // The parser sees what wal start --help shows: the options the chart renders among them.
+    expect(Object.fromEntries(['--topology', '--shard', '--registry', '--registry-topic', '--namespace'].map((o) => [o, helpOf('start').get(o)]))).toEqual({
+      '--topology': 'variadic',
+      '--shard': 'one',
+      '--registry': 'optional',
+      '--registry-topic': 'one',
+      '--namespace': 'variadic',
+    });
     const tls = path.join(dir, 'tls');
     mkdirSync(tls, { recursive: true });
     const certs = createCertificates(tls);
-    for (const [name, { objects }] of Object.entries(renders)) {
+    const withRegistry = template([examples.kind], ['registry.enabled=true', 'shards[0].namespaces={delayed-notifications}', 'processor.createTopics=true']);
+    for (const [name, { objects }] of [...Object.entries(renders), ['kind + registry + --namespace', withRegistry] as const]) {
       for (const workload of [...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'Deployment')]) {
         const [sub, ...args] = podOf(workload).containers[0].args;
         const command = program.commands.find((c) => c.name() === sub)!;
         expect([name, sub, command !== undefined]).toEqual([name, sub, true]);
         const known = new Set(command.options.flatMap((o) => [o.long, o.short]).filter(Boolean));
         for (const arg of args.filter((a) => a.startsWith('-'))) expect([name, workload.metadata.name, arg, known.has(arg)]).toEqual([name, workload.metadata.name, arg, true]);
+        expect([name, workload.metadata.name, argumentProblems(args, helpOf(sub))]).toEqual([name, workload.metadata.name, []]);
       }
       // The files of the topology ConfigMap, with the env the pod gets: plain values as rendered, a
       // secret as a stand-in, and the TLS Secret's mount as a directory with a real CA in it.
@@ -210,7 +299,11 @@ describe('deploy/helm/wal', () => {
         const target = path.join(dir, `${name}-${file}`);
         writeFileSync(target, local);
         const config = loadConfig([target], env);
-        expect(config.namespaces.length).toBeGreaterThan(0);
+        expect(Object.keys(config.clusters).length).toBeGreaterThan(0);
+        // With the registry the files may define clusters only (production's do); without it they hold the namespaces.
+        if (!container.args.includes('--registry')) expect(config.namespaces.length).toBeGreaterThan(0);
+        // What the production example applies to its registry validates against its clusters, as `wal namespace apply` does.
+        if (name === 'production') expect(loadConfig([target, productionNamespaces], env).namespaces.map((n) => n.name)).toEqual(['delayed-notifications', 'orders-delay']);
       }
     }
   });
@@ -323,6 +416,21 @@ describe('deploy/helm/wal', () => {
   it('refuses an API on the pod address without keys unless insecure, and a release without topologies', () => {
     expect(() => template([examples.kind], ['api.insecure=false'])).toThrow(/set api.apiKeys.existingSecret/);
     expect(() => template([], [])).toThrow(/topologies: set topologies.files/);
+  });
+
+  it('refuses shards wal start --shard would find empty or could not filter, and a registry cluster the files lack', () => {
+    // Files only: a shard none of the files' namespaces belongs to (wal would exit, the pods crash-loop).
+    expect(() => template([examples.kind], ['shards[2].name=billing'])).toThrow(/no namespace of topologies.files is in shard "billing"/);
+    // The production files define clusters only: without the registry no shard has anything to run.
+    expect(() => template([examples.production], ['registry.enabled=false'])).toThrow(/no namespace of topologies.files is in shard "notifications"/);
+    // --namespace names one of another shard, or one the files lack.
+    expect(() => template([examples.kind], ['shards[0].namespaces={reminders}'])).toThrow(/lists namespace "reminders", whose shard in topologies.files is "reminders"/);
+    expect(() => template([examples.kind], ['shards[0].namespaces={nope}'])).toThrow(/lists namespace "nope", which topologies.files do not define/);
+    expect(() => template([examples.production], ['registry.cluster=staging'])).toThrow(/registry.cluster "staging" is not a cluster of topologies.files \(defined: prod\)/);
+    // With the registry a shard may have nothing in the files: the registry brings its namespaces.
+    expect(ofKind(template([examples.kind], ['registry.enabled=true', 'shards[2].name=billing']).objects, 'StatefulSet')).toHaveLength(3);
+    // A ConfigMap the chart cannot read is left to wal.
+    expect(ofKind(template([examples.kind], ['topologies.existingConfigMap=mine', 'shards[2].name=billing']).objects, 'StatefulSet')).toHaveLength(3);
   });
 
   it('runs the production example with 3 processors per shard on distinct nodes, disruption budgets, an HPA and a ServiceMonitor', () => {

@@ -129,7 +129,7 @@ never written into a pod spec.
 {{/* Checks that hold for the whole release; fail with a sentence naming the value. */}}
 {{- define "wal.validate" -}}
 {{- if and (not .Values.topologies.existingConfigMap) (not .Values.topologies.files) }}
-{{- fail "topologies: set topologies.files (file name → YAML) or topologies.existingConfigMap: wal start and wal api need topology files" }}
+{{- fail "topologies: set topologies.files (file name → YAML) or topologies.existingConfigMap: wal start and wal api need topology files (with registry.enabled, clusters only will do)" }}
 {{- end }}
 {{- if le (int .Values.processor.terminationGracePeriodSeconds) (int .Values.processor.shutdownTimeoutSeconds) }}
 {{- fail (printf "processor.terminationGracePeriodSeconds (%v) must exceed processor.shutdownTimeoutSeconds (%v): Kubernetes would kill wal before its graceful shutdown (drain, commit, leave the group) can finish" .Values.processor.terminationGracePeriodSeconds .Values.processor.shutdownTimeoutSeconds) }}
@@ -146,5 +146,69 @@ never written into a pod spec.
 {{- fail (printf "shards: name %q appears twice" .name) }}
 {{- end }}
 {{- $_ := set $names .name true }}
+{{- end }}
+{{- include "wal.validateShards" . }}
+{{- end }}
+
+{{/*
+What `wal start --shard` would refuse or find empty, caught at render time from topologies.files (not
+from an existingConfigMap, which the chart cannot read): a shard's `namespaces` filter naming one the
+files do not define in that shard, a files-only shard (registry disabled) that no namespace of the
+files belongs to (wal would exit at start, the pods crash-looping), and a registry cluster alias the
+files do not define. Skipped when a file is not one YAML mapping or a value is left to `${ENV}`.
+*/}}
+{{- define "wal.validateShards" -}}
+{{- if and (not .Values.topologies.existingConfigMap) .Values.topologies.files }}
+{{- $readable := true }}
+{{- $shardOf := dict }}
+{{- $clusters := dict }}
+{{- range $file, $text := .Values.topologies.files }}
+{{- $doc := fromYaml (toString $text) }}
+{{- if hasKey $doc "Error" }}
+{{- $readable = false }}
+{{- else }}
+{{- range $alias, $_ := (default dict $doc.clusters) }}
+{{- $_ := set $clusters $alias true }}
+{{- end }}
+{{- range (default list $doc.namespaces) }}
+{{- if not (kindIs "map" .) }}
+{{- $readable = false }}
+{{- else }}
+{{- $shard := toString (default "default" .shard) }}
+{{- if contains "${" $shard }}{{ $readable = false }}{{ end }}
+{{- $_ := set $shardOf (toString .name) $shard }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $readable }}
+{{- $r := .Values.registry }}
+{{- range $shard := .Values.shards }}
+{{- range $shard.namespaces }}
+{{- if not (hasKey $shardOf .) }}
+{{- fail (printf "shards: %q lists namespace %q, which topologies.files do not define (defined: %s)" $shard.name . (join ", " (keys $shardOf | sortAlpha))) }}
+{{- end }}
+{{- if ne (get $shardOf .) $shard.name }}
+{{- fail (printf "shards: %q lists namespace %q, whose shard in topologies.files is %q: wal start --shard %s would not run it (give it `shard: %s`)" $shard.name . (get $shardOf .) $shard.name $shard.name) }}
+{{- end }}
+{{- end }}
+{{- if not $r.enabled }}
+{{- $found := false }}
+{{- range $name, $s := $shardOf }}{{ if eq $s $shard.name }}{{ $found = true }}{{ end }}{{ end }}
+{{- if not $found }}
+{{- fail (printf "shards: no namespace of topologies.files is in shard %q, so `wal start --shard %s` would have nothing to run: give its namespaces `shard: %s` (a namespace without one is in shard \"default\"), or set registry.enabled to run the registry's" $shard.name $shard.name $shard.name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $r.enabled }}
+{{- if $r.cluster }}
+{{- if not (hasKey $clusters $r.cluster) }}
+{{- fail (printf "registry.cluster %q is not a cluster of topologies.files (defined: %s)" $r.cluster (join ", " (keys $clusters | sortAlpha))) }}
+{{- end }}
+{{- else if and (ne (len $clusters) 1) (not (hasKey $.Values.env "WAL_REGISTRY_CLUSTER")) }}
+{{- fail (printf "registry.cluster: topologies.files define %d clusters (%s): name the one holding the registry" (len $clusters) (join ", " (keys $clusters | sortAlpha))) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
