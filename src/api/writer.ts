@@ -29,6 +29,17 @@ export interface WalWriterOptions {
   readonly newId?: () => string;
   /** How often the namespace state topics (`wal namespace bypass`) are read again (default 2 s). */
   readonly stateRefreshMs?: number;
+  /**
+   * Namespaces that change while the writer runs (the namespace registry, see registry/live-config):
+   * asked at every write instead of `config`, and refreshed once before a namespace is called unknown.
+   */
+  readonly live?: LiveNamespaces;
+}
+
+/** A configuration that follows the namespace registry. */
+export interface LiveNamespaces {
+  current(): WalConfig;
+  refresh(timeoutMs: number): Promise<void>;
 }
 
 export interface WalWriter {
@@ -68,7 +79,8 @@ async function beforeDeadline<T>(promise: Promise<T>, deadline: number, now: () 
  * cluster, keyed by id so that a retry lands on the same partition.
  */
 export function createWalWriter(options: WalWriterOptions): WalWriter {
-  const { config } = options;
+  const { live } = options;
+  const configNow = (): WalConfig => live?.current() ?? options.config;
   const timeoutMs = options.timeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
   const clientId = options.clientId ?? 'wal-writer';
   const logger = options.logger ?? createLogger({ component: 'writer' });
@@ -89,7 +101,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   let closed = false;
 
   const clusterOf = (ns: NamespaceConfig): ClusterConfig => {
-    const cluster = config.clusters[ns.cluster];
+    const cluster = configNow().clusters[ns.cluster];
     if (!cluster) throw new Error(`namespace '${ns.name}' names cluster '${ns.cluster}', which the configuration does not define`);
     return cluster;
   };
@@ -154,7 +166,12 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const writeToLog = async (request: WriteRequest, context?: { logger?: Pick<Logger, 'warn'> }): Promise<WriteResult> => {
     const started = now();
     const deadline = started + timeoutMs;
-    const built = buildWriteRecord(request, config, started, newId);
+    let built = buildWriteRecord(request, configNow(), started, newId);
+    if (!built.ok && built.result.reason === 'unknown-namespace' && live) {
+      // Applied a moment ago? Read the registry up to now before saying no.
+      await live.refresh(Math.max(0, Math.min(5000, deadline - now()))).catch(() => undefined);
+      built = buildWriteRecord({ ...request, id: built.result.id }, configNow(), started, newId);
+    }
     if (!built.ok) return built.result;
     const { record, namespace } = built;
     const id = record.id;
@@ -203,14 +220,14 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     writeBatch: (requests) => Promise.all(requests.map((request) => writeToLog(request))),
 
     async connect() {
-      const needed = new Map(config.namespaces.map((ns) => [ns.cluster, clusterOf(ns)]));
+      const needed = new Map(configNow().namespaces.map((ns) => [ns.cluster, clusterOf(ns)]));
       await Promise.all([...needed.values()].map((cluster) => senderFor(cluster).connect()));
       await bypass.load([...needed.values()]);
     },
 
     isReady() {
       if (closed) return false;
-      const needed = new Set(config.namespaces.map((ns) => ns.cluster));
+      const needed = new Set(configNow().namespaces.map((ns) => ns.cluster));
       return [...needed].every((name) => senders.get(name)?.isConnected() === true);
     },
 

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { createHttpServer, createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, keysFileEntry, listenRefusal, loadApiKeys, mintApiKey, parseApiKeys, type ApiRole } from '../../api';
-import { loadConfig, parseDuration } from '../../namespaces';
+import { parseDuration } from '../../namespaces';
+import { DEFAULT_REGISTRY_TOPIC } from '../../registry';
+import { configWithRegistry, REGISTRY_OPTION, type LiveOptions } from '../live';
 import { createLogger } from '../../observability/logger';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
 import { parseDurationOption } from './write';
@@ -96,17 +98,20 @@ export function registerApi(program: Command): void {
     .option('--rate-limit <max/window>', 'limit of keys without their own, and of each client address when keyless, e.g. 600/1m (default: the keys file\'s rateLimit, else 1000/1s)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .action(async (options: ApiOptions) => {
-      const config = loadConfig(options.topology);
+    .option(...REGISTRY_OPTION)
+    .option('--registry-topic <topic>', 'registry topic', DEFAULT_REGISTRY_TOPIC)
+    .action(async (options: ApiOptions & LiveOptions) => {
+      const logger = createLogger({ component: 'api' });
+      // With --registry, the body limit and the docs' example come from the namespaces known at start.
+      const { config, live } = await configWithRegistry(options, logger);
       const keys = loadApiKeys(options.keysFile);
       const refusal = listenRefusal(options.host, keys, options.insecure === true);
       if (refusal) throw new Error(refusal);
       const tls = tlsOf(options);
       const limit = options.rateLimit !== undefined ? rateLimitOption(options.rateLimit) : undefined;
       const defaultRateLimit = limit ? { max: limit.max, timeWindowMs: parseDuration(limit.timeWindow) ?? 0 } : undefined;
-      const logger = createLogger({ component: 'api' });
       if (!keys && options.insecure) logger.warn({ host: options.host }, 'INSECURE: no API keys and --insecure: anyone who reaches this port can write every namespace');
-      const writer = createWalWriter({ config, clientId: 'wal-api', timeoutMs: parseDurationOption('--timeout', options.timeout), logger });
+      const writer = createWalWriter({ config, live, clientId: 'wal-api', timeoutMs: parseDurationOption('--timeout', options.timeout), logger });
       const app = createHttpServer({ writer, config, logger, keys, tls, defaultRateLimit });
       // Serve /health at once; /ready turns 200 when the producers connect.
       writer.connect().catch((error: unknown) => logger.warn({ err: error }, 'producers not connected yet; /ready answers 503 until they are'));
@@ -122,6 +127,7 @@ export function registerApi(program: Command): void {
       // Stop accepting, let in-flight writes get their answer, then close the producers.
       await app.close();
       await writer.close();
+      await live?.close();
       process.stderr.write('wal api: stopped\n');
     });
   registerKeyCommands(api);

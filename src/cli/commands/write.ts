@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import pino from 'pino';
 import { createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, WriteRequest, WriteResult } from '../../api';
-import { loadConfig } from '../../namespaces';
+import { DEFAULT_REGISTRY_TOPIC } from '../../registry';
+import { configWithRegistry, REGISTRY_OPTION, type LiveOptions } from '../live';
 import { parseDuration } from '../../namespaces/units';
 import type { Logger } from '../../observability/logger';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
@@ -83,16 +84,20 @@ export function registerWrite(program: Command): void {
     .option('--id <id>', 'idempotency key (default: a new UUID); reuse it to retry an unknown write')
     .option('-H, --header <key=value...>', 'header passed through to the target (repeatable)')
     .option('--timeout <duration>', 'hard bound on the write', `${DEFAULT_WRITE_TIMEOUT_MS}ms`)
-    .action(async (options: WriteOptions) => {
+    .option(...REGISTRY_OPTION)
+    .option('--registry-topic <topic>', 'registry topic', DEFAULT_REGISTRY_TOPIC)
+    .action(async (options: WriteOptions & LiveOptions) => {
       const request = requestFrom(options);
-      const config = loadConfig(options.topology);
-      const writer = createWalWriter({ config, clientId: 'wal-cli-write', timeoutMs: parseDurationOption('--timeout', options.timeout), logger: stderrLogger() });
+      const logger = stderrLogger();
+      const { config, live } = await configWithRegistry(options, logger);
+      const writer = createWalWriter({ config, live, clientId: 'wal-cli-write', timeoutMs: parseDurationOption('--timeout', options.timeout), logger });
       try {
         const result = await writer.writeToLog(request);
         process.stdout.write(`${JSON.stringify(result)}\n`);
         process.exitCode = EXIT_CODE[result.durable];
       } finally {
         await writer.close();
+        await live?.close();
       }
     });
 }
