@@ -8,6 +8,7 @@ import { rootLogger } from '../../observability/logger';
 import { WalInstance, type InstanceRunner } from '../../ops/instance';
 import { runnerFor, STREAM_PERSONAS } from '../../personas';
 import { startAdminServer, type AdminServer } from '../../ops/admin-server';
+import { DEFAULT_DLQ_DEPTH_INTERVAL_MS, DlqDepthPoller } from '../../ops/dlq-depth-poller';
 import { selectNamespaces } from '../namespace';
 
 export interface StartOptions {
@@ -27,6 +28,8 @@ export interface StartOptions {
   readonly adminPort?: string;
   /** Address the admin port binds (default $WAL_ADMIN_HOST, else 0.0.0.0 as before the option existed). */
   readonly adminHost?: string;
+  /** How often wal_dlq_depth_records is computed (default 15s; 0 = never). */
+  readonly dlqDepthInterval?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
@@ -91,6 +94,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     throw new ConfigError([`--session-timeout "${options.sessionTimeout}": expected a duration of at least 6s (the broker's group.min.session.timeout.ms)`]);
   }
   // kafkajs heartbeats every heartbeatInterval; a third of the session keeps the usual ratio.
+  const dlqDepthIntervalMs = options.dlqDepthInterval !== undefined ? parseDuration(options.dlqDepthInterval) : DEFAULT_DLQ_DEPTH_INTERVAL_MS;
+  if (dlqDepthIntervalMs === undefined || dlqDepthIntervalMs < 0) throw new ConfigError([`--dlq-depth-interval "${options.dlqDepthInterval}": expected a duration like 15s (0 turns the gauge off)`]);
   const tuning = sessionTimeoutMs === undefined ? undefined : { sessionTimeoutMs, heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 3) };
 
   const clients = new Map<string, Kafka>();
@@ -117,6 +122,11 @@ export async function runStart(options: StartOptions): Promise<number> {
   );
   const instance = new WalInstance(instanceId, stateDir, runners, logger.child({ instance: instanceId }));
   let admin: AdminServer | undefined;
+  // Only /metrics shows the gauge: without an admin port there is no one to compute it for.
+  const dlqDepth =
+    dlqDepthIntervalMs > 0 && adminPort !== undefined
+      ? new DlqDepthPoller({ namespaces: namespaces.map((ns) => ({ namespace: ns, kafka: clientFor(ns.cluster) })), intervalMs: dlqDepthIntervalMs, logger: logger.child({ component: 'dlq-depth' }) })
+      : undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
@@ -140,6 +150,7 @@ export async function runStart(options: StartOptions): Promise<number> {
       logger.info({ url: admin.url }, 'admin endpoint: /metrics, /health, /ready');
     }
     await instance.start();
+    dlqDepth?.start();
     logger.info({ instanceId, stateDir, namespaces: namespaces.map((n) => n.name) }, 'wal started; SIGTERM or SIGINT stops it gracefully');
     const name = await signal;
     logger.info({ signal: name, timeoutMs }, 'shutting down: stop fetching, drain, commit, close stores');
@@ -157,6 +168,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     await instance.stop(timeoutMs).catch(() => undefined);
     throw error;
   } finally {
+    await dlqDepth?.stop().catch(() => undefined);
     await admin?.close().catch(() => undefined);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -177,6 +189,7 @@ export function registerStart(program: Command): void {
     .option('--shutdown-timeout <duration>', 'bound on the graceful shutdown', '30s')
     .option('--session-timeout <duration>', 'how long the group waits for a silent instance before moving its partitions (kafkajs default 30s)')
     .option('--admin-port <port>', 'serve /metrics, /health and /ready on this port (default: $WAL_ADMIN_PORT, else none)')
+    .option('--dlq-depth-interval <duration>', 'how often wal_dlq_depth_records is computed for the namespaces with a DLQ, while --admin-port serves /metrics (0 = never)', '15s')
     .option('--admin-host <host>', `address the admin port binds (default: $WAL_ADMIN_HOST, else ${DEFAULT_ADMIN_HOST}; 127.0.0.1 keeps it local)`)
     .action(async (options: StartOptions) => {
       const code = await runStart(options);
