@@ -7,6 +7,7 @@ import type { WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
 import { refuseNamespaces, requireKey } from './auth';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
+import { registerDlqRoutes } from './dlq-routes';
 import type { ApiKeys, RateLimit } from './keys';
 import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
@@ -81,7 +82,7 @@ function noRoute(app: FastifyInstance, request: FastifyRequest, reply: FastifyRe
 
 /**
  * The WriteToLog HTTP API: POST /v1/wal/write, POST /v1/wal/write-batch, GET /health, GET /ready,
- * GET /openapi.json, GET /docs. Every error body has the shape of a WriteResult: `{durable: 'false', message}`.
+ * GET /openapi.json, GET /docs, and the DLQ admin routes under /v1/namespaces/:namespace/dlq (admin role). Every error body has the shape of a WriteResult: `{durable: 'false', message}`.
  * With `keys`, the write routes need a key with the write role for the body's namespaces (401/403);
  * each key (or keyless client address) has its rate limit (429 with Retry-After).
  */
@@ -129,22 +130,22 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   // In a plugin of their own so that they register after the OpenAPI generator has loaded.
   void app.register(async (api) => {
-    const writeGuard = [
-      requireKey(options.keys, 'write'),
-      api.rateLimit({
-        keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : `address:${request.ip}`),
-        max: (request) => limitOf(request).max,
-        timeWindow: (request) => limitOf(request).timeWindowMs,
-        errorResponseBuilder: (request, context) => ({
-          statusCode: 429,
-          message: `nothing was written: over the rate limit of ${request.apiKey ? `API key '${request.apiKey.id}'` : `client ${request.ip}`} (${context.max} requests per ${limitOf(request).timeWindowMs} ms); retry in ${context.after}`,
-        }),
+    const rateLimited = api.rateLimit({
+      keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : `address:${request.ip}`),
+      max: (request) => limitOf(request).max,
+      timeWindow: (request) => limitOf(request).timeWindowMs,
+      errorResponseBuilder: (request, context) => ({
+        statusCode: 429,
+        message: `nothing was written: over the rate limit of ${request.apiKey ? `API key '${request.apiKey.id}'` : `client ${request.ip}`} (${context.max} requests per ${limitOf(request).timeWindowMs} ms); retry in ${context.after}`,
       }),
-    ];
+    });
+    const writeGuard = [requireKey(options.keys, 'write'), rateLimited];
     const security = securityOf(keyed);
     const example = exampleWrite(config.namespaces);
 
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+
+    registerDlqRoutes(api, { config, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
 
     api.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
