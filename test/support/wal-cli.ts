@@ -55,8 +55,8 @@ export function killStartedWal(): void {
 }
 
 /** `wal start` as a real process (kill -9 tests); resolves once it logged that it started, rejects after 60 s. */
-export async function startWalProcess(options: { configFile: string; stateDir: string; instanceId: string; sessionTimeout?: string }): Promise<WalProcess> {
-  const args = ['start', '--topology', options.configFile, '--state-dir', options.stateDir, '--instance-id', options.instanceId, '--session-timeout', options.sessionTimeout ?? '8s'];
+export async function startWalProcess(options: { configFile: string; stateDir: string; instanceId: string; sessionTimeout?: string; extraArgs?: string[] }): Promise<WalProcess> {
+  const args = ['start', '--topology', options.configFile, '--state-dir', options.stateDir, '--instance-id', options.instanceId, '--session-timeout', options.sessionTimeout ?? '8s', ...(options.extraArgs ?? [])];
   const child = spawn(process.execPath, [WAL_MAIN, ...args], { env: { ...process.env, WAL_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child);
   let out = '';
