@@ -69,10 +69,24 @@ export function bodyLimitFor(config: WalConfig): number {
   return largest * 2 + 64 * 1024;
 }
 
-/** 405 with Allow for a known path asked with another method (RFC 9110), else 404. */
-function noRoute(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
+/** A route's method and its path as a pattern that concrete paths match (`:namespace` is one segment). */
+interface KnownRoute {
+  readonly method: string;
+  readonly path: RegExp;
+}
+
+function knownRoute(method: string, url: string): KnownRoute {
+  const parts = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return { method, path: new RegExp(`^${parts.join('/')}$`) };
+}
+
+/**
+ * 405 with Allow for a known path asked with another method (RFC 9110), else 404. Matched against
+ * every route's pattern: hasRoute only knows a parametric route by its pattern, not by a path it serves.
+ */
+function noRoute(routes: readonly KnownRoute[], request: FastifyRequest, reply: FastifyReply): void {
   const url = request.url.split('?')[0];
-  const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
+  const allowed = HTTP_METHODS.filter((method) => routes.some((route) => route.method === method && route.path.test(url)));
   if (allowed.length > 0) {
     void reply.status(405).header('allow', allowed.join(', ')).send({ durable: 'false', message: `${request.method} is not allowed on ${url}; use ${allowed.join(' or ')}` });
   } else {
@@ -109,6 +123,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: requestIdOf,
   }) as unknown as FastifyInstance;
 
+  const routes: KnownRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push(knownRoute(method, route.url));
+  });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
@@ -118,7 +136,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // No route, but the body could not be read first (e.g. QUERY without a content type): still 404/405.
-    if (request.is404) return noRoute(app, request, reply);
+    if (request.is404) return noRoute(routes, request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     let message = error.message;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is over the ${request.routeOptions.bodyLimit ?? bodyLimit}-byte limit of ${request.url}`;
@@ -126,7 +144,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(status).send({ durable: 'false', message });
   });
-  app.setNotFoundHandler((request, reply) => noRoute(app, request, reply));
+  app.setNotFoundHandler((request, reply) => noRoute(routes, request, reply));
 
   // In a plugin of their own so that they register after the OpenAPI generator has loaded.
   void app.register(async (api) => {

@@ -243,6 +243,10 @@ describe('the DLQ admin routes of wal api (admin role)', () => {
       expect(refused).toMatchObject({ status: 403, body: { message: expect.stringContaining("does not have the admin role") } });
     }
     expect(await depth()).toBe(2);
+    // A path with a :namespace parameter is a known path: another method is 405, not 404.
+    const wrongMethod = await fetch(`${api.base}/v1/namespaces/${ns.name}/dlq/depth`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.key}` } });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
   });
 
   it('lists (values base64, marked ones with all=true), reports the depth, and refuses an unknown namespace and a bad regular expression', async () => {
