@@ -13,6 +13,7 @@ import {
   type DlqFilterInput,
   type DlqScope,
 } from '../ops/dlq-operations';
+import { DlqTopicMissingError } from '../ops/dlq-ledger';
 import { refuseNamespaces } from './auth';
 import { dlqDepthSchema, dlqFiltersSchema, dlqListQuerySchema, dlqListSchema, dlqPurgeSchema, dlqReplaySchema, dlqResponses } from './openapi';
 
@@ -54,7 +55,6 @@ export interface DlqRoutesOptions {
   readonly security: Array<Record<string, string[]>> | undefined;
 }
 
-const paramsSchema = { type: 'object', required: ['namespace'], properties: { namespace: { type: 'string' } } } as const;
 
 const csv = (text: string | undefined): string[] | undefined =>
   text
@@ -68,6 +68,9 @@ function fail(reply: FastifyReply, status: number, message: string): FastifyRepl
 
 export function registerDlqRoutes(api: FastifyInstance, options: DlqRoutesOptions): void {
   const { config, guard, security } = options;
+  // The first namespace as the document's example: the docs page offers it and schemathesis sends it, so a fuzz run reaches a real DLQ.
+  const first = config.namespaces[0]?.name;
+  const paramsSchema = { type: 'object', required: ['namespace'], properties: { namespace: { type: 'string', ...(first ? { examples: [first] } : {}) } } };
   // One client per cluster, made on the first request that needs it.
   const clients = new Map<string, Kafka>();
   const kafkaOf = (ns: NamespaceConfig): Kafka => {
@@ -88,12 +91,13 @@ export function registerDlqRoutes(api: FastifyInstance, options: DlqRoutesOption
     return { kafka: kafkaOf(namespace), namespace };
   };
 
-  /** Runs an operation; what it refuses as given is a 400 with its reason. */
+  /** Runs an operation; what it refuses as given is a 400, a DLQ whose topics were never created a 409, with the reason. */
   const answer = async <T>(reply: FastifyReply, work: () => Promise<T>): Promise<T | FastifyReply> => {
     try {
       return await work();
     } catch (error) {
       if (error instanceof DlqRequestError) return fail(reply, 400, error.message);
+      if (error instanceof DlqTopicMissingError) return fail(reply, 409, error.message);
       throw error;
     }
   };

@@ -67,6 +67,7 @@ export const dlqResponses = (ok: object): Record<string, object> => ({
   401: withDescription('no API key, or an unknown one; nothing was done'),
   403: withDescription("the key lacks the 'admin' role or may not act on this namespace; nothing was done"),
   404: withDescription('unknown namespace; nothing was done'),
+  409: withDescription("the namespace's DLQ or marks topic does not exist yet (`wal topics apply` creates it); nothing was done"),
   429: withDescription("over the key's rate limit (see Retry-After); nothing was done"),
   500: withDescription('the cluster failed the operation; a replay or purge may have marked part of the selection'),
 });

@@ -8,6 +8,15 @@ import { readPartitionRange } from '../kafka/partition-reader';
  * filter did not select: only a partition's contiguous prefix of marked records is ever cut.
  */
 
+/** A topic of the DLQ (the DLQ or its marks) does not exist; creating the namespace's topics helps, a retry does not. */
+export class DlqTopicMissingError extends Error {
+  readonly retriable = false;
+  constructor(readonly topic: string) {
+    super(`topic ${topic} does not exist: create the namespace's topics with \`wal topics apply\` (or \`wal start --create-topics\`)`);
+    this.name = 'DlqTopicMissingError';
+  }
+}
+
 export type MarkAction = 'replayed' | 'purged';
 
 export interface DlqMark {
@@ -197,6 +206,8 @@ export class DlqLedger {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
+      // Asked first: kafkajs retries an unknown topic for many seconds before it says so.
+      if (!(await admin.listTopics()).includes(topic)) throw new DlqTopicMissingError(topic);
       const offsets = await admin.fetchTopicOffsets(topic);
       return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) })).sort((a, b) => a.partition - b.partition);
     } finally {
