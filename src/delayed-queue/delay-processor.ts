@@ -3,14 +3,14 @@ import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import { kafkaTargetHeaders, OK, type Delivery, type DeliveryResult, type Target } from '../targets';
 import { Dispatcher } from './dispatcher';
-import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
+import { deadLetterHeaders, DeadLetterKind, replayTargetConflict, replayTargetOf } from '../wire/dlq';
 import { backoffDelay } from './backoff';
 import { ControlCommand } from './control';
 import { IdempotencyWindow } from './idempotency-window';
 import { deadLetters, delivered, dlqDisabled, fireLateness, intakeDuplicates, pendingTimers, retries } from './metrics';
 import { rootLogger, type Logger } from '../observability/logger';
 import { TimerEntry, TimerStore } from './timer-store';
-import { INTAKE_HEADERS, REDRIVE_HEADERS } from '../wire/headers';
+import { REDRIVE_HEADERS } from '../wire/headers';
 
 export const TIMER_STORE = 'timers';
 export const DLQ_SINK = 'dlq';
@@ -209,7 +209,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         await this.handOverMutations(item);
         continue;
       }
-      const target = this.dispatcher.targetFor(targetOverride(item.entry.headers) ?? item.request.target);
+      const target = this.dispatcher.targetFor(replayTargetOf(item.entry.headers) ?? item.request.target);
       if (!target) {
         await this.fail(item.entry, item.fromStore, 'unrouted', { ok: false, retriable: false, reason: `request names no target and namespace "${this.options.namespace.name}" has no defaultTarget` });
         continue;
@@ -259,11 +259,10 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       return;
     }
     if (item.fromStore) await this.timers.remove(item.entry.id);
-    const override = targetOverride(item.entry.headers);
-    const elsewhere = override === undefined ? undefined : item.request.mutations.find((m) => m.target !== override);
-    if (elsewhere) {
-      // The fan-out applies each mutation on its own target: a replay to another target cannot move it.
-      await this.deadLetter(item.entry, 'permanent', `replayed to target "${override}" but holds a mutation for target "${elsewhere.target}"`, override);
+    // Refused before it is remembered: a dead-lettered id stays new to the idempotency window.
+    const conflict = replayTargetConflict(item.entry.headers, item.request);
+    if (conflict) {
+      await this.deadLetter(item.entry, 'permanent', conflict, replayTargetOf(item.entry.headers));
       return;
     }
     await this.remember(item.entry);
@@ -405,11 +404,6 @@ function sourceEntry(record: WalRecord, id: string, dueAt: number): TimerEntry {
     value: record.value ?? Buffer.alloc(0),
     headers: record.headers,
   };
-}
-
-/** The target a replay (`wal dlq replay --to-target`) sends the request to instead of the one it names. */
-function targetOverride(headers: Record<string, string>): string | undefined {
-  return headers[INTAKE_HEADERS.toTarget];
 }
 
 /** A fan-out re-drive re-sends a transaction's chunk under the transaction's id: never a duplicate write. */
