@@ -69,12 +69,15 @@ export function requireKey(keys: ApiKeys | undefined, role: ApiRole) {
   };
 }
 
-/** Sends 403 and returns true when the request's key may not write one of `namespaces`. */
-export function refuseNamespaces(request: FastifyRequest, reply: FastifyReply, namespaces: readonly string[]): boolean {
+/**
+ * Sends 403 and returns true when the request's key may not act on one of `namespaces` (a key's
+ * namespaces scope both its roles: writing, and administering the namespace's DLQ).
+ */
+export function refuseNamespaces(request: FastifyRequest, reply: FastifyReply, namespaces: readonly string[], action: 'write' | 'administer' = 'write'): boolean {
   const key = request.apiKey;
   if (!key) return false;
   const refused = [...new Set(namespaces.filter((ns) => !mayWrite(key, ns)))];
   if (refused.length === 0) return false;
-  deny(reply, 403, `nothing was written: API key '${key.id}' may not write namespace ${refused.map((ns) => `'${ns}'`).join(', ')}`);
+  deny(reply, 403, `${action === 'write' ? 'nothing was written' : 'nothing was done'}: API key '${key.id}' may not ${action} namespace ${refused.map((ns) => `'${ns}'`).join(', ')}`);
   return true;
 }

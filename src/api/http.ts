@@ -7,6 +7,7 @@ import type { WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
 import { refuseNamespaces, requireKey } from './auth';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
+import { registerDlqRoutes } from './dlq-routes';
 import type { ApiKeys, RateLimit } from './keys';
 import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
@@ -70,10 +71,24 @@ export function bodyLimitFor(config: WalConfig): number {
   return largest * 2 + 64 * 1024;
 }
 
-/** 405 with Allow for a known path asked with another method (RFC 9110), else 404. */
-function noRoute(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
+/** A route's method and its path as a pattern that concrete paths match (`:namespace` is one segment). */
+interface KnownRoute {
+  readonly method: string;
+  readonly path: RegExp;
+}
+
+function knownRoute(method: string, url: string): KnownRoute {
+  const parts = url.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return { method, path: new RegExp(`^${parts.join('/')}$`) };
+}
+
+/**
+ * 405 with Allow for a known path asked with another method (RFC 9110), else 404. Matched against
+ * every route's pattern: hasRoute only knows a parametric route by its pattern, not by a path it serves.
+ */
+function noRoute(routes: readonly KnownRoute[], request: FastifyRequest, reply: FastifyReply): void {
   const url = request.url.split('?')[0];
-  const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
+  const allowed = HTTP_METHODS.filter((method) => routes.some((route) => route.method === method && route.path.test(url)));
   if (allowed.length > 0) {
     void reply.status(405).header('allow', allowed.join(', ')).send({ durable: 'false', message: `${request.method} is not allowed on ${url}; use ${allowed.join(' or ')}` });
   } else {
@@ -83,7 +98,7 @@ function noRoute(app: FastifyInstance, request: FastifyRequest, reply: FastifyRe
 
 /**
  * The WriteToLog HTTP API: POST /v1/wal/write, POST /v1/wal/write-batch, GET /health, GET /ready,
- * GET /openapi.json, GET /docs. Every error body has the shape of a WriteResult: `{durable: 'false', message}`.
+ * GET /openapi.json, GET /docs, and the DLQ admin routes under /v1/namespaces/:namespace/dlq (admin role). Every error body has the shape of a WriteResult: `{durable: 'false', message}`.
  * With `keys`, the write routes need a key with the write role for the body's namespaces (401/403);
  * each key (or keyless client address) has its rate limit (429 with Retry-After).
  */
@@ -110,6 +125,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: requestIdOf,
   }) as unknown as FastifyInstance;
 
+  const routes: KnownRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push(knownRoute(method, route.url));
+  });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
@@ -119,7 +138,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // No route, but the body could not be read first (e.g. QUERY without a content type): still 404/405.
-    if (request.is404) return noRoute(app, request, reply);
+    if (request.is404) return noRoute(routes, request, reply);
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     let message = error.message;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is over the ${request.routeOptions.bodyLimit ?? bodyLimit}-byte limit of ${request.url}`;
@@ -127,26 +146,26 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.status(status).send({ durable: 'false', message });
   });
-  app.setNotFoundHandler((request, reply) => noRoute(app, request, reply));
+  app.setNotFoundHandler((request, reply) => noRoute(routes, request, reply));
 
   // In a plugin of their own so that they register after the OpenAPI generator has loaded.
   void app.register(async (api) => {
-    const writeGuard = [
-      requireKey(options.keys, 'write'),
-      api.rateLimit({
-        keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : `address:${request.ip}`),
-        max: (request) => limitOf(request).max,
-        timeWindow: (request) => limitOf(request).timeWindowMs,
-        errorResponseBuilder: (request, context) => ({
-          statusCode: 429,
-          message: `nothing was written: over the rate limit of ${request.apiKey ? `API key '${request.apiKey.id}'` : `client ${request.ip}`} (${context.max} requests per ${limitOf(request).timeWindowMs} ms); retry in ${context.after}`,
-        }),
+    const rateLimited = api.rateLimit({
+      keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.id}` : `address:${request.ip}`),
+      max: (request) => limitOf(request).max,
+      timeWindow: (request) => limitOf(request).timeWindowMs,
+      errorResponseBuilder: (request, context) => ({
+        statusCode: 429,
+        message: `nothing was written: over the rate limit of ${request.apiKey ? `API key '${request.apiKey.id}'` : `client ${request.ip}`} (${context.max} requests per ${limitOf(request).timeWindowMs} ms); retry in ${context.after}`,
       }),
-    ];
+    });
+    const writeGuard = [requireKey(options.keys, 'write'), rateLimited];
     const security = securityOf(keyed);
     const example = exampleWrite(config.namespaces);
 
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+
+    registerDlqRoutes(api, { config, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
 
     api.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 

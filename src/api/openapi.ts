@@ -61,6 +61,125 @@ export const batchOkSchema = {
   },
 } as const;
 
+/** Statuses every DLQ admin route may answer besides its 200. */
+export const dlqResponses = (ok: object): Record<string, object> => ({
+  200: ok,
+  400: withDescription('invalid request (a filter, a regular expression, an instant, an unknown target, a namespace without DLQ); nothing was done'),
+  401: withDescription('no API key, or an unknown one; nothing was done'),
+  403: withDescription("the key lacks the 'admin' role or may not act on this namespace; nothing was done"),
+  404: withDescription('unknown namespace; nothing was done'),
+  409: withDescription("the namespace's DLQ or marks topic does not exist yet (`wal topics apply` creates it); nothing was done"),
+  429: withDescription("over the key's rate limit (see Retry-After); nothing was done"),
+  500: withDescription('the cluster failed the operation; a replay or purge may have marked part of the selection'),
+});
+
+const markSchema = {
+  type: 'object',
+  description: 'how the record was handled: its mark in <dlq>.marks',
+  additionalProperties: true,
+  properties: {
+    action: { type: 'string', enum: ['replayed', 'purged'] },
+    at: { type: 'string', description: 'ISO instant' },
+    by: { type: 'string' },
+    toTarget: { type: 'string' },
+    filter: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+export const deadLetterSchema = {
+  type: 'object',
+  required: ['partition', 'offset', 'timestamp', 'key', 'value', 'headers'],
+  properties: {
+    partition: { type: 'integer' },
+    offset: { type: 'string', description: 'offset in the DLQ (int64) as a decimal string' },
+    timestamp: { type: 'integer', description: 'when it was dead-lettered, epoch ms' },
+    key: { type: ['string', 'null'] },
+    value: { type: ['string', 'null'], description: "the original intake record's bytes, base64" },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'the original headers plus the wal-dlq-* ones' },
+    mark: markSchema,
+  },
+} as const;
+
+/** Selection of a replay or purge: the filters of `wal dlq`, instants as ISO date-times or "30s"/"2h"/"3d" ago. */
+export const dlqFiltersSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    ids: { type: 'array', items: { type: 'string' }, maxItems: 10000 },
+    kinds: { type: 'array', items: { type: 'string', enum: ['permanent', 'exhausted', 'poison', 'error'] } },
+    targets: { type: 'array', items: { type: 'string' } },
+    reason: { type: 'string', description: 'regular expression the reason must match' },
+  },
+} as const;
+
+export const dlqListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    id: { type: 'string', description: 'comma-separated request ids' },
+    kind: { type: 'string', description: 'comma-separated kinds (permanent, exhausted, poison, error)' },
+    target: { type: 'string', description: 'comma-separated targets' },
+    reason: { type: 'string', description: 'regular expression the reason must match' },
+    limit: { type: 'string', pattern: '^[0-9]{1,9}$' },
+    all: { type: 'string', enum: ['true', 'false'], description: 'also replayed and purged records, with their mark' },
+  },
+} as const;
+
+export const dlqListSchema = {
+  description: 'dead letters oldest first, values base64',
+  type: 'object',
+  required: ['namespace', 'topic', 'count', 'records'],
+  properties: { namespace: { type: 'string' }, topic: { type: 'string' }, count: { type: 'integer' }, records: { type: 'array', items: deadLetterSchema } },
+} as const;
+
+export const dlqReplaySchema = {
+  description: 'what was replayed (sent to the intake and marked), or would be on a dry run',
+  type: 'object',
+  required: ['namespace', 'intake', 'dryRun', 'selected', 'replayed', 'records'],
+  properties: {
+    namespace: { type: 'string' },
+    intake: { type: 'string' },
+    toTarget: { type: 'string' },
+    dryRun: { type: 'boolean' },
+    selected: { type: 'integer' },
+    replayed: { type: 'integer' },
+    records: { type: 'array', items: deadLetterSchema },
+  },
+} as const;
+
+export const dlqPurgeSchema = {
+  description: 'what was marked purged, or would be on a dry run, and the marked prefixes deleted',
+  type: 'object',
+  required: ['namespace', 'dryRun', 'selected', 'purged', 'deleted', 'records'],
+  properties: {
+    namespace: { type: 'string' },
+    dryRun: { type: 'boolean' },
+    selected: { type: 'integer' },
+    purged: { type: 'integer' },
+    deleted: { type: 'array', items: { type: 'object', required: ['partition', 'upTo'], properties: { partition: { type: 'integer' }, upTo: { type: 'string' } } } },
+    records: { type: 'array', items: deadLetterSchema },
+  },
+} as const;
+
+export const dlqDepthSchema = {
+  description: 'dead letters not yet replayed or purged (wal_dlq_depth_records)',
+  type: 'object',
+  required: ['namespace', 'topic', 'depth', 'partitions'],
+  properties: {
+    namespace: { type: 'string' },
+    topic: { type: 'string' },
+    depth: { type: 'integer' },
+    partitions: {
+      type: 'array',
+      items: { type: 'object', required: ['partition', 'low', 'high'], properties: { partition: { type: 'integer' }, low: { type: 'string' }, high: { type: 'string' } } },
+    },
+  },
+} as const;
+
 /**
  * A write of this deployment's first namespace, as the document's example: the docs page offers it,
  * and schemathesis sends it, so a fuzz run writes at least once for real.
@@ -86,7 +205,8 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
       info: {
         title: 'wal WriteToLog API',
         version,
-        description: "Durable writes to a namespace's intake topic. `durable` says what happened: 'true' written, 'false' not written, 'unknown' retry with the same id.",
+        description:
+          "Durable writes to a namespace's intake topic. `durable` says what happened: 'true' written, 'false' not written, 'unknown' retry with the same id. The /v1/namespaces/{namespace}/dlq routes (admin role) list, replay and purge the namespace's dead letters and report its depth.",
       },
       components: {
         securitySchemes: {

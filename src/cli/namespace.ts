@@ -24,14 +24,5 @@ export function loadNamespace(files: string[], name: string): { config: WalConfi
   return { config, namespace: namespace };
 }
 
-/** "30s", "2h", "3d" ago, or an ISO instant, as epoch ms. */
-export function parseInstant(text: string, now = Date.now()): number {
-  const relative = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
-  if (relative) {
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-    return now - Number(relative[1]) * unit;
-  }
-  const instant = Date.parse(text);
-  if (Number.isNaN(instant)) throw new Error(`"${text}" is neither a duration ago (30s, 2h, 3d) nor an ISO date-time`);
-  return instant;
-}
+/** Where `wal dlq` and the HTTP admin routes read instants: one parser for both. */
+export { parseInstant } from '../dlq/dead-letters';

@@ -3,7 +3,7 @@ import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import { kafkaTargetHeaders, OK, type Delivery, type DeliveryResult, type Target } from '../targets';
 import { Dispatcher } from './dispatcher';
-import { deadLetterHeaders, DeadLetterKind } from '../wire/dlq';
+import { deadLetterHeaders, DeadLetterKind, replayTargetConflict, replayTargetOf } from '../wire/dlq';
 import { backoffDelay } from './backoff';
 import { ControlCommand } from './control';
 import { IdempotencyWindow } from './idempotency-window';
@@ -209,7 +209,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         await this.handOverMutations(item);
         continue;
       }
-      const target = this.dispatcher.targetFor(item.request.target);
+      const target = this.dispatcher.targetFor(replayTargetOf(item.entry.headers) ?? item.request.target);
       if (!target) {
         await this.fail(item.entry, item.fromStore, 'unrouted', { ok: false, retriable: false, reason: `request names no target and namespace "${this.options.namespace.name}" has no defaultTarget` });
         continue;
@@ -259,6 +259,12 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       return;
     }
     if (item.fromStore) await this.timers.remove(item.entry.id);
+    // Refused before it is remembered: a dead-lettered id stays new to the idempotency window.
+    const conflict = replayTargetConflict(item.entry.headers, item.request);
+    if (conflict) {
+      await this.deadLetter(item.entry, 'permanent', conflict, replayTargetOf(item.entry.headers));
+      return;
+    }
     await this.remember(item.entry);
     this.context.forward({ key: item.entry.key, value: item.entry.value, headers: item.entry.headers, intake: { kind: 'request', request: item.request } }, child);
   }

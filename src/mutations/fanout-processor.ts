@@ -2,7 +2,7 @@ import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { rootLogger, type Logger } from '../observability/logger';
 import type { OutputRecord, Processor, ProcessorContext, WalRecord } from '../engine/api';
 import { createAvroCodec, registryOf, SerdeError, type AvroCodec, type WithIntake, type WriteToLogRequest } from '../wire';
-import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
+import { deadLetterHeaders, replayTargetConflict, type DeadLetterKind } from '../wire/dlq';
 import { planChunks, type PlannedChunk } from './chunking';
 import { CHUNK_HEADERS, INTAKE_HEADERS } from '../wire/headers';
 import { ChunkCodec } from './chunk-codec';
@@ -78,6 +78,11 @@ export class FanoutProcessor implements Processor<WithIntake<WalRecord>> {
     }
     if (request.mutations.length === 0) {
       this.deadLetter(record, 'permanent', `request ${request.id} has no mutations: nothing to fan out`);
+      return;
+    }
+    const conflict = replayTargetConflict(record.headers, request);
+    if (conflict) {
+      this.deadLetter(record, 'permanent', conflict);
       return;
     }
 

@@ -3,7 +3,7 @@ import { namespaceStateTopicSpec } from './namespace-state';
 import type { NamespaceConfig } from './types';
 
 /** What a namespace needs on Kafka: one entry per topic, on the cluster (alias) that must hold it. */
-export type TopicRole = 'intake' | 'dlq' | 'timers-changelog' | 'completions' | 'fanout' | 'delivery' | 'namespace-state';
+export type TopicRole = 'intake' | 'dlq' | 'dlq-marks' | 'timers-changelog' | 'completions' | 'fanout' | 'delivery' | 'namespace-state';
 
 /** A namespace's topic, labelled with what it is for. */
 export interface NamespaceTopicSpec extends TopicSpec {
@@ -11,6 +11,14 @@ export interface NamespaceTopicSpec extends TopicSpec {
 }
 
 export const DEFAULT_DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * The compacted topic beside a DLQ that records which dead letters were replayed or purged. Kafka can
+ * only cut a partition's prefix, so a purge or replay marks records instead of deleting them.
+ */
+export function dlqMarksTopic(dlqTopic: string): string {
+  return `${dlqTopic}.marks`;
+}
 /** Room for the Avro envelope, headers and batch overhead around a payload of maxPayloadBytes. */
 const RECORD_OVERHEAD_BYTES = 64 * 1024;
 /** The broker's default message.max.bytes: topics never go below it. */
@@ -56,6 +64,15 @@ export function planTopics(ns: NamespaceConfig): NamespaceTopicSpec[] {
         'retention.ms': String(ns.dlq.retentionMs ?? DEFAULT_DLQ_RETENTION_MS),
         'max.message.bytes': recordBytes,
       },
+    });
+    // One partition: every mark of the namespace in one ordered log, read whole by `wal dlq` and the depth gauge.
+    specs.push({
+      cluster: ns.cluster,
+      topic: dlqMarksTopic(ns.topics.dlq),
+      role: 'dlq-marks',
+      partitions: 1,
+      replicationFactor: ns.replicationFactor,
+      configs: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1' },
     });
   }
   for (const topic of Object.values(ns.topics.targets)) {

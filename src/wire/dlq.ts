@@ -1,4 +1,4 @@
-import { DLQ_HEADERS } from './headers';
+import { DLQ_HEADERS, INTAKE_HEADERS } from './headers';
 
 /**
  * Why a record was dead-lettered: `permanent` (the target refused), `exhausted` (maxRetries reached),
@@ -48,4 +48,20 @@ const ADDED_BY_THE_DLQ = new Set<string>(Object.values(DLQ_HEADERS).filter((name
 /** The original record's headers, without what the DLQ added: what a replay sends back to the intake. */
 export function originalHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !ADDED_BY_THE_DLQ.has(name)));
+}
+
+/** The target a replay (`wal dlq replay --to-target`) delivers a request to, instead of the one it names. */
+export function replayTargetOf(headers: Record<string, string>): string | undefined {
+  return headers[INTAKE_HEADERS.toTarget];
+}
+
+/**
+ * Why a replayed request cannot go to its override target, else undefined: the fan-out applies each
+ * mutation on the target it names, so a replay cannot move a mutation for another target. Takes the
+ * request's shape, not its type: the engine reads this module, and the intake types reach the namespace config.
+ */
+export function replayTargetConflict(headers: Record<string, string>, request: { readonly mutations: ReadonlyArray<{ readonly target: string }> }): string | undefined {
+  const override = replayTargetOf(headers);
+  const elsewhere = override === undefined ? undefined : request.mutations.find((m) => m.target !== override);
+  return elsewhere && `replayed to target "${override}" but holds a mutation for target "${elsewhere.target}", which only that target can apply`;
 }

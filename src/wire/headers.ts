@@ -15,6 +15,11 @@ export const INTAKE_HEADERS = {
    * with the data and reaches the task that owns the partition.
    */
   control: 'wal-control',
+  /**
+   * A replay's target override (`wal dlq replay --to-target`): the request is delivered to this target
+   * of the namespace only, whatever target it named. Kept through retries, like every header.
+   */
+  toTarget: 'wal-to-target',
 } as const;
 
 /** Headers of a chunk record on `wal.<ns>.target.<t>`, so tools can follow a transaction without decoding. */

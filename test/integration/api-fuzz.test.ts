@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mintApiKey } from '../../src/api';
+import { applyTopics, createKafkaClient } from '../../src/kafka';
+import { loadConfig } from '../../src/namespaces';
+import { planTopics } from '../../src/namespaces/topic-plan';
 import { uniqueTopic } from '../support/clusters';
 import { ordersNamespace, ROOT, startWalApi, WalApiProcess } from '../support/wal-cli';
 
@@ -62,7 +65,16 @@ describe('schemathesis against a running wal api', () => {
     await ordersNamespace(topology, uniqueTopic('api-fuzz-intake'));
     // Every namespace, so that writes reach the writer (an unknown one is its 404), not only 403s; a
     // limit far above what the fuzzer sends, so that it sees the API, not 429s.
-    fs.writeFileSync(keys, `keys:\n  - { id: fuzz, hash: "${key.hash}", namespaces: ["*"], roles: [write], rateLimit: { max: 100000, timeWindow: 1m } }\n`);
+    // Admin too, so that the DLQ routes run on the namespace's real (empty) DLQ and marks topics.
+    fs.writeFileSync(keys, `keys:\n  - { id: fuzz, hash: "${key.hash}", namespaces: ["*"], roles: [write, admin], rateLimit: { max: 100000, timeWindow: 1m } }\n`);
+    const config = loadConfig([topology]);
+    const admin = createKafkaClient(config.clusters.A, 'wal-api-fuzz').admin();
+    await admin.connect();
+    try {
+      await applyTopics(admin, planTopics(config.namespaces[0]));
+    } finally {
+      await admin.disconnect();
+    }
     api = await startWalApi(['-t', topology, '--port', '0', '--keys-file', keys], { WAL_LOG_LEVEL: 'error' });
   }, 360_000);
 
@@ -79,18 +91,25 @@ describe('schemathesis against a running wal api', () => {
     process.stdout.write(`schemathesis (with key): ${run.summary}\n`);
     if (run.code !== 0) throw new Error(`schemathesis exited ${run.code}:\n${run.output}`);
     expect(run.summary).not.toMatch(/failure|error/);
-    // The document's example (a write to 'orders') was sent and written.
-    expect(run.output).toMatch(/Examples \(in [\d.]+s\)\s+✅ 2 passed/);
+    // The document's examples were sent and answered: the writes to 'orders', and the four DLQ admin
+    // operations on orders' real (empty) DLQ.
+    expect(run.output).toMatch(/Examples \(in [\d.]+s\)\s+✅ 6 passed/);
   }, 120_000);
 
-  it('gets only 401s from the write operations without a key', async () => {
+  it('gets only 401s from the protected operations (writes, DLQ admin) without a key', async () => {
     const har = path.join(dir, 'keyless.har');
     const run = await schemathesis([`${api.base}/openapi.json`, '--include-path-regex', '^/v1/', '--checks', 'not_a_server_error', '--max-examples', '50', '--seed', '2', '--report', 'har', '--report-har-path', har]);
     process.stdout.write(`schemathesis (no key): ${run.summary}\n`);
     if (run.code !== 0) throw new Error(`schemathesis exited ${run.code}:\n${run.output}`);
-    // The documented operations (POST); other methods on these paths are 405 for anyone.
-    const entries = (JSON.parse(fs.readFileSync(har, 'utf8')) as Har).log.entries.filter((entry) => entry.request.method === 'POST');
+    // The documented operations; other methods on these paths are 405 for anyone.
+    const documented = ({ request: { method, url } }: Har['log']['entries'][number]): boolean => {
+      const { pathname } = new URL(url);
+      if (method === 'POST') return /^\/v1\/(wal\/write(-batch)?|namespaces\/[^/]+\/dlq\/(replay|purge))$/.test(pathname);
+      return method === 'GET' && /^\/v1\/namespaces\/[^/]+\/dlq(\/depth)?$/.test(pathname);
+    };
+    const entries = (JSON.parse(fs.readFileSync(har, 'utf8')) as Har).log.entries.filter(documented);
     expect(entries.length).toBeGreaterThan(10);
+    expect(new Set(entries.map((entry) => new URL(entry.request.url).pathname.split('/')[2]))).toEqual(new Set(['wal', 'namespaces']));
     const statuses = [...new Set(entries.map((entry) => entry.response.status))];
     expect(statuses).toEqual([401]);
   }, 120_000);

@@ -1,6 +1,6 @@
 import { createWalWriter } from '../../src/api';
 import { DLQ_HEADERS } from '../../src/wire/headers';
-import { readDeadLetters } from '../../src/ops/dead-letters';
+import { readDeadLetters } from '../../src/dlq/dead-letters';
 import type { NamespaceRunner } from '../../src/engine';
 import { startHttpTargetServer, respond, type HttpTargetServer } from '../support/http-target';
 import { collect, configFile, delayedQueueNamespace, header, headerMap, percentile, startQueue, stopCollectors } from '../support/delayed-queue';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WalWriter } from '../../src/api';
 import { DLQ_HEADERS, REDRIVE_HEADERS } from '../../src/wire/headers';
-import { readDeadLetters } from '../../src/ops/dead-letters';
+import { readDeadLetters } from '../../src/dlq/dead-letters';
 import { metricsRegistry } from '../../src/observability/metrics';
 import type { NamespaceRunner } from '../../src/engine';
 import {

@@ -5,7 +5,7 @@ import { ConfigResourceTypes, Partitioners, type Admin } from 'kafkajs';
 import { runTopicsApply } from '../../src/cli/commands/topics';
 import { parseConfig, type NamespaceConfig } from '../../src/namespaces';
 import { applyTopics, createKafkaClient } from '../../src/kafka';
-import { planTopics } from '../../src/namespaces/topic-plan';
+import { dlqMarksTopic, planTopics } from '../../src/namespaces/topic-plan';
 import { NAMESPACE_STATE_TOPIC } from '../../src/namespaces/namespace-state';
 import { testCluster, uniqueTopic } from '../support/clusters';
 
@@ -71,7 +71,7 @@ describe('topic provisioning on a real broker', () => {
 
     const result = await applyTopics(admin, specs);
 
-    const all = [ns.topics.intake, ns.topics.timersChangelog, ns.topics.completions, ns.topics.dlq, ns.topics.targets.out, ns.topics.targets.hook, `${ns.name}.out`];
+    const all = [ns.topics.intake, ns.topics.timersChangelog, ns.topics.completions, ns.topics.dlq, dlqMarksTopic(ns.topics.dlq), ns.topics.targets.out, ns.topics.targets.hook, `${ns.name}.out`];
     expect(own(result.created).sort()).toEqual([...all].sort());
     expect(own(result.unchanged)).toEqual([]);
     expect([...result.created, ...result.unchanged]).toContain(NAMESPACE_STATE_TOPIC);
@@ -85,6 +85,7 @@ describe('topic provisioning on a real broker', () => {
       [ns.topics.timersChangelog]: 3,
       [ns.topics.completions]: 3,
       [ns.topics.dlq]: 3,
+      [dlqMarksTopic(ns.topics.dlq)]: 1,
       [ns.topics.targets.out]: 3,
       [ns.topics.targets.hook]: 3,
       [`${ns.name}.out`]: 2,
@@ -92,6 +93,7 @@ describe('topic provisioning on a real broker', () => {
     expect(await topicConfig(admin, ns.topics.timersChangelog, 'cleanup.policy')).toBe('compact');
     expect(await topicConfig(admin, ns.topics.intake, 'cleanup.policy')).toBe('delete');
     expect(await topicConfig(admin, ns.topics.dlq, 'retention.ms')).toBe(String(90 * 86_400_000));
+    expect(await topicConfig(admin, dlqMarksTopic(ns.topics.dlq), 'cleanup.policy')).toBe('compact');
 
     // Leaders are up when applyTopics returns: a producer can write at once.
     const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -128,7 +130,7 @@ describe('topic provisioning on a real broker', () => {
       expect.objectContaining({ topic: ns.topics.timersChangelog, kind: 'cleanup.policy', expected: 'compact', actual: 'delete' }),
     ]);
     expect(result.drift[0].message).toContain(`has 1 partitions, configured 3`);
-    expect(own(result.created)).toHaveLength(5);
+    expect(own(result.created)).toHaveLength(6); // completions, DLQ, its marks, two fan-out topics, the Kafka target's topic
     expect(own(result.unchanged)).toEqual([]);
 
     expect(await partitionCounts(admin, [ns.topics.intake])).toEqual({ [ns.topics.intake]: 1 });

@@ -61,7 +61,11 @@ describe('architecture of src/', () => {
     expect(violations('api', ['ops', 'cli', 'engine', ...PERSONAS, 'devcluster'])).toEqual([]);
   });
 
-    it('keeps dev tooling out of the product: only the CLI reaches src/devcluster, never the library entry point', () => {
+  it('keeps the DLQ operations a room of their own that the CLI, the HTTP API and ops share: it reaches none of them, nor the engine or a persona', () => {
+    expect(violations('dlq', ['ops', 'api', 'cli', 'engine', ...PERSONAS, 'registry', 'devcluster'])).toEqual([]);
+  });
+
+  it('keeps dev tooling out of the product: only the CLI reaches src/devcluster, never the library entry point', () => {
     const rooms = [...new Set(edges.map((e) => roomOf(e.from)))].filter((r) => r !== 'cli' && r !== 'devcluster');
     expect(rooms.flatMap((room) => violations(room, ['devcluster']))).toEqual([]);
     expect(rooms).toContain('index');

@@ -86,6 +86,7 @@ describe('sample topologies', () => {
     expect(byRole('intake')[0]).toMatchObject({ topic: 'wal.delayed-notifications.intake', partitions: 6 });
     expect(byRole('timers-changelog')[0]).toMatchObject({ partitions: 6, configs: expect.objectContaining({ 'cleanup.policy': 'compact' }) });
     expect(byRole('dlq')[0].configs['retention.ms']).toBe(String(30 * 86_400_000));
+    expect(byRole('dlq-marks')).toEqual([expect.objectContaining({ topic: `${byRole('dlq')[0].topic}.marks`, partitions: 1, configs: expect.objectContaining({ 'cleanup.policy': 'compact' }) })]);
     expect(byRole('fanout').map((s) => s.topic)).toEqual(['wal.delayed-notifications.target.events', 'wal.delayed-notifications.target.webhook']);
     expect(byRole('delivery')).toEqual([expect.objectContaining({ topic: 'notifications.delivered', cluster: 'primary', partitions: 6 })]);
   });

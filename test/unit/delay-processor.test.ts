@@ -220,6 +220,28 @@ describe('dispatcher (through the delay topology)', () => {
     expect(q.delivered('out')).toEqual(['2']);
   });
 
+  it('sends a replay with a target override (wal dlq replay --to-target) to that target only, whatever the request named', async () => {
+    const replayed = { [INTAKE_HEADERS.toTarget]: 'hook' };
+    await driver.pipeInputs(q.ns.topics.intake, [await q.write('named-out', { target: 'out' }, replayed), await q.write('default', {}, replayed), await q.write('plain')]);
+    expect(q.delivered('hook')).toEqual(['named-out', 'default']);
+    expect(q.delivered('out')).toEqual(['plain']);
+  });
+
+  it('keeps the target override through a retry from the timer store', async () => {
+    const hook = q.target('hook');
+    hook.answer = (d) => (d.attempt === 1 ? failed(true, 'ECONNREFUSED') : OK);
+    await driver.pipeInput(q.ns.topics.intake, await q.write('again', { target: 'out' }, { [INTAKE_HEADERS.toTarget]: 'hook' }));
+    await driver.advanceWallClockTime(backoffDelay(1, BACKOFF));
+    expect(hook.tries.map((d) => [d.id, d.attempt])).toEqual([['again', 1], ['again', 2]]);
+    expect(q.target('out').tries).toEqual([]);
+  });
+
+  it('dead-letters a replay to a target the namespace does not have as permanent, naming it', async () => {
+    await driver.pipeInput(q.ns.topics.intake, await q.write('nowhere', {}, { [INTAKE_HEADERS.toTarget]: 'gone' }));
+    expect(driver.readOutput(q.ns.topics.dlq)!.headers).toMatchObject({ [DLQ_HEADERS.kind]: 'permanent', [DLQ_HEADERS.target]: 'gone', [DLQ_HEADERS.reason]: expect.stringMatching(/no target "gone"/) });
+    expect(q.target('out').tries).toEqual([]);
+  });
+
   it('builds each target once, on its first delivery, and closes it with the task', async () => {
     expect(q.made).toEqual([]);
     await driver.pipeInput(q.ns.topics.intake, await q.write('1'));

@@ -10,7 +10,7 @@ import {
   type TxnStatus,
 } from '../../src/mutations';
 import { txnStatusKey } from '../../src/mutations/txn-tracker';
-import { CHUNK_HEADERS, DLQ_HEADERS, REDRIVE_HEADERS } from '../../src/wire/headers';
+import { CHUNK_HEADERS, DLQ_HEADERS, INTAKE_HEADERS, REDRIVE_HEADERS } from '../../src/wire/headers';
 import type { Mutation, WriteToLogRequest } from '../../src/wire';
 import { encodeRequest, LocalAvroCodec, writeRequest } from '../support/avro-codec';
 import { ScriptedTarget } from '../support/scripted-target';
@@ -109,6 +109,16 @@ describe('fan-out (mutation topology on the test driver)', () => {
     const [chunk] = driver.readAllOutput(ns.topics.targets.orders);
     expect(await new ChunkCodec(codec).decode(chunk.value)).toMatchObject({ txnId: 'txn-3', chunkIndex: 1, chunkCount: 3 });
     expect(decodeTxnEvent(driver.readOutput(ns.topics.completions)!.value)).toMatchObject({ kind: 'redrive', target: 'orders', chunkIndex: 1 });
+  });
+
+  it('honours a replay to one target (wal dlq replay --to-target): its own chunk goes through, a mutation for another target is dead-lettered, never applied', async () => {
+    const toOrders = { [INTAKE_HEADERS.toTarget]: 'orders' };
+    await driver.pipeInput(ns.topics.intake, await intake('txn-5', { mutations: [put('orders', 'o5', 1)] }, { ...toOrders, [REDRIVE_HEADERS.target]: 'orders', [REDRIVE_HEADERS.chunkIndex]: '0', [REDRIVE_HEADERS.chunkCount]: '2' }));
+    expect(driver.readAllOutput(ns.topics.targets.orders)).toHaveLength(1);
+    await driver.pipeInput(ns.topics.intake, await intake('txn-6', { mutations: [put('orders', 'o6', 1), put('cache', 'c6', 1)] }, toOrders));
+    expect(driver.readAllOutput(ns.topics.targets.orders)).toEqual([]);
+    expect(driver.readAllOutput(ns.topics.targets.cache)).toEqual([]);
+    expect(driver.readOutput(ns.topics.dlq)!.headers).toMatchObject({ [DLQ_HEADERS.kind]: 'permanent', [DLQ_HEADERS.reason]: 'replayed to target "orders" but holds a mutation for target "cache", which only that target can apply' });
   });
 
   it('dead-letters a request without mutations as permanent, and an undecodable record as poison', async () => {

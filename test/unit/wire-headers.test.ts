@@ -24,7 +24,7 @@ describe('the wire contract: header names', () => {
       'DLQ_HEADERS.id=wal-id', 'DLQ_HEADERS.kind=wal-dlq-kind', 'DLQ_HEADERS.lastFailureAt=wal-dlq-last-failure', 'DLQ_HEADERS.reason=wal-dlq-reason',
       'DLQ_HEADERS.sourceOffset=wal-dlq-source-offset', 'DLQ_HEADERS.sourcePartition=wal-dlq-source-partition', 'DLQ_HEADERS.sourceTopic=wal-dlq-source-topic',
       'DLQ_HEADERS.target=wal-dlq-target',
-      'INTAKE_HEADERS.control=wal-control', 'INTAKE_HEADERS.id=wal-id', 'INTAKE_HEADERS.namespace=wal-namespace',
+      'INTAKE_HEADERS.control=wal-control', 'INTAKE_HEADERS.id=wal-id', 'INTAKE_HEADERS.namespace=wal-namespace', 'INTAKE_HEADERS.toTarget=wal-to-target',
       'KAFKA_TARGET_HEADERS.chunkIndex=wal-chunk-index', 'KAFKA_TARGET_HEADERS.contentType=content-type', 'KAFKA_TARGET_HEADERS.id=wal-id',
       'KAFKA_TARGET_HEADERS.op=wal-op', 'KAFKA_TARGET_HEADERS.sequence=wal-sequence', 'KAFKA_TARGET_HEADERS.txnId=wal-txn-id',
       'ORIGIN_HEADERS.alias=wal-origin-alias', 'ORIGIN_HEADERS.clusterId=wal-origin',

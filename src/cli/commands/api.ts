@@ -88,7 +88,7 @@ function registerKeyCommands(api: Command): void {
 export function registerApi(program: Command): void {
   const api = program
     .command('api')
-    .description('serve the WriteToLog HTTP API: POST /v1/wal/write, POST /v1/wal/write-batch, GET /health, GET /ready, GET /openapi.json, GET /docs')
+    .description('serve the WriteToLog HTTP API: POST /v1/wal/write, POST /v1/wal/write-batch, GET /health, GET /ready, GET /openapi.json, GET /docs; DLQ admin (admin role): GET /v1/namespaces/:ns/dlq, POST …/dlq/replay, POST …/dlq/purge, GET …/dlq/depth')
     .option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES)
     .option('--port <port>', 'port to listen on', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')

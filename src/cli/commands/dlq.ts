@@ -1,10 +1,19 @@
 import { Command } from 'commander';
 import { createKafkaClient } from '../../kafka';
-import { DEAD_LETTER_KINDS, originalHeaders } from '../../wire/dlq';
-import { ConfigError } from '../../namespaces';
+import { DEAD_LETTER_KINDS } from '../../wire/dlq';
 import { DLQ_HEADERS } from '../../wire/headers';
-import { readDeadLetters, type DeadLetter } from '../../ops/dead-letters';
-import { DEFAULT_TOPOLOGY_FILES, loadNamespace, parseInstant } from '../namespace';
+import {
+  deadLetterJson,
+  dlqDepth,
+  listDeadLetters,
+  parseDlqFilters,
+  purgeDeadLetters,
+  replayDeadLetters,
+  type DlqFilterInput,
+  type DlqScope,
+  type LedgerDeadLetter,
+} from '../../dlq/operations';
+import { DEFAULT_TOPOLOGY_FILES, loadNamespace } from '../namespace';
 
 interface DlqOptions {
   topology: string[];
@@ -17,49 +26,46 @@ interface DlqOptions {
   reason?: string;
   limit?: string;
   json?: boolean;
+  all?: boolean;
   dryRun?: boolean;
+  toTarget?: string;
 }
 
-function reasonPattern(source: string): RegExp {
-  try {
-    return new RegExp(source);
-  } catch (error) {
-    throw new ConfigError([`--reason "${source}": not a regular expression (${(error as Error).message})`]);
-  }
+function progress(verb: string): (done: number, total: number) => void {
+  return (done, total) => {
+    if (process.stderr.isTTY || done === total) process.stderr.write(`\r${verb} ${done}/${total}`);
+    if (done === total) process.stderr.write('\n');
+  };
 }
 
-function progress(read: number, total: number): void {
-  if (process.stderr.isTTY || read === total) process.stderr.write(`\rread ${read}/${total} DLQ records`);
-  if (read === total) process.stderr.write('\n');
-}
-
-function describe(record: DeadLetter): string {
+function describe(record: LedgerDeadLetter): string {
   const h = record.headers;
+  const mark = record.mark ? `  [${record.mark.action} ${record.mark.at}${record.mark.by ? ` by ${record.mark.by}` : ''}${record.mark.toTarget ? ` to ${record.mark.toTarget}` : ''}]` : '';
   return [
-    `${new Date(record.timestamp).toISOString()}  id=${h[DLQ_HEADERS.id] ?? '?'}  kind=${h[DLQ_HEADERS.kind] ?? '?'}${h[DLQ_HEADERS.errorClass] ? ` (${h[DLQ_HEADERS.errorClass]})` : ''}  attempts=${h[DLQ_HEADERS.attempts] ?? '?'}  target=${h[DLQ_HEADERS.target] ?? '-'}`,
+    `${new Date(record.timestamp).toISOString()}  id=${h[DLQ_HEADERS.id] ?? '?'}  kind=${h[DLQ_HEADERS.kind] ?? '?'}${h[DLQ_HEADERS.errorClass] ? ` (${h[DLQ_HEADERS.errorClass]})` : ''}  attempts=${h[DLQ_HEADERS.attempts] ?? '?'}  target=${h[DLQ_HEADERS.target] ?? '-'}${mark}`,
     `    reason: ${h[DLQ_HEADERS.reason] ?? '?'}`,
     `    from ${h[DLQ_HEADERS.sourceTopic]}[${h[DLQ_HEADERS.sourcePartition]}]@${h[DLQ_HEADERS.sourceOffset]}, failures ${h[DLQ_HEADERS.firstFailureAt]} … ${h[DLQ_HEADERS.lastFailureAt]}; dlq [${record.partition}]@${record.offset}`,
   ].join('\n');
 }
 
-async function select(options: DlqOptions): Promise<{ records: DeadLetter[]; intake: string; dlq: string; produce: ReturnType<typeof createKafkaClient> }> {
+function filterInput(options: DlqOptions): DlqFilterInput {
+  return { since: options.since, until: options.until, ids: options.id, kinds: options.kind, targets: options.target, reason: options.reason };
+}
+
+/** The filters as given, without empty ones: what a mark records of the command that made it. */
+function filterRecord(options: DlqOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(filterInput(options)).filter(([, value]) => value !== undefined));
+}
+
+function scopeOf(options: DlqOptions): DlqScope {
   const { config, namespace } = loadNamespace(options.topology, options.namespace);
-  const kafka = createKafkaClient(config.clusters[namespace.cluster], 'wal-dlq');
-  const records = await readDeadLetters(kafka, namespace.topics.dlq, {
-    since: options.since === undefined ? undefined : parseInstant(options.since),
-    until: options.until === undefined ? undefined : parseInstant(options.until),
-    ids: options.id,
-    kinds: options.kind,
-    targets: options.target,
-    reason: options.reason === undefined ? undefined : reasonPattern(options.reason),
-    limit: options.limit === undefined ? undefined : Number(options.limit),
-    onProgress: progress,
-  });
-  return { records, intake: namespace.topics.intake, dlq: namespace.topics.dlq, produce: kafka };
+  return { kafka: createKafkaClient(config.clusters[namespace.cluster], 'wal-dlq'), namespace, onProgress: progress('read DLQ records') };
 }
 
 export function registerDlq(program: Command): void {
-  const dlq = program.command('dlq').description("inspect and replay a namespace's dead-letter queue");
+  const dlq = program
+    .command('dlq')
+    .description("inspect, replay and purge a namespace's dead-letter queue (replay and purge mark records in <dlq>.marks; nothing unselected is ever deleted)");
   const common = (command: Command): Command =>
     command
       .requiredOption('-n, --namespace <name>', 'namespace')
@@ -71,42 +77,63 @@ export function registerDlq(program: Command): void {
       .option('--target <targets...>', 'only records that failed on these targets')
       .option('--reason <regex>', 'only records whose reason matches this regular expression');
 
-  common(dlq.command('list').description('show dead-lettered records with their reason, attempts and source'))
+  common(dlq.command('list').description('show dead-lettered records with their reason, attempts and source (not those already replayed or purged)'))
+    .option('--all', 'also show replayed and purged records, with their mark')
     .option('--limit <n>', 'at most this many records')
-    .option('--json', 'one JSON object per line')
+    .option('--json', 'one JSON object per line (value as base64)')
     .action(async (options: DlqOptions) => {
-      const { records, dlq: topic } = await select(options);
-      for (const record of records) {
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify({ ...record, key: record.key?.toString() ?? null, value: record.value?.toString('base64') ?? null })}\n`);
-        } else {
-          process.stdout.write(`${describe(record)}\n`);
-        }
-      }
-      if (!options.json) process.stdout.write(`${records.length} record(s) in ${topic}\n`);
+      const filters = parseDlqFilters(filterInput(options));
+      const scope = scopeOf(options);
+      const records = await listDeadLetters(scope, filters, { all: options.all, limit: options.limit === undefined ? undefined : Number(options.limit) });
+      for (const record of records) process.stdout.write(`${options.json ? JSON.stringify(deadLetterJson(record)) : describe(record)}\n`);
+      if (!options.json) process.stdout.write(`${records.length} record(s) in ${scope.namespace.topics.dlq}\n`);
     });
 
-  common(dlq.command('replay').description('re-produce dead-lettered records to the intake topic, with a fresh attempt count'))
-    .option('--dry-run', 'list what would be replayed, send nothing')
+  common(dlq.command('replay').description('re-produce selected dead letters to the intake with a fresh attempt count, and mark them replayed once acknowledged'))
+    .option('--to-target <name>', 'deliver the replayed requests only to this target of the namespace, whatever target they named')
+    .option('--dry-run', 'list what would be replayed, send and mark nothing')
     .action(async (options: DlqOptions) => {
-      const { records, intake, produce } = await select(options);
+      const filters = parseDlqFilters(filterInput(options));
+      const scope = scopeOf(options);
+      const result = await replayDeadLetters(scope, filters, {
+        by: 'cli',
+        filter: filterRecord(options),
+        toTarget: options.toTarget,
+        dryRun: options.dryRun,
+        onSent: progress('replayed'),
+      });
+      const to = `${result.intake}${options.toTarget ? ` for target ${options.toTarget}` : ''}`;
       if (options.dryRun) {
-        for (const record of records) process.stdout.write(`${describe(record)}\n`);
-        process.stdout.write(`would replay ${records.length} record(s) to ${intake}\n`);
+        for (const record of result.records) process.stdout.write(`${describe(record)}\n`);
+        process.stdout.write(`would replay ${result.records.length} record(s) to ${to}\n`);
         return;
       }
-      const producer = produce.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      try {
-        for (let i = 0; i < records.length; i += 500) {
-          const batch = records.slice(i, i + 500);
-          await producer.send({ topic: intake, acks: -1, messages: batch.map((r) => ({ key: r.key, value: r.value, headers: originalHeaders(r.headers) })) });
-          process.stderr.write(`\rreplayed ${Math.min(i + 500, records.length)}/${records.length}`);
-        }
-        if (records.length > 0) process.stderr.write('\n');
-      } finally {
-        await producer.disconnect();
+      process.stdout.write(`replayed ${result.replayed} record(s) to ${to}\n`);
+    });
+
+  common(dlq.command('purge').description('mark selected dead letters purged (no longer listed, replayed or counted); deletes only a prefix of marked records'))
+    .option('--dry-run', 'list what would be purged, mark nothing')
+    .action(async (options: DlqOptions) => {
+      const filters = parseDlqFilters(filterInput(options));
+      const scope = scopeOf(options);
+      const result = await purgeDeadLetters(scope, filters, { by: 'cli', filter: filterRecord(options), dryRun: options.dryRun, onMarked: progress('purged') });
+      if (options.dryRun) {
+        for (const record of result.records) process.stdout.write(`${describe(record)}\n`);
+        process.stdout.write(`would purge ${result.records.length} record(s) of ${scope.namespace.topics.dlq}\n`);
+        return;
       }
-      process.stdout.write(`replayed ${records.length} record(s) to ${intake}\n`);
+      const deleted = result.deleted.map((d) => `[${d.partition}] below ${d.upTo}`).join(', ');
+      process.stdout.write(`purged ${result.purged} record(s) of ${scope.namespace.topics.dlq}${deleted ? `; deleted the marked prefix of ${deleted}` : ''}\n`);
+    });
+
+  dlq
+    .command('depth')
+    .description('dead letters not yet replayed or purged (what wal_dlq_depth_records reports)')
+    .requiredOption('-n, --namespace <name>', 'namespace')
+    .option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES)
+    .option('--json', 'as one JSON object')
+    .action(async (options: DlqOptions) => {
+      const depth = await dlqDepth(scopeOf(options));
+      process.stdout.write(options.json ? `${JSON.stringify(depth)}\n` : `${depth.depth} record(s) waiting in ${depth.topic}\n`);
     });
 }

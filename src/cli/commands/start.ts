@@ -12,6 +12,7 @@ import { WalInstance, type InstanceRunner } from '../../ops/instance';
 import { runnerFor, STREAM_PERSONAS } from '../../personas';
 import { startAdminServer, type AdminServer } from '../../ops/admin-server';
 import { DEFAULT_STATE_FOLLOW_INTERVAL_MS, NamespaceStateFollower } from '../../ops/namespace-state-follower';
+import { DEFAULT_DLQ_DEPTH_INTERVAL_MS, DlqDepthPoller } from '../../ops/dlq-depth-poller';
 import { selectNamespaces } from '../namespace';
 
 export interface StartOptions {
@@ -38,6 +39,8 @@ export interface StartOptions {
   readonly shard?: string;
   /** How often the namespace state topic (`wal namespace pause|resume`) is read again (default 2s). */
   readonly stateInterval?: string;
+  /** How often wal_dlq_depth_records is computed (default 15s; 0 = never). */
+  readonly dlqDepthInterval?: string;
 }
 
 export const DEFAULT_STATE_DIR = 'wal-state';
@@ -106,6 +109,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     throw new ConfigError([`--session-timeout "${options.sessionTimeout}": expected a duration of at least 6s (the broker's group.min.session.timeout.ms)`]);
   }
   // kafkajs heartbeats every heartbeatInterval; a third of the session keeps the usual ratio.
+  const dlqDepthIntervalMs = options.dlqDepthInterval !== undefined ? parseDuration(options.dlqDepthInterval) : DEFAULT_DLQ_DEPTH_INTERVAL_MS;
+  if (dlqDepthIntervalMs === undefined || dlqDepthIntervalMs < 0) throw new ConfigError([`--dlq-depth-interval "${options.dlqDepthInterval}": expected a duration like 15s (0 turns the gauge off)`]);
   const tuning = sessionTimeoutMs === undefined ? undefined : { sessionTimeoutMs, heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 3) };
 
   const clients = new Map<string, Kafka>();
@@ -144,6 +149,11 @@ export async function runStart(options: StartOptions): Promise<number> {
   let admin: AdminServer | undefined;
   let registry: NamespaceRegistry | undefined;
   let watcher: RegistryWatcher | undefined;
+  // Only /metrics shows the gauge: without an admin port there is no one to compute it for.
+  const dlqDepth =
+    dlqDepthIntervalMs > 0 && adminPort !== undefined
+      ? new DlqDepthPoller({ namespaces: namespaces.map((ns) => ({ namespace: ns, kafka: clientFor(ns.cluster) })), intervalMs: dlqDepthIntervalMs, logger: logger.child({ component: 'dlq-depth' }) })
+      : undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
   const signal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
@@ -190,6 +200,8 @@ export async function runStart(options: StartOptions): Promise<number> {
       { instanceId, stateDir, shard, namespaces: namespaces.map((n) => n.name), registry: watcher?.runningVersions() },
       'wal started; SIGTERM or SIGINT stops it gracefully',
     );
+    dlqDepth?.start();
+    logger.info({ instanceId, stateDir, namespaces: namespaces.map((n) => n.name) }, 'wal started; SIGTERM or SIGINT stops it gracefully');
     const name = await signal;
     watcher?.stop();
     logger.info({ signal: name, timeoutMs }, 'shutting down: stop fetching, drain, commit, close stores');
@@ -233,6 +245,7 @@ export function registerStart(program: Command): void {
     .option('--registry-topic <topic>', 'registry topic', DEFAULT_REGISTRY_TOPIC)
     .option('--shard <name>', `run only the namespaces of this shard (default: all in the files; "${DEFAULT_SHARD}" with --registry)`)
     .option('--state-interval <duration>', 'how often to re-read the namespace state topic (wal namespace pause|resume)', '2s')
+    .option('--dlq-depth-interval <duration>', 'how often wal_dlq_depth_records is computed for the namespaces with a DLQ, while --admin-port serves /metrics (0 = never)', '15s')
     .option('--admin-host <host>', `address the admin port binds (default: $WAL_ADMIN_HOST, else ${DEFAULT_ADMIN_HOST}; 127.0.0.1 keeps it local)`)
     .action(async (options: StartOptions) => {
       const code = await runStart(options);
