@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { benchDelayZero, benchTimers } from './delay';
 import { benchHttp } from './http';
+import { benchScale } from './scale';
 import type { BenchContext } from './lib/context';
 import { benchExternal } from './lib/external';
 import { durationFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
@@ -14,7 +15,7 @@ import type { Report } from './lib/results';
 import { openSession, runMain } from './lib/session';
 import { figuresTable } from './lib/table';
 
-const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror'];
+const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror', 'scale'];
 
 const USAGE = `npm run bench -- [flags]
   --quick                  small sizes and 2 runs (~1 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
@@ -25,7 +26,8 @@ const USAGE = `npm run bench -- [flags]
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
   --firing <n>             timers made due per timers run (quick 1k, full 10k)
   --fire-window <dur>      spread of the due times of those (quick 2s, full 10s)
-  --partitions <n>         intake partitions (default 4)
+  --partitions <n>         intake partitions (default 4; scale uses 6)
+  --instances <n,...>      wal start processes per scale step (default 1,2,3)
   --value-bytes <n>        payload size (default 100)
   --http-concurrency <n>   concurrent HTTP clients (default 32)
   --http-duration <dur>    measured time per HTTP run (quick 3s, full 15s)
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
       firing: { type: 'string' },
       'fire-window': { type: 'string' },
       partitions: { type: 'string' },
+      instances: { type: 'string' },
       'value-bytes': { type: 'string' },
       'http-concurrency': { type: 'string' },
       'http-duration': { type: 'string' },
@@ -124,6 +127,9 @@ async function main(): Promise<number> {
     );
     await section('fanout', () => benchFanout(ctx, quick, runs, mutations));
     await section('mirror', () => benchMirror(ctx, quick, runs, records));
+    await section('scale', () =>
+      benchScale(ctx, { records: quick ? Math.max(records, 30_000) : 2 * records, partitions: intFlag(flags, 'partitions', 6), instances: intListFlag(flags, 'instances', [1, 2, 3]), valueBytes, runs }),
+    );
   } finally {
     await cluster.stop();
   }
