@@ -49,7 +49,8 @@ interface PurgeBody {
 }
 
 export interface DlqRoutesOptions {
-  readonly config: WalConfig;
+  /** The namespaces as of now (they change while the server runs when it follows the registry). */
+  readonly config: () => WalConfig;
   /** Hooks every route runs first: the admin key check and the rate limit. */
   readonly guard: onRequestHookHandler[];
   readonly security: Array<Record<string, string[]>> | undefined;
@@ -67,7 +68,8 @@ function fail(reply: FastifyReply, status: number, message: string): FastifyRepl
 }
 
 export function registerDlqRoutes(api: FastifyInstance, options: DlqRoutesOptions): void {
-  const { config, guard, security } = options;
+  const { guard, security } = options;
+  const config = options.config();
   // The first namespace as the document's example: the docs page offers it and schemathesis sends it, so a fuzz run reaches a real DLQ.
   const first = config.namespaces[0]?.name;
   const paramsSchema = { type: 'object', required: ['namespace'], properties: { namespace: { type: 'string', ...(first ? { examples: [first] } : {}) } } };
@@ -75,16 +77,17 @@ export function registerDlqRoutes(api: FastifyInstance, options: DlqRoutesOption
   const clients = new Map<string, Kafka>();
   const kafkaOf = (ns: NamespaceConfig): Kafka => {
     let kafka = clients.get(ns.cluster);
-    if (!kafka) clients.set(ns.cluster, (kafka = createKafkaClient(config.clusters[ns.cluster], 'wal-api-dlq')));
+    if (!kafka) clients.set(ns.cluster, (kafka = createKafkaClient(options.config().clusters[ns.cluster], 'wal-api-dlq')));
     return kafka;
   };
 
   /** The namespace of the path, or undefined once the reply (404, 403) is sent. */
   const scopeOf = (request: FastifyRequest<{ Params: NamespaceParams }>, reply: FastifyReply): DlqScope | undefined => {
     const name = request.params.namespace;
-    const namespace = config.namespaces.find((ns) => ns.name === name);
+    const known = options.config().namespaces;
+    const namespace = known.find((ns) => ns.name === name);
     if (!namespace) {
-      fail(reply, 404, `unknown namespace '${name}'; this server knows ${config.namespaces.map((ns) => `'${ns.name}'`).join(', ') || 'none'}`);
+      fail(reply, 404, `unknown namespace '${name}'; this server knows ${known.map((ns) => `'${ns.name}'`).join(', ') || 'none'}`);
       return undefined;
     }
     if (refuseNamespaces(request, reply, [name], 'administer')) return undefined;

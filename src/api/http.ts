@@ -8,6 +8,9 @@ import { createLogger, type Logger } from '../observability/logger';
 import { refuseNamespaces, requireKey } from './auth';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
 import { registerDlqRoutes } from './dlq-routes';
+import { registerNamespaceRoutes } from './namespace-routes';
+import type { RegistryAdmin } from '../registry/operations';
+import type { LiveNamespaces } from './writer';
 import type { ApiKeys, RateLimit } from './keys';
 import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
@@ -26,6 +29,10 @@ export interface HttpServerOptions {
   readonly defaultRateLimit?: RateLimit;
   /** Serve HTTPS with this PEM certificate (chain) and key. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** Namespaces that follow the registry (the writer's `live`): the DLQ routes know those too. */
+  readonly live?: LiveNamespaces;
+  /** Serve GET/PUT/DELETE /v1/namespaces/{name} on this registry (admin role). */
+  readonly registryAdmin?: RegistryAdmin;
 }
 
 /** Limit of a key (or keyless client address) that configures none: a flood guard, not a quota. */
@@ -104,6 +111,7 @@ function noRoute(routes: readonly KnownRoute[], request: FastifyRequest, reply: 
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const { writer, config } = options;
+  const configNow = (): WalConfig => options.live?.current() ?? config;
   const logger = options.logger ?? createLogger({ component: 'http' });
   const maxBatchItems = options.maxBatchItems ?? 1000;
   const bodyLimit = bodyLimitFor(config);
@@ -165,7 +173,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
-    registerDlqRoutes(api, { config, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
+    registerDlqRoutes(api, { config: configNow, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
+    if (options.registryAdmin) registerNamespaceRoutes(api, { admin: options.registryAdmin, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
 
     api.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 

@@ -23,7 +23,7 @@ export const resultSchema = {
   },
 } as const;
 
-const withDescription = (description: string) => ({ ...resultSchema, description });
+export const withDescription = (description: string) => ({ ...resultSchema, description });
 
 /** Statuses every write route may answer besides its 200. */
 const writeErrors = {

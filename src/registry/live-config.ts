@@ -14,9 +14,10 @@ export class LiveConfig {
   private readonly unsubscribe: () => void;
 
   private constructor(
-    private readonly registry: NamespaceRegistry,
+    readonly registry: NamespaceRegistry,
     private readonly files: WalConfig,
-    private readonly clusters: readonly ConfigDocument[],
+    /** The cluster part of the files: registry entries are resolved (and applied ones validated) against it. */
+    readonly clusters: readonly ConfigDocument[],
     private readonly logger: Logger,
   ) {
     this.unsubscribe = registry.onChange(() => (this.resolved = undefined));

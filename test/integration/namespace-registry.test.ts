@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/namespaces';
 import { readInstanceStatuses } from '../../src/ops/instance';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { collect, header, stopCollectors } from '../support/delayed-queue';
-import { killStartedWal, runWal, startWalProcess, type WalProcess } from '../support/wal-cli';
+import { killStartedWal, runWal, startWalApi, startWalProcess, type WalApiProcess, type WalProcess } from '../support/wal-cli';
 
 jest.setTimeout(180_000);
 
@@ -34,7 +34,9 @@ const common = ['--topology', clustersFile, '--registry', 'primary', '--registry
 const registryArgs = ['--registry', 'primary', '--registry-topic', registryTopic];
 const started: WalProcess[] = [];
 
+let api: WalApiProcess | undefined;
 afterAll(async () => {
+  await api?.stop().catch(() => undefined);
   killStartedWal();
   await stopCollectors();
 });
@@ -201,5 +203,51 @@ describe('namespace registry (real broker)', () => {
     await eventually('moved to beta', () => namespacesOf(dirB), (names) => names.includes(a));
     await eventually('left alpha', () => namespacesOf(dirA), (names) => !names.includes(a));
     await writeAndAwait(a, moved, `${a}.out`, 'moved');
+  });
+
+  it('takes writes for a namespace applied a moment ago, and applies, shows and deletes namespaces over HTTP (wal api --registry)', async () => {
+    api = await startWalApi(['-t', clustersFile, '--port', '0', ...registryArgs]);
+    const fresh = uniqueTopic('http-ns');
+    const url = `${api.base}/v1/namespaces/${fresh}`;
+    const put = (body: unknown, query = '') => fetch(`${url}${query}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const document = { partitions: 2, targets: { out: { type: 'kafka', topic: `${fresh}.out` } }, defaultTarget: 'out' };
+
+    const dry = await put(document, '?dryRun=true');
+    expect([dry.status, await dry.json()]).toEqual([200, expect.objectContaining({ action: 'created', version: 1, dryRun: true })]);
+    expect((await fetch(url)).status).toBe(404);
+    const created = await put(document);
+    expect([created.status, await created.json()]).toEqual([200, expect.objectContaining({ action: 'created', version: 1, message: `namespace ${fresh}: created (v1)` })]);
+
+    // Its intake topic is created by the instances that run it; none runs here, so create it as they would.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: `wal.${fresh}.intake`, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    // The API server and a one-shot wal write both know the namespace stored a moment ago.
+    const write = await fetch(`${api.base}/v1/wal/write`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ namespace: fresh, id: 'via-http', payload: { a: 1 } }) });
+    expect([write.status, await write.json()]).toEqual([200, expect.objectContaining({ durable: 'true', id: 'via-http' })]);
+    const cli = await runWal('write', ['-n', fresh, '-p', '{"b":2}', '--id', 'via-cli', '-t', clustersFile, ...registryArgs]);
+    expect([cli.code, JSON.parse(cli.stdout)]).toEqual([0, expect.objectContaining({ durable: 'true', id: 'via-cli' })]);
+    const unknown = await runWal('write', ['-n', `${fresh}-nope`, '-p', '{}', '-t', clustersFile, ...registryArgs]);
+    expect([unknown.code, JSON.parse(unknown.stdout)]).toEqual([1, expect.objectContaining({ durable: 'false', reason: 'unknown-namespace' })]);
+
+    const invalid = await put({ ...document, maxRetries: 'lots' });
+    const invalidBody = (await invalid.json()) as { issues: string[] };
+    expect(invalid.status).toBe(400);
+    expect(invalidBody.issues).toEqual([expect.stringContaining(`namespace "${fresh}": maxRetries must be a number`)]);
+    const shrink = await put({ ...document, partitions: 1 });
+    expect([shrink.status, ((await shrink.json()) as { message: string }).message]).toEqual([409, expect.stringContaining('partitions: 2 → 1 would shrink its topics')]);
+    const renamed = await put({ ...document, name: 'other-name' });
+    expect(renamed.status).toBe(400);
+
+    const got = (await (await fetch(url)).json()) as { version: number; document: Record<string, unknown>; appliedBy: string };
+    expect(got).toMatchObject({ version: 1, document: { ...document, name: fresh }, appliedBy: 'api:keyless' });
+    const history = (await (await fetch(`${url}/history`)).json()) as { versions: unknown[] };
+    expect(history.versions).toHaveLength(1);
+
+    const deleted = await fetch(url, { method: 'DELETE' });
+    expect([deleted.status, await deleted.json()]).toEqual([200, expect.objectContaining({ action: 'deleted', version: 2 })]);
+    expect((await fetch(url)).status).toBe(404);
+    expect((await fetch(url, { method: 'DELETE' })).status).toBe(404);
   });
 });

@@ -4,6 +4,8 @@ import { createHttpServer, createWalWriter, DEFAULT_WRITE_TIMEOUT_MS, keysFileEn
 import { parseDuration } from '../../namespaces';
 import { DEFAULT_REGISTRY_TOPIC } from '../../registry';
 import { configWithRegistry, REGISTRY_OPTION, type LiveOptions } from '../live';
+import { RegistryAdmin } from '../../registry/operations';
+import { pendingTimersOf } from './namespace';
 import { createLogger } from '../../observability/logger';
 import { DEFAULT_TOPOLOGY_FILES } from '../namespace';
 import { parseDurationOption } from './write';
@@ -112,7 +114,8 @@ export function registerApi(program: Command): void {
       const defaultRateLimit = limit ? { max: limit.max, timeWindowMs: parseDuration(limit.timeWindow) ?? 0 } : undefined;
       if (!keys && options.insecure) logger.warn({ host: options.host }, 'INSECURE: no API keys and --insecure: anyone who reaches this port can write every namespace');
       const writer = createWalWriter({ config, live, clientId: 'wal-api', timeoutMs: parseDurationOption('--timeout', options.timeout), logger });
-      const app = createHttpServer({ writer, config, logger, keys, tls, defaultRateLimit });
+      const registryAdmin = live ? new RegistryAdmin(live.registry, live.clusters, pendingTimersOf(config)) : undefined;
+      const app = createHttpServer({ writer, config, live, registryAdmin, logger, keys, tls, defaultRateLimit });
       // Serve /health at once; /ready turns 200 when the producers connect.
       writer.connect().catch((error: unknown) => logger.warn({ err: error }, 'producers not connected yet; /ready answers 503 until they are'));
       const address = await app.listen({ port: Number(options.port), host: options.host });

@@ -1,14 +1,14 @@
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { configFromDocuments, ConfigError, loadConfig, readConfigDocuments, saveConfig, type ConfigDocument, type NamespaceConfig, type WalConfig } from '../../namespaces';
 import { createKafkaClient } from '../../kafka';
 import { DEFAULT_NAMESPACE_STATE, NAMESPACE_STATE_TOPIC, type NamespaceState, type NamespaceStateChange } from '../../namespaces/namespace-state';
 import { readNamespaceStates, writeNamespaceState } from '../../namespaces/namespace-state-topic';
-import { changeRefusals, DEFAULT_REGISTRY_TOPIC, NamespaceRegistry, type RegistryEntry } from '../../registry';
-import { clusterDocuments, rawNamespaces, resolveEntries } from '../../registry/resolve';
+import { DEFAULT_REGISTRY_TOPIC, NamespaceRegistry, type RegistryEntry } from '../../registry';
+import { describeChange, RegistryAdmin } from '../../registry/operations';
+import { clusterDocuments, resolveEntries } from '../../registry/resolve';
 import { countPendingTimers } from '../../ops/pending-timers';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace, selectNamespaces } from '../namespace';
 
@@ -137,16 +137,21 @@ function appliedBy(): string {
   return process.env.WAL_USER || whoAmI();
 }
 
-async function withRegistry<T>(options: RegistryCliOptions, extra: readonly ConfigDocument[], run: (registry: NamespaceRegistry, clusters: ConfigDocument[], config: WalConfig) => Promise<T>): Promise<T> {
+async function withRegistry<T>(options: RegistryCliOptions, extra: readonly ConfigDocument[], run: (admin: RegistryAdmin) => Promise<T>): Promise<T> {
   const clusters = clusterDocuments([...readConfigDocuments(options.topology), ...extra]);
   const config = configFromDocuments(clusters);
   const alias = registryAlias(config, options.registry);
   const registry = await NamespaceRegistry.open(createKafkaClient(config.clusters[alias], 'wal-registry-cli'), { topic: options.registryTopic, cluster: alias });
   try {
-    return await run(registry, clusters, config);
+    return await run(new RegistryAdmin(registry, clusters, pendingTimersOf(config)));
   } finally {
     await registry.close();
   }
+}
+
+/** Counts a namespace's pending timers from its timers changelog (progress on a terminal). */
+export function pendingTimersOf(config: Pick<WalConfig, 'clusters'>): (ns: NamespaceConfig) => Promise<number> {
+  return (ns) => countPendingTimers(createKafkaClient(config.clusters[ns.cluster], 'wal-registry-cli'), ns.topics.timersChangelog, progress);
 }
 
 function describeEntry(entry: RegistryEntry): string {
@@ -167,40 +172,18 @@ export function addRegistryCommands(namespace: Command): void {
     .option('--dry-run', 'validate and show what would change; store nothing')
     .action(async (options: RegistryCliOptions & { file: string[]; dryRun?: boolean }) => {
       const files = readConfigDocuments(options.file);
-      await withRegistry(options, files, async (registry, clusters) => {
-        // Everything validates first, against the same schema and messages as the files at `wal start`.
-        const applied = configFromDocuments([...clusters, ...files]);
-        const raws = rawNamespaces(files);
-        const plan: Array<{ entry: RegistryEntry; action: string }> = [];
-        const refusals: string[] = [];
-        for (const { file, document } of raws) {
-          const name = String(document.name);
-          const current = registry.view.get(name);
-          if (current && isDeepStrictEqual(current.document, document)) {
-            plan.push({ entry: current, action: `unchanged (v${current.version})` });
-            continue;
-          }
-          if (current) {
-            const before = resolveEntries(clusters, [current], registry.topic).config.namespaces[0];
-            const after = applied.namespaces.find((n) => n.name === name)!;
-            if (before) refusals.push(...changeRefusals(before, after).map((r) => `${file}: namespace "${name}": ${r}`));
-          }
-          const version = registry.view.lastVersion(name) + 1;
-          const entry: RegistryEntry = { name, version, document, appliedAt: new Date().toISOString(), appliedBy: appliedBy(), source: file };
-          plan.push({ entry, action: current ? `updated v${current.version} → v${version}` : `created (v${version})` });
-        }
-        if (refusals.length > 0) throw new ConfigError(refusals);
-        const writes = plan.filter((p) => !p.action.startsWith('unchanged')).map((p) => p.entry);
-        if (!options.dryRun) await registry.write(writes);
-        for (const { entry, action } of plan) process.stdout.write(`namespace ${entry.name}: ${options.dryRun && !action.startsWith('unchanged') ? `would be ${action}` : action}\n`);
-        process.stdout.write(`${options.dryRun ? 'dry run: nothing stored' : `${writes.length} change(s) stored in ${registry.topic}`}\n`);
+      await withRegistry(options, files, async (admin) => {
+        const plan = await admin.apply(files, appliedBy(), options.dryRun === true);
+        for (const change of plan) process.stdout.write(`${describeChange(change, options.dryRun)}\n`);
+        const stored = plan.filter((p) => p.action !== 'unchanged').length;
+        process.stdout.write(`${options.dryRun ? 'dry run: nothing stored' : `${stored} change(s) stored in ${admin.topic}`}\n`);
       });
     });
 
   withOptions(namespace.command('list').description('namespaces in the registry'))
     .option('--json', 'one JSON object per line')
     .action(async (options: RegistryCliOptions & { json?: boolean }) => {
-      await withRegistry(options, [], async (registry) => {
+      await withRegistry(options, [], async ({ registry }) => {
         const entries = [...registry.view.entries().values()].sort((a, b) => a.name.localeCompare(b.name));
         for (const entry of entries) process.stdout.write(options.json ? `${JSON.stringify(entry)}\n` : `${describeEntry(entry)}\n`);
         if (!options.json) process.stdout.write(`${entries.length} namespace(s) in ${registry.topic}\n`);
@@ -210,7 +193,7 @@ export function addRegistryCommands(namespace: Command): void {
   withOptions(namespace.command('get').description('one namespace as applied').argument('<name>'))
     .option('-o, --output <format>', 'yaml or json', 'yaml')
     .action(async (name: string, options: RegistryCliOptions & { output: string }) => {
-      await withRegistry(options, [], async (registry) => {
+      await withRegistry(options, [], async ({ registry }) => {
         const entry = registry.view.get(name);
         if (!entry) throw new ConfigError([`namespace "${name}" is not in the registry ${registry.topic} (${registry.view.entries().size} namespace(s) there; \`wal namespace list\`)`]);
         const document = { namespaces: [entry.document] };
@@ -221,7 +204,7 @@ export function addRegistryCommands(namespace: Command): void {
   withOptions(namespace.command('history').description('every version of a namespace, deletes included').argument('<name>'))
     .option('--json', 'one JSON object per line')
     .action(async (name: string, options: RegistryCliOptions & { json?: boolean }) => {
-      await withRegistry(options, [], async (registry) => {
+      await withRegistry(options, [], async ({ registry }) => {
         const history = registry.view.history(name);
         if (history.length === 0) throw new ConfigError([`namespace "${name}" was never applied to ${registry.topic}`]);
         for (const entry of history) process.stdout.write(options.json ? `${JSON.stringify(entry)}\n` : `${describeEntry(entry)}\n`);
@@ -232,21 +215,9 @@ export function addRegistryCommands(namespace: Command): void {
     .option('--dry-run', 'say what would happen; store nothing')
     .option('--force', 'delete even while timers are pending (they would not be delivered until the namespace is applied again)')
     .action(async (name: string, options: RegistryCliOptions & { dryRun?: boolean; force?: boolean }) => {
-      await withRegistry(options, [], async (registry, clusters, config) => {
-        const current = registry.view.get(name);
-        if (!current) throw new ConfigError([`namespace "${name}" is not in the registry ${registry.topic}`]);
-        const ns = resolveEntries(clusters, [current], registry.topic).config.namespaces[0];
-        if (ns && !ns.replication) {
-          const pending = await countPendingTimers(createKafkaClient(config.clusters[ns.cluster], 'wal-registry-cli'), ns.topics.timersChangelog, progress);
-          if (pending > 0 && !options.force) {
-            throw new ConfigError([
-              `namespace "${name}" still has ${pending} pending timer(s) in ${ns.topics.timersChangelog}: deleting it stops their delivery (its topics are kept; applying it again picks them up). Pass --force to delete anyway`,
-            ]);
-          }
-          if (pending > 0) process.stderr.write(`deleting with ${pending} pending timer(s) (--force)\n`);
-        }
-        const entry: RegistryEntry = { name, version: registry.view.lastVersion(name) + 1, deleted: true, appliedAt: new Date().toISOString(), appliedBy: appliedBy(), source: 'cli' };
-        if (!options.dryRun) await registry.write([entry]);
+      await withRegistry(options, [], async (admin) => {
+        const { entry, pending } = await admin.delete(name, appliedBy(), 'cli', { force: options.force, dryRun: options.dryRun });
+        if (pending > 0) process.stderr.write(`deleting with ${pending} pending timer(s) (--force)\n`);
         process.stdout.write(`namespace ${name}: ${options.dryRun ? 'would be deleted' : `deleted (v${entry.version}); its topics are kept`}\n`);
       });
     });
@@ -255,7 +226,7 @@ export function addRegistryCommands(namespace: Command): void {
     .requiredOption('-o, --out <file>', 'file to write (.yaml, or .json)')
     .option('--resolved', 'write the resolved configuration instead: clusters too, every default explicit, secrets inline (handle the file like the secrets)')
     .action(async (options: RegistryCliOptions & { out: string; resolved?: boolean }) => {
-      await withRegistry(options, [], async (registry, clusters) => {
+      await withRegistry(options, [], async ({ registry, clusters }) => {
         const entries = [...registry.view.entries().values()].sort((a, b) => a.name.localeCompare(b.name));
         if (options.resolved) {
           const { config, problems } = resolveEntries(clusters, entries, registry.topic);
