@@ -77,7 +77,7 @@ function healthUrl(check: Healthcheck): URL {
 describe('docker-compose.yml', () => {
   it('has the infrastructure and one wal processor per sample topology, plus the API, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['grafana', 'kafka-a', 'kafka-b', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-multi-table', 'wal-replication'].sort(),
+      ['grafana', 'kafka-a', 'kafka-b', 'memcached', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-multi-table', 'wal-replication'].sort(),
     );
     const samples = readdirSync(path.join(root, 'topologies')).filter((f) => f.endsWith('.yaml'));
     const run = processors.map(([, s]) => path.basename(option(s.command!, '--topology')!)).sort();
@@ -164,6 +164,7 @@ describe('docker-compose.yml', () => {
     const env = services['wal-multi-table'].environment!;
     expect(new URL(env.WAL_POSTGRES_URL).hostname).toBe('postgres');
     expect(new URL(env.WAL_REDIS_URL).hostname).toBe('redis');
+    expect(env.WAL_MEMCACHED_SERVERS).toBe(`memcached:${services.memcached.ports![0].split(':')[1]}`);
   });
 
   it('uses only commands and options the wal CLI defines', () => {
