@@ -10,6 +10,7 @@ import { checkpointAge, lagRecords, lagSeconds, mirroredRecords, mirroredTopics,
 import { decodeSyncs, encodeSyncs, OffsetSyncStore } from './offset-syncs';
 import { shouldMirror, withOrigin, type ClusterIdentity } from './origin';
 import { PositionStore } from './positions';
+import { looksLikeWireFormat, type SchemaTranslator } from './schema-translator';
 import { PartitionProgress } from './progress';
 import { ensureInternalTopics, ensureTargetTopics, type TopicLayout } from './provision';
 import { MIRROR_INTERNAL_PREFIX, selectionFor, selectTopics, type MirroredTopic } from './topics';
@@ -42,6 +43,8 @@ export interface MirrorLinkOptions {
   readonly tuning: MirrorTuning;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Rewrites schema ids for the target's registry (replication.schemas: copy, two registries). */
+  readonly schemas?: SchemaTranslator;
 }
 
 export interface MirrorPartitionStatus {
@@ -357,7 +360,19 @@ export class MirrorLink {
         skipped++;
         continue;
       }
-      messages.push({ key: m.key, value: m.value, headers: withOrigin(m.headers, this.sourceIdentity!), timestamp: m.timestamp });
+      let { key, value } = m;
+      if (this.options.schemas && (looksLikeWireFormat(key) || looksLikeWireFormat(value))) {
+        const [k, v] = await Promise.all([this.options.schemas.translate(key, layout.target, 'key'), this.options.schemas.translate(value, layout.target, 'value')]);
+        if ('skip' in k || 'skip' in v) {
+          const reason = 'skip' in k ? k.skip : (v as { skip: string }).skip;
+          this.options.logger.warn({ topic: batch.topic, partition: batch.partition, offset: m.offset, reason }, 'record not mirrored: its schema is refused by the target registry');
+          skipped++;
+          continue;
+        }
+        key = k.bytes;
+        value = v.bytes;
+      }
+      messages.push({ key, value, headers: withOrigin(m.headers, this.sourceIdentity!), timestamp: m.timestamp });
       sourceOffsets.push(BigInt(m.offset));
     }
     const next = BigInt(batch.lastOffset()) + 1n;

@@ -58,3 +58,17 @@ export const groupOffsetsApplied = new Counter({
   labelNames: ['namespace', 'source', 'target', 'group'] as const,
   registers: [metricsRegistry],
 });
+
+export const schemaTranslations = new Counter({
+  name: 'wal_mirror_schemas_registered_total',
+  help: 'Source writer schemas registered on the target registry (once per schema id and target subject) so that mirrored Avro records decode there',
+  labelNames: ['namespace', 'target', 'subject'],
+  registers: [metricsRegistry],
+});
+
+export const schemaSkips = new Counter({
+  name: 'wal_mirror_schema_skipped_total',
+  help: "Records not mirrored because the target registry refused their writer schema (incompatible with the target subject); the reason is logged",
+  labelNames: ['namespace', 'target', 'topic'],
+  registers: [metricsRegistry],
+});

@@ -1,11 +1,14 @@
 import type { Kafka } from 'kafkajs';
-import type { NamespaceConfig, WalConfig } from '../namespaces/types';
+import type { ClusterConfig, NamespaceConfig, ReplicationConfig, WalConfig } from '../namespaces/types';
+import { registryOf } from '../wire/codec';
+import { createRegistrySchemas } from '../wire/registry-schemas';
 import { createKafkaClient } from '../kafka';
 import { createLogger, type Logger } from '../observability/logger';
 import type { NamespaceStatus, TaskStatus } from '../engine';
 import type { CheckpointRound } from './checkpoints';
 import { MirrorConfigError } from './errors';
 import { MirrorLink, type MirrorLinkStatus, type MirrorTuning } from './link';
+import { SchemaTranslator } from './schema-translator';
 
 export interface MirrorRunnerOptions {
   readonly config: WalConfig;
@@ -76,6 +79,7 @@ export class MirrorRunner {
         tuning: options.tuning ?? {},
         logger: this.logger.child({ target: alias }),
         now: options.now ?? Date.now,
+        schemas: translatorFor(replication, config.clusters[replication.source], config.clusters[alias], { namespace: namespace.name, target: alias }),
       });
     });
     this.groupId = this.links.map((l) => l.groupId).join(',');
@@ -156,4 +160,11 @@ export class MirrorRunner {
       mirror: { source: this.options.namespace.replication!.source, links },
     };
   }
+}
+
+/** A schema translator for one link, when it has something to do: `schemas: copy` and two registries. */
+function translatorFor(replication: ReplicationConfig, source: ClusterConfig, target: ClusterConfig, labels: { namespace: string; target: string }): SchemaTranslator | undefined {
+  if ((replication.schemas ?? 'copy') !== 'copy') return undefined;
+  if (source.schemaRegistryUrl.replace(/\/+$/, '') === target.schemaRegistryUrl.replace(/\/+$/, '')) return undefined;
+  return new SchemaTranslator(createRegistrySchemas(registryOf(source)), createRegistrySchemas(registryOf(target)), labels);
 }

@@ -99,6 +99,7 @@ function resolveNamespace(raw: RawNamespace, file: string, report: (path: Path, 
       rename: r.rename,
       groups: r.groups,
       checkpointIntervalMs: r.checkpointIntervalMs,
+      schemas: r.schemas,
     };
   }
   return {

@@ -189,6 +189,7 @@ const replicationSchema = z.strictObject({
   rename: z.enum(['prefix', 'identity']).default('prefix'),
   groups: z.array(z.string().min(1)).default([]),
   checkpointIntervalMs: positiveDuration().default(5_000),
+  schemas: z.enum(['copy', 'bytes']).default('copy'),
 });
 
 export const namespaceSchema = z.strictObject({

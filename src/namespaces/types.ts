@@ -89,6 +89,12 @@ export interface ReplicationConfig {
   /** Consumer groups whose offsets are translated to the target. */
   readonly groups: string[];
   readonly checkpointIntervalMs: number;
+  /**
+   * `copy` (default): Avro records in Confluent wire format get their writer schema registered on the
+   * target cluster's registry and their schema id rewritten, so they decode there; `bytes`: mirrored
+   * as they are (like MirrorMaker 2). Nothing to do when both clusters use the same registry.
+   */
+  readonly schemas?: 'copy' | 'bytes';
 }
 
 /** Resolved topic names of a namespace. */

@@ -47,6 +47,7 @@ export interface AvroCodec {
   registerSchema(subject: string, schema: string | Schema): Promise<number>;
   /** The writer schema of an id, fetched once and cached. */
   schemaType(schemaId: number): Promise<Type>;
+
   encode(schemaId: number, value: unknown): Promise<Buffer>;
   /** Decodes with the writer schema, or projects onto `readerSchema` (Avro schema resolution). */
   decode<T = unknown>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<T>;
@@ -54,7 +55,7 @@ export interface AvroCodec {
   decodeWithId<T = unknown>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<{ schemaId: number; value: T }>;
 }
 
-type Middlewares = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>;
+export type Middlewares = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>;
 
 interface RegistryHttpError extends Error {
   status?: number;
@@ -183,7 +184,7 @@ export function registryError(error: unknown, doing: string, registryUrl: string
   const message = err?.message ?? String(error);
   const status = err?.status;
   const name = err?.name ?? '';
-  if (name === 'ConfluentSchemaRegistryCompatibilityError' || name === 'ConfluentSchemaRegistryInvalidSchemaError') {
+  if (name === 'ConfluentSchemaRegistryCompatibilityError' || name === 'ConfluentSchemaRegistryInvalidSchemaError' || name === 'ConfluentSchemaRegistryArgumentError') {
     return new SchemaRejectedError(`registry at ${registryUrl} refused ${doing}: ${message}`, { cause: error });
   }
   if (status === 401 || status === 403) {

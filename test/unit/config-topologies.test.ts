@@ -54,6 +54,7 @@ describe('sample topologies', () => {
       topics: [],
       topicPattern: '^orders\\..*',
       rename: 'prefix',
+      schemas: 'copy',
       groups: ['orders-billing', 'orders-shipping'],
       checkpointIntervalMs: 5000,
     });
