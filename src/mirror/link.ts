@@ -6,7 +6,7 @@ import { readLatestByKey } from './compacted';
 import { AtLeastOnceWriter, ExactlyOnceWriter, type TargetWriter } from './target-writer';
 import { MirrorConfigError } from './errors';
 import { Mutex } from 'async-mutex';
-import { checkpointAge, lagRecords, lagSeconds, mirroredRecords, mirroredTopics, skippedRecords } from './metrics';
+import { checkpointAge, groupCheckpoints, groupOffsetsApplied, groupOffsetsSyncedAt, lagRecords, lagSeconds, mirroredRecords, mirroredTopics, skippedRecords } from './metrics';
 import { decodeSyncs, encodeSyncs, OffsetSyncStore } from './offset-syncs';
 import { shouldMirror, withOrigin, type ClusterIdentity } from './origin';
 import { PositionStore } from './positions';
@@ -218,6 +218,9 @@ export class MirrorLink {
     await this.flushSyncs();
     const round = await this.checkpointer!.run();
     this.lastGroupRound = { at: this.options.now(), round };
+    for (const c of round.checkpoints) groupCheckpoints.inc({ ...this.labels, group: c.group });
+    for (const c of round.applied) groupOffsetsApplied.inc({ ...this.labels, group: c.group });
+    if (round.applied.length > 0) groupOffsetsSyncedAt.set(this.labels, this.lastGroupRound.at / 1000);
     return round;
   }
 

@@ -59,6 +59,13 @@ export const groupOffsetsApplied = new Counter({
   registers: [metricsRegistry],
 });
 
+export const groupOffsetsSyncedAt = new Gauge({
+  name: 'wal_mirror_group_offsets_synced_timestamp_seconds',
+  help: 'When translated offsets were last committed to an idle consumer group on the target (replication.syncGroupOffsets), Unix seconds',
+  labelNames: ['namespace', 'source', 'target'] as const,
+  registers: [metricsRegistry],
+});
+
 export const schemaTranslations = new Counter({
   name: 'wal_mirror_schemas_registered_total',
   help: 'Source writer schemas registered on the target registry (once per schema id and target subject) so that mirrored Avro records decode there',

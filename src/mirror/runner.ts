@@ -75,7 +75,7 @@ export class MirrorRunner {
         target: { alias, kafka: kafkaFor(alias, `targets[${i}]`) },
         knownAliases: Object.keys(config.clusters),
         instanceId,
-        applyGroupOffsets: options.applyGroupOffsets ?? false,
+        applyGroupOffsets: options.applyGroupOffsets ?? replication.syncGroupOffsets ?? false,
         tuning: options.tuning ?? {},
         logger: this.logger.child({ target: alias }),
         now: options.now ?? Date.now,

@@ -100,6 +100,7 @@ function resolveNamespace(raw: RawNamespace, file: string, report: (path: Path, 
       groups: r.groups,
       checkpointIntervalMs: r.checkpointIntervalMs,
       schemas: r.schemas,
+      syncGroupOffsets: r.syncGroupOffsets,
     };
   }
   return {

@@ -190,6 +190,7 @@ const replicationSchema = z.strictObject({
   groups: z.array(z.string().min(1)).default([]),
   checkpointIntervalMs: positiveDuration().default(5_000),
   schemas: z.enum(['copy', 'bytes']).default('copy'),
+  syncGroupOffsets: z.boolean().default(false),
 });
 
 export const namespaceSchema = z.strictObject({

@@ -95,6 +95,11 @@ export interface ReplicationConfig {
    * as they are (like MirrorMaker 2). Nothing to do when both clusters use the same registry.
    */
   readonly schemas?: 'copy' | 'bytes';
+  /**
+   * Commit the translated offsets of `groups` to the same groups on the target while they have no
+   * active member there (MirrorMaker 2's sync.group.offsets.enabled), every checkpointIntervalMs.
+   */
+  readonly syncGroupOffsets?: boolean;
 }
 
 /** Resolved topic names of a namespace. */

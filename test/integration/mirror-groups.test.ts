@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { MirrorRunner } from '../../src/mirror';
+import { metricsRegistry } from '../../src/observability/metrics';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { createTopic, eventually, kafkaFor, mirrorConfig, produceRecords, readTopic, TEST_TUNING } from '../support/mirror-fixture';
 
@@ -56,8 +57,9 @@ describe('consumer-group offset translation', () => {
     const target = `A.${topic}`;
     await createTopic(kafkaA, topic, 3);
     const first = await produceRecords(kafkaA, topic, { count: 3000, partitions: 3, tag: 'g', chunk: 100 });
-    const { config, namespace } = mirrorConfig([A, B], { namespace: ns, source: 'A', target: 'B', topics: [topic], groups: [group], checkpointIntervalMs: 1000 });
-    runner = new MirrorRunner({ config, namespace, instanceId: 'test', tuning: TEST_TUNING, applyGroupOffsets: true });
+    // As `wal start` runs it: the namespace config asks for the sync, no library option.
+    const { config, namespace } = mirrorConfig([A, B], { namespace: ns, source: 'A', target: 'B', topics: [topic], groups: [group], checkpointIntervalMs: 1000, syncGroupOffsets: true });
+    runner = new MirrorRunner({ config, namespace, instanceId: 'test', tuning: TEST_TUNING });
     await runner.start();
     await readTopic(kafkaB, target, (r) => r.length >= 3000, 45_000);
 
@@ -108,6 +110,11 @@ describe('consumer-group offset translation', () => {
         `on B it read ${onB.length} records: ${notYetConsumed.size} new, ${reread} re-read\n`,
     );
     expect(missing.size).toBe(0);
+    const metrics = await metricsRegistry.getMetricsAsJSON();
+    const applied_ = metrics.find((m) => m.name === 'wal_mirror_group_offsets_applied_total')?.values.find((v) => v.labels.group === group && v.labels.namespace === ns);
+    expect(applied_?.value).toBeGreaterThanOrEqual(3);
+    const syncedAt = metrics.find((m) => m.name === 'wal_mirror_group_offsets_synced_timestamp_seconds')?.values.find((v) => v.labels.namespace === ns);
+    expect(syncedAt?.value).toBeGreaterThan(Date.now() / 1000 - 120);
     // Translation moved the group: it did not start over from the beginning of the copy.
     expect(reread).toBeLessThan(N / 2);
     expect(applied.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(N - reread);

@@ -16,6 +16,7 @@ export interface MirrorSpec {
   readonly groups?: string[];
   readonly guarantee?: ProcessingGuarantee;
   readonly checkpointIntervalMs?: number;
+  readonly syncGroupOffsets?: boolean;
 }
 
 /** A validated WalConfig (through the real loader) for clusters A and B with one mirroring namespace. */
@@ -35,6 +36,7 @@ export function mirrorConfig(clusters: readonly ClusterEndpoints[], spec: Mirror
           rename: spec.rename ?? 'prefix',
           groups: spec.groups ?? [],
           checkpointIntervalMs: spec.checkpointIntervalMs ?? 1000,
+          ...(spec.syncGroupOffsets !== undefined ? { syncGroupOffsets: spec.syncGroupOffsets } : {}),
         },
       },
     ],

@@ -55,6 +55,7 @@ describe('sample topologies', () => {
       topicPattern: '^orders\\..*',
       rename: 'prefix',
       schemas: 'copy',
+      syncGroupOffsets: false,
       groups: ['orders-billing', 'orders-shipping'],
       checkpointIntervalMs: 5000,
     });
