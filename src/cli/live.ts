@@ -1,9 +1,19 @@
 import type { Logger } from '../observability/logger';
 import { createKafkaClient } from '../kafka';
-import { configFromDocuments, readConfigDocuments, type WalConfig } from '../namespaces';
+import { ConfigError, configFromDocuments, readConfigDocuments, type WalConfig } from '../namespaces';
 import { DEFAULT_REGISTRY_TOPIC } from '../registry';
 import { LiveConfig } from '../registry/live-config';
-import { registryAlias } from './commands/namespace';
+
+/** `--registry <alias>`, else $WAL_REGISTRY_CLUSTER, else the one cluster the files define. */
+export function registryAlias(config: Pick<WalConfig, 'clusters' | 'sourceFiles'>, flag: string | undefined, env = process.env.WAL_REGISTRY_CLUSTER): string {
+  const aliases = Object.keys(config.clusters);
+  const alias = flag ?? (env || undefined) ?? (aliases.length === 1 ? aliases[0] : undefined);
+  if (alias === undefined) {
+    throw new ConfigError([`which cluster holds the namespace registry? Give --registry <alias> or $WAL_REGISTRY_CLUSTER (clusters in ${config.sourceFiles.join(', ')}: ${aliases.join(', ') || 'none'})`]);
+  }
+  if (!config.clusters[alias]) throw new ConfigError([`--registry "${alias}": no such cluster in ${config.sourceFiles.join(', ')} (defined: ${aliases.join(', ') || 'none'})`]);
+  return alias;
+}
 
 export interface LiveOptions {
   readonly topology: string[];

@@ -129,6 +129,14 @@ describe('namespace registry (real broker)', () => {
     await writeAndAwait(name, v2, second, 'two');
     expect(instance.child.exitCode).toBeNull();
 
+    // A registry namespace is paused and resumed like one from the files.
+    const pausedRun = await runWal('namespace', ['pause', name, ...common]);
+    expect([pausedRun.code, pausedRun.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: paused`)]);
+    const pausedOf = async () => (await readInstanceStatuses(stateDir)).flatMap((st) => st.namespaces).find((n) => n.namespace === name)?.paused;
+    await eventually('paused on the instance', pausedOf, (p) => p === true);
+    expect((await runWal('namespace', ['resume', name, ...common])).code).toBe(0);
+    await eventually('resumed on the instance', pausedOf, (p) => p === false);
+
     const history = await runWal('namespace', ['history', name, ...common, '--json']);
     expect(history.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { version: number }).version)).toEqual([1, 2]);
     const got = await runWal('namespace', ['get', name, ...common]);

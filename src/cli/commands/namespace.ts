@@ -2,7 +2,7 @@ import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { configFromDocuments, ConfigError, loadConfig, readConfigDocuments, saveConfig, type ConfigDocument, type NamespaceConfig, type WalConfig } from '../../namespaces';
+import { configFromDocuments, ConfigError, readConfigDocuments, saveConfig, type ConfigDocument, type NamespaceConfig, type WalConfig } from '../../namespaces';
 import { createKafkaClient } from '../../kafka';
 import { DEFAULT_NAMESPACE_STATE, NAMESPACE_STATE_TOPIC, type NamespaceState, type NamespaceStateChange } from '../../namespaces/namespace-state';
 import { readNamespaceStates, writeNamespaceState } from '../../namespaces/namespace-state-topic';
@@ -10,7 +10,11 @@ import { DEFAULT_REGISTRY_TOPIC, NamespaceRegistry, type RegistryEntry } from '.
 import { describeChange, RegistryAdmin } from '../../registry/operations';
 import { clusterDocuments, resolveEntries } from '../../registry/resolve';
 import { countPendingTimers } from '../../ops/pending-timers';
-import { DEFAULT_TOPOLOGY_FILES, loadNamespace, selectNamespaces } from '../namespace';
+import { DEFAULT_TOPOLOGY_FILES, selectNamespaces } from '../namespace';
+import { configWithRegistry, REGISTRY_OPTION, registryAlias, type LiveOptions } from '../live';
+import { createLogger } from '../../observability/logger';
+
+export { registryAlias } from '../live';
 
 function progress(read: number, total: number): void {
   if (process.stderr.isTTY) process.stderr.write(`\rcounting pending timers: ${read}/${total} changelog records`);
@@ -49,15 +53,20 @@ export function formatStates(rows: readonly NamespaceStateRow[]): string[] {
 }
 
 /** Sets one namespace's state and says what changed; the instances and writers follow within their refresh interval. */
-export async function changeState(files: string[], name: string, change: NamespaceStateChange, by: string, print: (line: string) => void): Promise<NamespaceState> {
-  const { config, namespace } = loadNamespace(files, name);
-  const kafka = createKafkaClient(config.clusters[namespace.cluster], 'wal-namespace-cli');
-  const written = await writeNamespaceState(kafka, { namespace: namespace.name, cluster: namespace.cluster, replicationFactor: namespace.replicationFactor }, change, by);
-  if (written.createdTopic) print(`created ${NAMESPACE_STATE_TOPIC} on cluster ${namespace.cluster}`);
-  for (const drift of written.drift) print(`warning: ${drift.message}`);
-  const describe = (s: NamespaceState) => `${s.paused ? 'paused' : 'running'}, bypass ${s.bypass ? 'on' : 'off'}`;
-  print(`namespace ${namespace.name}: ${describe(written.state)} (was ${describe(written.previous)}); set by ${by}`);
-  return written.state;
+export async function changeState(options: LiveOptions, name: string, change: NamespaceStateChange, by: string, print: (line: string) => void): Promise<NamespaceState> {
+  const { config, live } = await configWithRegistry(options, createLogger({ component: 'namespace' }));
+  try {
+    const [namespace] = selectNamespaces(config, name);
+    const kafka = createKafkaClient(config.clusters[namespace.cluster], 'wal-namespace-cli');
+    const written = await writeNamespaceState(kafka, { namespace: namespace.name, cluster: namespace.cluster, replicationFactor: namespace.replicationFactor }, change, by);
+    if (written.createdTopic) print(`created ${NAMESPACE_STATE_TOPIC} on cluster ${namespace.cluster}`);
+    for (const drift of written.drift) print(`warning: ${drift.message}`);
+    const describe = (s: NamespaceState) => `${s.paused ? 'paused' : 'running'}, bypass ${s.bypass ? 'on' : 'off'}`;
+    print(`namespace ${namespace.name}: ${describe(written.state)} (was ${describe(written.previous)}); set by ${by}`);
+    return written.state;
+  } finally {
+    await live?.close();
+  }
 }
 
 export function registerNamespace(program: Command): void {
@@ -67,8 +76,12 @@ export function registerNamespace(program: Command): void {
       'manage namespaces: the registry (apply, list, get, history, delete, export; a compacted topic instances follow live) and their state on every instance (pause/resume all processing, bypass writers; the compacted wal.namespace-state topic)',
     );
   addRegistryCommands(command);
-  const withTopology = (c: Command): Command =>
-    c.option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES).option('--by <who>', 'who sets it, recorded with the state (default: user@host)');
+  const withRegistry_ = (c: Command): Command =>
+    c
+      .option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES)
+      .option(...REGISTRY_OPTION)
+      .option('--registry-topic <topic>', 'registry topic', DEFAULT_REGISTRY_TOPIC);
+  const withTopology = (c: Command): Command => withRegistry_(c).option('--by <who>', 'who sets it, recorded with the state (default: user@host)');
   const print = (line: string) => process.stdout.write(`${line}\n`);
 
   withTopology(
@@ -78,13 +91,13 @@ export function registerNamespace(program: Command): void {
       .description(
         'stop all processing of the namespace on every `wal start` instance (delayed queue, fan-out appliers, mirror links): nothing is fetched, no timer fires, nothing is delivered; writes are still taken and stay in Kafka. Persists across restarts. (`wal queue pause` is finer: it keeps taking records into the timer store and only holds delivery.)',
       ),
-  ).action(async (name: string, options: { topology: string[]; by?: string }) => {
-    await changeState(options.topology, name, { paused: true }, options.by ?? whoAmI(), print);
+  ).action(async (name: string, options: LiveOptions & { by?: string }) => {
+    await changeState(options, name, { paused: true }, options.by ?? whoAmI(), print);
   });
 
   withTopology(command.command('resume').argument('<namespace>').description('let every instance process the namespace again, from where it stopped')).action(
-    async (name: string, options: { topology: string[]; by?: string }) => {
-      await changeState(options.topology, name, { paused: false }, options.by ?? whoAmI(), print);
+    async (name: string, options: LiveOptions & { by?: string }) => {
+      await changeState(options, name, { paused: false }, options.by ?? whoAmI(), print);
     },
   );
 
@@ -96,22 +109,27 @@ export function registerNamespace(program: Command): void {
   )
     .option('--on', 'refuse writes to the namespace')
     .option('--off', 'take writes again')
-    .action(async (name: string, options: { topology: string[]; by?: string; on?: boolean; off?: boolean }) => {
+    .action(async (name: string, options: LiveOptions & { by?: string; on?: boolean; off?: boolean }) => {
       if (options.on === options.off) throw new ConfigError(['wal namespace bypass: give exactly one of --on or --off']);
-      await changeState(options.topology, name, { bypass: options.on === true }, options.by ?? whoAmI(), print);
+      await changeState(options, name, { bypass: options.on === true }, options.by ?? whoAmI(), print);
     });
 
-  command
-    .command('state')
-    .argument('[namespaces...]', 'only these (default: every namespace of the topology files)')
-    .description('show whether each namespace is paused or in bypass, and who set it when')
-    .option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES)
+  withRegistry_(
+    command
+      .command('state')
+      .argument('[namespaces...]', 'only these (default: every namespace of the topology files, and of the registry with --registry)')
+      .description('show whether each namespace is paused or in bypass, and who set it when'),
+  )
     .option('--json', 'print JSON')
-    .action(async (names: string[], options: { topology: string[]; json?: boolean }) => {
-      const config = loadConfig(options.topology);
-      const rows = await readStates(config, selectNamespaces(config, names));
-      if (options.json) print(JSON.stringify({ namespaces: rows }, null, 2));
-      else for (const line of formatStates(rows)) print(line);
+    .action(async (names: string[], options: LiveOptions & { json?: boolean }) => {
+      const { config, live } = await configWithRegistry(options, createLogger({ component: 'namespace' }));
+      try {
+        const rows = await readStates(config, selectNamespaces(config, names));
+        if (options.json) print(JSON.stringify({ namespaces: rows }, null, 2));
+        else for (const line of formatStates(rows)) print(line);
+      } finally {
+        await live?.close();
+      }
     });
 }
 
@@ -119,17 +137,6 @@ interface RegistryCliOptions {
   topology: string[];
   registry?: string;
   registryTopic: string;
-}
-
-/** `--registry <alias>`, else $WAL_REGISTRY_CLUSTER, else the one cluster the files define. */
-export function registryAlias(config: Pick<WalConfig, 'clusters' | 'sourceFiles'>, flag: string | undefined, env = process.env.WAL_REGISTRY_CLUSTER): string {
-  const aliases = Object.keys(config.clusters);
-  const alias = flag ?? (env || undefined) ?? (aliases.length === 1 ? aliases[0] : undefined);
-  if (alias === undefined) {
-    throw new ConfigError([`which cluster holds the namespace registry? Give --registry <alias> or $WAL_REGISTRY_CLUSTER (clusters in ${config.sourceFiles.join(', ')}: ${aliases.join(', ') || 'none'})`]);
-  }
-  if (!config.clusters[alias]) throw new ConfigError([`--registry "${alias}": no such cluster in ${config.sourceFiles.join(', ')} (defined: ${aliases.join(', ') || 'none'})`]);
-  return alias;
 }
 
 /** Who is applying: $WAL_USER, else user@host. */

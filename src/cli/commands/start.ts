@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { configFromDocuments, ConfigError, DEFAULT_SHARD, parseDuration, readConfigDocuments, type NamespaceConfig, type WalConfig } from '../../namespaces';
 import { clusterDocuments, DEFAULT_REGISTRY_TOPIC, NamespaceRegistry } from '../../registry';
 import { RegistryWatcher } from '../../ops/registry-watcher';
-import { registryAlias } from './namespace';
+import { registryAlias } from '../live';
 import { applyTopics, createKafkaClient } from '../../kafka';
 import { planTopics } from '../../namespaces/topic-plan';
 import { rootLogger } from '../../observability/logger';
