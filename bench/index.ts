@@ -155,7 +155,7 @@ function benchFanout(ctx: BenchContext, quick: boolean, runs: number, mutations:
 function benchMirror(ctx: BenchContext, quick: boolean, runs: number, records: number): Promise<Report | undefined> {
   return benchExternal(ctx, {
     name: 'mirror',
-    title: 'mirror A → B vs raw kafkajs consume(A) → produce(B) (bench/mirror.ts)',
+    title: 'mirror A → B vs raw kafkajs consume(A) → produce(B) and MirrorMaker 2 (bench/mirror.ts)',
     script: compiled('bench/mirror.js'),
     env: { RECORDS: String(Math.max(1000, Math.round(records / 2))) },
     runs,
@@ -163,6 +163,8 @@ function benchMirror(ctx: BenchContext, quick: boolean, runs: number, records: n
     ratios: [
       { key: 'ratio-alo', label: 'mirror at-least-once / raw (same run)', of: /MirrorRunner at-least-once/, to: /^raw kafkajs/ },
       { key: 'ratio-eos', label: 'mirror exactly-once / raw (same run)', of: /MirrorRunner exactly-once/, to: /^raw kafkajs/ },
+      { key: 'ratio-mm2', label: 'mirror at-least-once / MirrorMaker 2 (same run)', of: /MirrorRunner at-least-once/, to: /^MirrorMaker 2/ },
+      { key: 'ratio-eos-alo', label: 'mirror exactly-once / at-least-once (same run)', of: /MirrorRunner exactly-once/, to: /MirrorRunner at-least-once/ },
     ],
   });
 }

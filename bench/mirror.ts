@@ -5,8 +5,9 @@
  *     node -r ./test/support/runtime-fixtures/register-ts.js bench/mirror.ts
  *
  * Same source topic, same run: (1) a raw kafkajs loop — eachBatch on A → send to the same partition on
- * B with acks=all → commit — versus (2) the MirrorRunner at-least-once and (3) exactly-once. Each
- * measures from start until every record is on B (acked / committed).
+ * B with acks=all → commit — versus (2) the MirrorRunner at-least-once and (3) exactly-once, and
+ * (4) Apache Kafka's MirrorMaker 2 (dedicated mode, tasks.max=4; MM2=0 leaves it out). Each measures
+ * from start until every record is on B (acked / committed).
  * Env: RECORDS (default 50000), PARTITIONS (4), VALUE_BYTES (100).
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,8 @@ import type { ProcessingGuarantee } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
 import { MirrorRunner } from '../src/mirror';
 import { createTopic, mirrorConfig } from '../test/support/mirror-fixture';
+import { DEFAULT_KAFKA_VERSION } from '../src/devcluster/types';
+import { mm2Classpath, startMm2, stopMm2 } from './lib/mm2';
 
 const brokersA = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const brokersB = (process.env.KAFKA_BROKERS_B ?? '127.0.0.1:9093').split(',');
@@ -114,6 +117,29 @@ async function mirror(source: string, guarantee: ProcessingGuarantee): Promise<T
   return timing;
 }
 
+/** MirrorMaker 2 on the same records: from the JVM's start until every record is on B. */
+async function mirrorMaker2(source: string): Promise<Timing> {
+  const classpath = await mm2Classpath(process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION, (line) => process.stdout.write(`${line}\n`));
+  const target = `A_${source}`;
+  const started = Date.now();
+  const mm2 = startMm2({ classpath, brokersA, brokersB, topic: source, tasks: 4, separator: '_' });
+  let first = 0;
+  try {
+    const deadline = started + 600_000;
+    for (;;) {
+      const onTarget = await endOffsetsSum(kafkaB, target);
+      if (onTarget > 0 && first === 0) first = Date.now();
+      if (onTarget >= RECORDS) break;
+      if (mm2.child.hasExited()) throw new Error(`MirrorMaker 2 exited:\n${mm2.child.output().slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`MirrorMaker 2 copied ${onTarget} of ${RECORDS} records within 600 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { total: (Date.now() - started) / 1000, steady: (Date.now() - first) / 1000 };
+  } finally {
+    await stopMm2(mm2);
+  }
+}
+
 async function main(): Promise<void> {
   const source = `${run}.src`;
   process.stdout.write(`filling ${source} on A with ${RECORDS} records (${VALUE_BYTES} B values, ${PARTITIONS} partitions)\n`);
@@ -122,6 +148,7 @@ async function main(): Promise<void> {
   rows.push(['raw kafkajs consume(A)→produce(B)', await rawLoop(source)]);
   rows.push(['MirrorRunner at-least-once', await mirror(source, 'at-least-once')]);
   rows.push(['MirrorRunner exactly-once', await mirror(source, 'exactly-once')]);
+  if (process.env.MM2 !== '0') rows.push(['MirrorMaker 2 (dedicated, tasks.max=4)', await mirrorMaker2(source)]);
   // One line per loop, `<label>: <n> records/s (...)`, the form bench/lib/external.ts reads.
   for (const [name, t] of rows) {
     const steady = Math.round(RECORDS / t.steady).toLocaleString('en-US');
