@@ -53,10 +53,11 @@ type ValueType = 'blob' | 'text';
  * sequences. wal should be the table's only writer: a write without USING TIMESTAMP gets the
  * coordinator's clock in microseconds (~1.7e15 today) and would beat every sequence below that.
  *
- * A chunk is written as one prepared statement per key (the key's newest mutation; the others could
- * not win anyway), executed concurrently: with one statement per partition an unlogged batch buys
- * nothing, and a multi-partition batch only moves the fan-out to the coordinator. Not atomic across
- * keys, but idempotent, so a failed chunk is simply applied again.
+ * A chunk is written as the newest mutation of each of its keys (the others could not win anyway),
+ * grouped into unlogged batches of at most 32 KiB and 100 statements, a few batches in flight at once.
+ * Measured on one node (bench/fanout-cassandra.ts): unlogged batches of 100 took 8.8k mutations/s where
+ * 100 concurrent single statements per chunk took 4.4k. Not atomic across keys (an unlogged batch is
+ * not), but idempotent, so a chunk that failed in part is simply applied again.
  *
  * The keyspace (with the configured replication) and the table (`key text PRIMARY KEY, value blob`)
  * are created when missing; an existing table must have the key column as its only primary-key column,
@@ -95,6 +96,22 @@ export function createCassandraTarget(name: string, config: CassandraTargetConfi
     await client!.execute(value === null ? deleteCql : insertCql, params, { prepare: true, consistency, isIdempotent: true });
   };
 
+  /** One key's mutation alone, or several keys' in one unlogged batch (each statement still carries its own timestamp). */
+  const writeBatch = async (group: TargetMutation[]): Promise<void> => {
+    const valueType = await prepare();
+    const statements = group.map((m) => {
+      const timestamp = mutationTimestamp(m.sequence);
+      if (m.op === 'DELETE') return { query: deleteCql, params: [timestamp, m.key] };
+      const value = m.value ?? Buffer.alloc(0);
+      return { query: insertCql, params: [m.key, valueType === 'blob' ? value : value.toString('utf8'), timestamp] };
+    });
+    if (statements.length === 1) {
+      await client!.execute(statements[0].query, statements[0].params, { prepare: true, consistency, isIdempotent: true });
+    } else {
+      await client!.batch(statements, { prepare: true, logged: false, consistency, isIdempotent: true });
+    }
+  };
+
   const attempt = async (fn: () => Promise<void>): Promise<DeliveryResult> => {
     try {
       await fn();
@@ -122,15 +139,14 @@ export function createCassandraTarget(name: string, config: CassandraTargetConfi
         const seen = winners.get(m.key);
         if (!seen || m.sequence > seen.sequence) winners.set(m.key, m);
       }
-      const results = await mapWithConcurrency([...winners.values()], concurrency, (m) =>
-        attempt(() => write(m.key, m.op === 'DELETE' ? null : (m.value ?? Buffer.alloc(0)), mutationTimestamp(m.sequence))),
-      );
+      const groups = batchesBySize([...winners.values()], BATCH_MAX_BYTES, BATCH_MAX_STATEMENTS);
+      const results = await mapWithConcurrency(groups, BATCH_CONCURRENCY, (group) => attempt(() => writeBatch(group)));
       const failures = results.filter((r): r is Extract<DeliveryResult, { ok: false }> => !r.ok);
       if (failures.length === 0) return OK;
       // Retried as a whole (applying again is harmless) while any failure may pass later.
       const retriable = failures.some((f) => f.retriable);
       const first = failures.find((f) => f.retriable === retriable) ?? failures[0];
-      const more = failures.length > 1 ? ` (and ${failures.length - 1} more of ${winners.size} keys)` : '';
+      const more = failures.length > 1 ? ` (and ${failures.length - 1} more of ${groups.length} batches)` : '';
       return failed(retriable, `${first.reason}${more}`);
     },
     async close(): Promise<void> {
@@ -140,6 +156,35 @@ export function createCassandraTarget(name: string, config: CassandraTargetConfi
       await open?.shutdown();
     },
   };
+}
+
+/**
+ * A chunk's statements go in unlogged batches of at most this many bytes of keys and values (Cassandra
+ * refuses a batch over batch_size_fail_threshold, 50 KiB by default, as an invalid query, and warns in its
+ * log above 5 KiB) and this many statements; a larger single value is written on its own.
+ */
+const BATCH_MAX_BYTES = 32 * 1024;
+const BATCH_MAX_STATEMENTS = 100;
+/** Batches of one chunk in flight at once. */
+const BATCH_CONCURRENCY = 8;
+
+/** Splits mutations, in order, into groups under both limits; a mutation over `maxBytes` alone forms a group. */
+export function batchesBySize(mutations: readonly TargetMutation[], maxBytes: number, maxStatements: number): TargetMutation[][] {
+  const groups: TargetMutation[][] = [];
+  let current: TargetMutation[] = [];
+  let bytes = 0;
+  for (const m of mutations) {
+    const size = Buffer.byteLength(m.key) + (m.value?.length ?? 0);
+    if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxStatements)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 const CONSISTENCY: Record<CassandraTargetConfig['consistency'], keyof typeof types.consistencies> = {

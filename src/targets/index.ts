@@ -14,7 +14,7 @@ export { kafkaTargetHeaders } from './kafka';
 export { TargetError, TargetConfigError } from './errors';
 export { DELETED_COLUMN } from './postgres';
 export { SEQUENCE_SUFFIX } from './redis';
-export { checkTableShape, classifyCassandraError, deliveryTimestamp, mutationTimestamp, MAX_CASSANDRA_SEQUENCE } from './cassandra';
+export { batchesBySize, checkTableShape, classifyCassandraError, deliveryTimestamp, mutationTimestamp, MAX_CASSANDRA_SEQUENCE } from './cassandra';
 export { decodeCacheEntry, encodeCacheEntry, readCacheValue, type CacheEntry } from './memcached-format';
 
 /**

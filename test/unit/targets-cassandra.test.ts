@@ -1,5 +1,5 @@
 import { errors, types } from 'cassandra-driver';
-import { checkTableShape, classifyCassandraError, deliveryTimestamp, MAX_CASSANDRA_SEQUENCE, mutationTimestamp, TargetConfigError } from '../../src/targets';
+import { batchesBySize, checkTableShape, classifyCassandraError, deliveryTimestamp, MAX_CASSANDRA_SEQUENCE, mutationTimestamp, TargetConfigError } from '../../src/targets';
 
 describe('Cassandra write timestamps', () => {
   it('writes a mutation at its sequence, unchanged, over the whole safe range', () => {
@@ -65,5 +65,16 @@ describe('Cassandra error classes', () => {
     const refused = new errors.AuthenticationError('Provided username wal and/or password are incorrect');
     expect(classifyCassandraError(new errors.NoHostAvailableError({ h1: refused, h2: refused }))).toMatchObject({ retriable: false });
     expect(classifyCassandraError(new TargetConfigError('target "db": table ks.t: value column "value" is int'))).toMatchObject({ retriable: false });
+  });
+});
+
+describe('Cassandra batches', () => {
+  const put = (key: string, bytes: number) => ({ key, op: 'PUT' as const, value: Buffer.alloc(bytes), sequence: 1 });
+
+  it('groups a chunk in order under the byte and statement limits; a value over the limit goes alone', () => {
+    const mutations = [put('a', 10), put('b', 10), put('c', 10), put('d', 100), put('e', 1)];
+    expect(batchesBySize(mutations, 40, 10).map((g) => g.map((m) => m.key).join(''))).toEqual(['abc', 'd', 'e']);
+    expect(batchesBySize(mutations, 1000, 2).map((g) => g.map((m) => m.key).join(''))).toEqual(['ab', 'cd', 'e']);
+    expect(batchesBySize([], 1000, 2)).toEqual([]);
   });
 });
