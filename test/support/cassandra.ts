@@ -66,7 +66,8 @@ export async function cassandraRows(client: Client, keyspace: string, table: str
     } while (pageState);
     return rows;
   } catch (error) {
-    if (/unconfigured table|Keyspace .* does not exist/i.test((error as Error).message)) return new Map();
+    // Not created yet: the target creates keyspace and table on its first write.
+    if (/unconfigured table|does not exist/i.test((error as Error).message)) return new Map();
     throw error;
   }
 }
