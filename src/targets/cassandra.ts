@@ -117,6 +117,8 @@ export function createCassandraTarget(name: string, config: CassandraTargetConfi
       await fn();
       return OK;
     } catch (error) {
+      // Table (or keyspace) dropped under us: create it again on the next attempt.
+      if (isMissingTable(error)) ready = undefined;
       const result = classifyCassandraError(error);
       if (!result.ok && result.retriable) log.debug({ err: result.reason }, 'cassandra write failed, retriable');
       return result;
@@ -291,7 +293,8 @@ export function classifyCassandraError(error: unknown): DeliveryResult {
   if (error instanceof TargetError) return failed(error.retriable, reason);
   if (error instanceof errors.ResponseError) {
     const code = error.code;
-    return failed(RETRIABLE_CODES.has(code), `${responseCodeName(code)}: ${reason}`);
+    // Like PostgreSQL's 42P01: the target creates the table again on its next attempt.
+    return failed(RETRIABLE_CODES.has(code) || isMissingTable(error), `${responseCodeName(code)}: ${reason}`);
   }
   if (error instanceof errors.AuthenticationError) return failed(false, reason);
   if (error instanceof errors.NoHostAvailableError) {
@@ -305,6 +308,11 @@ export function classifyCassandraError(error: unknown): DeliveryResult {
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return failed(true, `${code}: ${reason}`);
   // OperationTimedOutError, BusyConnectionError, a socket closed under a request: worth another try.
   return failed(true, reason);
+}
+
+/** Cassandra answers a statement on a dropped table or keyspace with an "invalid" error saying so. */
+function isMissingTable(error: unknown): boolean {
+  return error instanceof errors.ResponseError && error.code === Number(codes.invalid) && /unconfigured table|does not exist/i.test(error.message);
 }
 
 function responseCodeName(code: number): string {

@@ -53,6 +53,8 @@ describe('Cassandra error classes', () => {
       expect(classifyCassandraError(response(code))).toMatchObject({ ok: false, retriable: true });
     }
     expect(classifyCassandraError(new errors.OperationTimedOutError('no answer', '127.0.0.1:9042'))).toMatchObject({ retriable: true });
+    // A dropped table: the target creates it again on the next attempt.
+    expect(classifyCassandraError(new errors.ResponseError(types.responseErrorCodes.invalid, 'table items does not exist'))).toMatchObject({ retriable: true });
     expect(classifyCassandraError(new errors.NoHostAvailableError({ '127.0.0.1:9042': Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))).toMatchObject({ retriable: true });
   });
 
