@@ -15,14 +15,14 @@ import type { Report } from './lib/results';
 import { openSession, runMain } from './lib/session';
 import { figuresTable } from './lib/table';
 
-const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'mirror', 'scale'];
+const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale'];
 
 const USAGE = `npm run bench -- [flags]
   --quick                  small sizes and 2 runs (~1 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
   --runs <n>               runs per figure (default 3, quick 2; median, min, max are reported)
   --records <n>            records for runtime, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
-  --mutations <n>          mutations for the fan-out bench (quick 10k, full 50k)
+  --mutations <n>          mutations for the fan-out and cassandra benches (quick 10k, full 50k)
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
   --firing <n>             timers made due per timers run (quick 1k, full 10k)
   --fire-window <dur>      spread of the due times of those (quick 2s, full 10s)
@@ -126,6 +126,7 @@ async function main(): Promise<number> {
       }),
     );
     await section('fanout', () => benchFanout(ctx, quick, runs, mutations));
+    await section('cassandra', () => benchCassandra(ctx, quick, runs, mutations));
     await section('mirror', () => benchMirror(ctx, quick, runs, records));
     await section('scale', () =>
       benchScale(ctx, { records: quick ? Math.max(records, 30_000) : 2 * records, partitions: intFlag(flags, 'partitions', 6), instances: intListFlag(flags, 'instances', [1, 2, 3]), valueBytes, runs }),
@@ -149,6 +150,21 @@ function benchFanout(ctx: BenchContext, quick: boolean, runs: number, mutations:
     runs,
     timeoutMs: quick ? 300_000 : 1_200_000,
     ratios: [{ key: 'ratio', label: 'wal / plain upsert loop (same run)', of: /^through wal/, to: /^plain batched upsert/ }],
+  });
+}
+
+function benchCassandra(ctx: BenchContext, quick: boolean, runs: number, mutations: number): Promise<Report | undefined> {
+  return benchExternal(ctx, {
+    name: 'cassandra',
+    title: 'fan-out into Cassandra (USING TIMESTAMP <sequence>), vs plain driver loops: unlogged batches, concurrent statements (bench/fanout-cassandra.ts)',
+    script: compiled('bench/fanout-cassandra.js'),
+    env: { MUTATIONS: String(mutations) },
+    runs,
+    timeoutMs: quick ? 300_000 : 1_200_000,
+    ratios: [
+      { key: 'ratio', label: 'wal / plain unlogged-batch loop (same run)', of: /^through wal/, to: /^plain driver loop, unlogged/ },
+      { key: 'ratio-concurrent', label: 'plain concurrent statements / plain unlogged batches (same run)', of: /^plain driver loop, \d+ concurrent/, to: /^plain driver loop, unlogged/ },
+    ],
   });
 }
 

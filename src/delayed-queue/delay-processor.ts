@@ -419,6 +419,7 @@ function toDelivery({ entry, request }: Ready): Delivery {
     headers: request.headers,
     contentType: request.contentType,
     attempt: entry.attempts + 1,
+    writeTime: request.lifecycle.writeTime,
   };
 }
 

@@ -11,7 +11,7 @@ import { ClusterEndpoints, DEFAULT_KAFKA_VERSION, DEFAULT_REGISTRY_VERSION, DevC
 export * from './errors';
 export * from './types';
 export { targetsAreRunning, DEV_POSTGRES_APP } from './targets';
-export type { DevTargetsRecord, MemcachedRecord, PostgresRecord, RedisRecord } from './targets';
+export type { CassandraRecord, DevTargetsRecord, MemcachedRecord, PostgresRecord, RedisRecord } from './targets';
 export { startJvmBroker, type JvmBroker, type JvmBrokerOptions } from './jvm';
 
 const STATE_FILE = 'cluster.json';

@@ -39,11 +39,11 @@ function checkMaven(): void {
 }
 
 /** Runs Maven on the devcluster pom, reporting progress every 10 s since a cold download takes a while. */
-async function runMaven(args: string[], what: string, onProgress: (m: string) => void): Promise<void> {
+async function runMaven(args: string[], what: string, onProgress: (m: string) => void, pom = POM_PATH): Promise<void> {
   checkMaven();
   const started = Date.now();
   const output: string[] = [];
-  const child = spawn('mvn', ['-B', '-q', '-f', POM_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('mvn', ['-B', '-q', '-f', pom, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const ticker = setInterval(() => onProgress(`still fetching ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 10000);
@@ -63,14 +63,18 @@ async function runMaven(args: string[], what: string, onProgress: (m: string) =>
  * a cached list is trusted only while every jar in it is still in ~/.m2.
  */
 export async function kafkaClasspath(version: string, onProgress: (m: string) => void): Promise<string> {
-  const file = path.join(cacheDir(), `kafka-${version}.classpath`);
+  return resolveClasspath(POM_PATH, [`-Dkafka.version=${version}`], path.join(cacheDir(), `kafka-${version}.classpath`), `Apache Kafka ${version}`, onProgress);
+}
+
+/** The classpath `pom` resolves to (with `properties`), cached in `file` while every jar of it is in ~/.m2. */
+export async function resolveClasspath(pom: string, properties: string[], file: string, what: string, onProgress: (m: string) => void): Promise<string> {
   if (fs.existsSync(file)) {
     const classpath = fs.readFileSync(file, 'utf8').trim();
     if (classpath && classpath.split(path.delimiter).every((jar) => fs.existsSync(jar))) return classpath;
   }
-  fs.mkdirSync(cacheDir(), { recursive: true });
-  onProgress(`resolving Apache Kafka ${version} jars with Maven (cached in ~/.m2)`);
-  await runMaven([`-Dkafka.version=${version}`, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`], `Apache Kafka ${version}`, onProgress);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  onProgress(`resolving ${what} jars with Maven (cached in ~/.m2)`);
+  await runMaven([...properties, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`], what, onProgress, pom);
   return fs.readFileSync(file, 'utf8').trim();
 }
 

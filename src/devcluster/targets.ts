@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { startCassandra } from './cassandra';
 import { DevClusterError, MissingToolError } from './errors';
+import { checkJava } from './maven';
 import { findMemcached, startMemcached } from './memcached';
 import { findPostgresBin, startPostgres, stopPostgresPid } from './postgres';
 import { isAlive, stopProcessGroup } from './process';
@@ -8,7 +10,7 @@ import { findRedisServer, startRedis } from './redis';
 
 /**
  * The delivery targets the sample topologies write to (multi-table-mutation.yaml): one PostgreSQL,
- * one Redis and one memcached beside the Kafka clusters, recorded in the same state file so `wal dev
+ * one Redis, one memcached and one Cassandra node beside the Kafka clusters, recorded in the same state file so `wal dev
  * down` stops them too.
  */
 export interface PostgresRecord {
@@ -36,11 +38,22 @@ export interface MemcachedRecord {
   readonly dir: string;
 }
 
+export interface CassandraRecord {
+  /** "127.0.0.1:<native port>", as a cassandra target's `contactPoints` entry. */
+  readonly contactPoint: string;
+  readonly localDataCenter: string;
+  readonly pid: number;
+  readonly dir: string;
+  readonly version: string;
+}
+
 export interface DevTargetsRecord {
   readonly postgres: PostgresRecord;
   readonly redis: RedisRecord;
   /** Absent in records written before memcached joined: read as "not running", so it gets started. */
   readonly memcached?: MemcachedRecord;
+  /** Likewise for Cassandra (a JVM from Maven Central jars). */
+  readonly cassandra?: CassandraRecord;
 }
 
 export interface DevTargetsOptions {
@@ -58,7 +71,7 @@ export const DEV_POSTGRES_APP = { user: 'wal', password: 'wal', database: 'wal' 
  */
 export function checkTargetBinaries(): void {
   const missing: string[] = [];
-  for (const find of [findPostgresBin, findRedisServer, findMemcached]) {
+  for (const find of [findPostgresBin, findRedisServer, findMemcached, checkJava]) {
     try {
       find();
     } catch (error) {
@@ -74,37 +87,52 @@ export function checkTargetBinaries(): void {
   }
 }
 
-/** Starts PostgreSQL (role/database `wal`), Redis and memcached concurrently; if one fails the others are stopped. */
+/** Starts PostgreSQL (role/database `wal`), Redis, memcached and Cassandra concurrently; if one fails the others are stopped. */
 export async function startDevTargets(options: DevTargetsOptions): Promise<{ record: DevTargetsRecord; stop(): Promise<void> }> {
   const progress = options.onProgress ?? (() => undefined);
-  progress('starting PostgreSQL, Redis and memcached (Debian binaries)');
-  const [pg, redis, memcached] = await Promise.allSettled([
+  progress('starting PostgreSQL, Redis and memcached (Debian binaries) and Cassandra (Maven Central jars)');
+  const [pg, redis, memcached, cassandra] = await Promise.allSettled([
     startPostgres({ dir: path.join(options.workDir, 'postgres'), detach: options.detach, app: DEV_POSTGRES_APP }),
     startRedis({ dir: path.join(options.workDir, 'redis'), detach: options.detach }),
     startMemcached({ dir: path.join(options.workDir, 'memcached'), detach: options.detach }),
+    startCassandra({ dir: path.join(options.workDir, 'cassandra'), detach: options.detach, onProgress: progress }),
   ]);
-  if (pg.status === 'rejected' || redis.status === 'rejected' || memcached.status === 'rejected') {
-    await Promise.all([pg, redis, memcached].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
-    const reason = ([pg, redis, memcached].find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as unknown;
+  if (pg.status === 'rejected' || redis.status === 'rejected' || memcached.status === 'rejected' || cassandra.status === 'rejected') {
+    await Promise.all([pg, redis, memcached, cassandra].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+    const reason = ([pg, redis, memcached, cassandra].find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as unknown;
     throw reason instanceof Error ? reason : new DevClusterError(String(reason));
   }
   const record: DevTargetsRecord = {
     postgres: { url: pg.value.url, port: pg.value.port, pid: pg.value.pid, dir: pg.value.dir, version: pg.value.version },
     redis: { url: redis.value.url, port: redis.value.port, pid: redis.value.pid, dir: redis.value.dir },
     memcached: { address: memcached.value.address, port: memcached.value.port, pid: memcached.value.pid, dir: memcached.value.dir },
+    cassandra: {
+      contactPoint: cassandra.value.contactPoint,
+      localDataCenter: cassandra.value.localDataCenter,
+      pid: cassandra.value.pid,
+      dir: cassandra.value.dir,
+      version: cassandra.value.version,
+    },
   };
-  progress(`PostgreSQL ${record.postgres.version} ready at ${record.postgres.url}; Redis ready at ${record.redis.url}; memcached ready at ${record.memcached!.address}`);
+  progress(`PostgreSQL ${record.postgres.version} ready at ${record.postgres.url}; Redis ready at ${record.redis.url}; memcached ready at ${record.memcached!.address}; Cassandra ${record.cassandra!.version} ready at ${record.cassandra!.contactPoint}`);
   return {
     record,
     stop: async () => {
-      await Promise.all([pg.value.stop(), redis.value.stop(), memcached.value.stop()]);
+      await Promise.all([pg.value.stop(), redis.value.stop(), memcached.value.stop(), cassandra.value.stop()]);
     },
   };
 }
 
-/** Whether every recorded server is still running (a record without memcached is not). */
+/** Whether every recorded server is still running (a record without memcached or Cassandra is not). */
 export function targetsAreRunning(record: DevTargetsRecord): boolean {
-  return isAlive(record.postgres.pid) && isAlive(record.redis.pid) && record.memcached !== undefined && isAlive(record.memcached.pid);
+  return (
+    isAlive(record.postgres.pid) &&
+    isAlive(record.redis.pid) &&
+    record.memcached !== undefined &&
+    isAlive(record.memcached.pid) &&
+    record.cassandra !== undefined &&
+    isAlive(record.cassandra.pid)
+  );
 }
 
 /** Stops recorded servers that are still ours; returns how many were stopped. */
@@ -119,6 +147,12 @@ export async function stopRecordedTargets(record: DevTargetsRecord): Promise<num
       await stopProcessGroup(server.pid, 5000);
       stopped += 1;
     }
+  }
+  const cassandra = record.cassandra;
+  if (cassandra && isAlive(cassandra.pid) && processRunsIn(cassandra.pid, cassandra.dir)) {
+    // SIGTERM runs Cassandra's shutdown hook (flushes the commit log); give it the time it takes.
+    await stopProcessGroup(cassandra.pid, 20_000);
+    stopped += 1;
   }
   return stopped;
 }

@@ -122,14 +122,14 @@ export class ApplierProcessor implements Processor {
 
   /**
    * A target's chunks in arrival order. Consecutive chunks go to PostgreSQL or Redis in one call (one
-   * statement or script: still atomic, still sequence-guarded), or to memcached (not atomic, but each
+   * statement or script: still atomic, still sequence-guarded), or to memcached or Cassandra (not atomic, but each
    * key sequence-guarded, so applying a run again is harmless), which saves a round trip per chunk;
    * when such a call fails, its chunks are tried one by one so that retries, the DLQ and the outcomes
    * reported stay per chunk. Kafka targets label each record with its chunk, so they get one call each.
    */
   private async applyInOrder(target: string, chunks: QueuedChunk[]): Promise<void> {
     const type = this.options.namespace.targets[target]?.type;
-    const coalesce = type === 'postgres' || type === 'redis' || type === 'memcached';
+    const coalesce = type === 'postgres' || type === 'redis' || type === 'memcached' || type === 'cassandra';
     let singlesUntil = 0;
     for (let i = 0; i < chunks.length; ) {
       if (this.held.has(target)) {

@@ -1,6 +1,6 @@
 import type { RawCluster, RawNamespace } from './schema';
 import { fieldPath, type Path } from './issues';
-import { readSecret, resolveClusterSecurity } from './security';
+import { readSecret, resolveClusterSecurity, resolveTargetTls } from './security';
 import type { ClusterConfig, NamespaceConfig, NamespaceTopics, ReplicationConfig, TargetConfig, WalConfig } from './types';
 
 /**
@@ -77,6 +77,11 @@ function resolveNamespace(raw: RawNamespace, file: string, report: (path: Path, 
       const { sasl, ...rest } = target;
       const password = sasl && readSecret(sasl.password, file, ['targets', name, 'sasl', 'password'], report);
       targets[name] = { ...rest, ...(sasl ? { sasl: { username: sasl.username, password: password ?? '' } } : {}) };
+    } else if (target.type === 'cassandra') {
+      const { auth, ssl, ...rest } = target;
+      const password = auth && readSecret(auth.password, file, ['targets', name, 'auth', 'password'], report);
+      const tls = resolveTargetTls(ssl, file, ['targets', name], report);
+      targets[name] = { ...rest, ...(auth ? { auth: { username: auth.username, password: password ?? '' } } : {}), ...(tls ? { ssl: tls } : {}) };
     } else {
       targets[name] = target;
     }

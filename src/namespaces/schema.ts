@@ -179,7 +179,42 @@ const memcachedTarget = z.strictObject({
     .optional(),
 });
 
-export const targetSchema = z.discriminatedUnion('type', [kafkaTarget, httpTarget, postgresTarget, redisTarget, memcachedTarget]);
+// Unquoted CQL names, lower case only: CQL folds unquoted names to lower case, so "Items" would
+// silently be "items"; keyspace and table names are at most 48 characters.
+const cqlName = z.string().regex(/^[a-z][a-z0-9_]{0,47}$/, { error: 'must be a CQL name: a lower-case letter, then lower-case letters, digits or _ (at most 48)' });
+
+export const CASSANDRA_CONSISTENCIES = ['ANY', 'ONE', 'TWO', 'THREE', 'QUORUM', 'ALL', 'LOCAL_QUORUM', 'EACH_QUORUM', 'LOCAL_ONE'] as const;
+
+const cassandraTarget = z.strictObject({
+  type: z.literal('cassandra'),
+  contactPoints: z
+    .union([z.string(), z.array(z.string())], { error: 'must be "host:port,host" or a list of "host[:port]"' })
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(z.string().regex(/^[^\s:,@]+(:\d{1,5})?$/, { error: 'each contact point must be "host" or "host:port"' })).min(1, { error: 'must name at least one contact point' })),
+  localDataCenter: z.string().min(1, { error: 'must name the datacenter the driver treats as local (e.g. datacenter1)' }),
+  keyspace: cqlName,
+  table: cqlName,
+  keyColumn: cqlName.default('key'),
+  valueColumn: cqlName.default('value'),
+  consistency: z.enum(CASSANDRA_CONSISTENCIES).default('LOCAL_QUORUM'),
+  /** How the keyspace is created when missing; an existing keyspace is left as it is. */
+  replication: z
+    .discriminatedUnion('class', [
+      z.strictObject({ class: z.literal('SimpleStrategy'), replicationFactor: positiveInt().default(1) }),
+      z.strictObject({
+        class: z.literal('NetworkTopologyStrategy'),
+        datacenters: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a datacenter name' }), positiveInt()).refine((dcs) => Object.keys(dcs).length > 0, { error: 'must name at least one datacenter' }),
+      }),
+    ])
+    .default({ class: 'SimpleStrategy', replicationFactor: 1 }),
+  timeoutMs: positiveDuration().default(10_000),
+  connectTimeoutMs: positiveDuration().default(5000),
+  /** Password authentication (PasswordAuthenticator); the password inline, as file:<path> or ${ENV}. */
+  auth: z.strictObject({ username: z.string().min(1, { error: 'must not be empty' }), password: secret }).optional(),
+  ssl: tlsSchema.optional(),
+});
+
+export const targetSchema = z.discriminatedUnion('type', [kafkaTarget, httpTarget, postgresTarget, redisTarget, memcachedTarget, cassandraTarget]);
 
 const replicationSchema = z.strictObject({
   source: name.optional(),

@@ -29,8 +29,11 @@ export function readSecret(value: string, file: string, path: Path, report: Repo
   }
 }
 
-export function resolveClusterSecurity(raw: RawCluster, file: string, report: Report): ClusterSecurity {
-  const read = (path: Path, value: string, pem?: { pattern: RegExp; what: string }): string | undefined => {
+type SecretReader = (path: Path, value: string, pem?: { pattern: RegExp; what: string }) => string | undefined;
+
+/** Reads an inline, `file:` (relative to `file`) or `${ENV}` secret, checking PEM for what it should hold. */
+function secretReader(file: string, report: Report): SecretReader {
+  return (path, value, pem) => {
     let text = value;
     if (value.startsWith('file:')) {
       const target = resolvePath(dirname(file), value.slice('file:'.length));
@@ -48,6 +51,10 @@ export function resolveClusterSecurity(raw: RawCluster, file: string, report: Re
     }
     return text;
   };
+}
+
+export function resolveClusterSecurity(raw: RawCluster, file: string, report: Report): ClusterSecurity {
+  const read = secretReader(file, report);
 
   const ssl = resolveTls(raw.ssl, report, read);
   const sasl = raw.sasl && { mechanism: raw.sasl.mechanism, username: raw.sasl.username, password: read(['sasl', 'password'], raw.sasl.password) ?? '' };
@@ -84,11 +91,16 @@ export function resolveClusterSecurity(raw: RawCluster, file: string, report: Re
   };
 }
 
-function resolveTls(
-  raw: RawCluster['ssl'],
-  report: Report,
-  read: (path: Path, value: string, pem?: { pattern: RegExp; what: string }) => string | undefined,
-): ClusterTls | undefined {
+/**
+ * A target's `ssl` (same shape as a cluster's), its problems reported under `at` (e.g. targets.<t>.ssl's
+ * parent path), its files read relative to `file`.
+ */
+export function resolveTargetTls(raw: RawCluster['ssl'], file: string, at: Path, report: Report): ClusterTls | undefined {
+  const under: Report = (path, problem) => report([...at, ...path], problem);
+  return resolveTls(raw, under, secretReader(file, under));
+}
+
+function resolveTls(raw: RawCluster['ssl'], report: Report, read: SecretReader): ClusterTls | undefined {
   if (raw === undefined || raw === false) return undefined;
   if (raw === true) return { rejectUnauthorized: true };
   if ((raw.cert === undefined) !== (raw.key === undefined)) report(['ssl', raw.cert === undefined ? 'cert' : 'key'], 'is required when ssl.' + (raw.cert === undefined ? 'key' : 'cert') + ' is set (a client certificate needs its key)');

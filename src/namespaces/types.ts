@@ -5,7 +5,7 @@
  * (defaults `wal.<ns>.<role>` applied), so callers never build topic names themselves.
  */
 
-import type { ClusterConfig } from '../kafka/cluster';
+import type { ClusterConfig, ClusterTls } from '../kafka/cluster';
 
 export type ProcessingGuarantee = 'at-least-once' | 'exactly-once';
 
@@ -74,7 +74,31 @@ export interface MemcachedTargetConfig {
   readonly sasl?: { readonly username: string; readonly password: string };
 }
 
-export type TargetConfig = KafkaTargetConfig | HttpTargetConfig | PostgresTargetConfig | RedisTargetConfig | MemcachedTargetConfig;
+export type CassandraConsistency = 'ANY' | 'ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'ALL' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'LOCAL_ONE';
+
+export interface CassandraTargetConfig {
+  readonly type: 'cassandra';
+  /** "host" or "host:port" (port 9042 when absent). */
+  readonly contactPoints: string[];
+  readonly localDataCenter: string;
+  readonly keyspace: string;
+  readonly table: string;
+  readonly keyColumn: string;
+  readonly valueColumn: string;
+  readonly consistency: CassandraConsistency;
+  /** Used only when the keyspace is missing and wal creates it. */
+  readonly replication:
+    | { readonly class: 'SimpleStrategy'; readonly replicationFactor: number }
+    | { readonly class: 'NetworkTopologyStrategy'; readonly datacenters: Record<string, number> };
+  /** Per request (the driver's read timeout), and to connect. */
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** The password is resolved from inline, `file:` or `${ENV}`. */
+  readonly auth?: { readonly username: string; readonly password: string };
+  readonly ssl?: ClusterTls;
+}
+
+export type TargetConfig = KafkaTargetConfig | HttpTargetConfig | PostgresTargetConfig | RedisTargetConfig | MemcachedTargetConfig | CassandraTargetConfig;
 
 export interface ReplicationConfig {
   /** Source cluster alias. */

@@ -1,4 +1,5 @@
 import type { ClusterConfig, TargetConfig } from '../namespaces/types';
+import { createCassandraTarget } from './cassandra';
 import { TargetConfigError } from './errors';
 import { createHttpTarget } from './http';
 import { createKafkaTarget } from './kafka';
@@ -13,6 +14,7 @@ export { kafkaTargetHeaders } from './kafka';
 export { TargetError, TargetConfigError } from './errors';
 export { DELETED_COLUMN } from './postgres';
 export { SEQUENCE_SUFFIX } from './redis';
+export { batchesBySize, checkTableShape, classifyCassandraError, deliveryTimestamp, mutationTimestamp, MAX_CASSANDRA_SEQUENCE } from './cassandra';
 export { decodeCacheEntry, encodeCacheEntry, readCacheValue, type CacheEntry } from './memcached-format';
 
 /**
@@ -38,6 +40,8 @@ export function createTarget(name: string, config: TargetConfig, clusters: Recor
       return createRedisTarget(name, config);
     case 'memcached':
       return createMemcachedTarget(name, config);
+    case 'cassandra':
+      return createCassandraTarget(name, config);
     default: {
       const unknown: never = config;
       throw new TargetConfigError(`target "${name}": unknown type ${JSON.stringify((unknown as { type?: unknown }).type)}`);

@@ -16,6 +16,8 @@ export interface Delivery {
   contentType: string;
   /** 1 on the first try, incremented by the retry processor. */
   attempt: number;
+  /** When the request was written (epoch ms), the same on every attempt; targets that order by time use it. */
+  writeTime?: number;
 }
 
 /** A mutation as the target it is for applies it: which target is implied. */

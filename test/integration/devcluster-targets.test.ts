@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { cassandraAnswers } from '../../src/devcluster/cassandra';
 import { memcachedAnswers } from '../../src/devcluster/memcached';
 
 const run = promisify(execFile);
@@ -36,12 +37,14 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts PostgreSQL, Redis and memcached beside Kafka, prints addresses that answer, and down stops every process', async () => {
+  it('starts PostgreSQL, Redis, memcached and Cassandra beside Kafka, prints addresses that answer, and down stops every process', async () => {
     const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 100000 });
     const pgUrl = exported(up.stdout, 'WAL_POSTGRES_URL');
     const redisUrl = exported(up.stdout, 'WAL_REDIS_URL');
     const memcachedServers = exported(up.stdout, 'WAL_MEMCACHED_SERVERS');
     expect(memcachedServers).toMatch(/^127\.0\.0\.1:\d+$/);
+    const cassandraContactPoints = exported(up.stdout, 'WAL_CASSANDRA_CONTACT_POINTS');
+    expect(cassandraContactPoints).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(exported(up.stdout, 'KAFKA_BROKERS')).toMatch(/^127\.0\.0\.1:\d+$/);
     // The role and database the multi-table sample topology expects by default.
     expect(pgUrl).toMatch(/^postgres:\/\/wal:wal@127\.0\.0\.1:\d+\/wal$/);
@@ -65,12 +68,14 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     }
     // A real set and get on the printed address.
     expect(await memcachedAnswers(Number(memcachedServers.split(':')[1]), 2000)).toBeNull();
+    // A real CQL query on the printed contact point.
+    expect(await cassandraAnswers(cassandraContactPoints)).toBe(true);
 
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as {
       clusters: Array<{ brokerPid: number; registryPid: number }>;
-      targets: { postgres: { pid: number }; redis: { pid: number }; memcached: { pid: number } };
+      targets: { postgres: { pid: number }; redis: { pid: number }; memcached: { pid: number }; cassandra: { pid: number } };
     };
-    const pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), state.targets.postgres.pid, state.targets.redis.pid, state.targets.memcached.pid];
+    const pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), state.targets.postgres.pid, state.targets.redis.pid, state.targets.memcached.pid, state.targets.cassandra.pid];
     expect(pids.every(alive)).toBe(true);
 
     // A second up reuses what runs: same URLs, nothing restarted.
@@ -78,13 +83,14 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     expect(exported(again.stdout, 'WAL_POSTGRES_URL')).toBe(pgUrl);
     expect(exported(again.stdout, 'WAL_REDIS_URL')).toBe(redisUrl);
     expect(exported(again.stdout, 'WAL_MEMCACHED_SERVERS')).toBe(memcachedServers);
+    expect(exported(again.stdout, 'WAL_CASSANDRA_CONTACT_POINTS')).toBe(cassandraContactPoints);
 
     const status = await run('node', [CLI, 'dev', 'status', '--dir', dir], { env: jvmEnv });
     expect(status.stdout).toMatch(/^running since/);
     expect(status.stdout).toContain(`export WAL_POSTGRES_URL=${pgUrl}`);
 
     const down = await run('node', [CLI, 'dev', 'down', '--dir', dir], { env: jvmEnv, timeout: 60000 });
-    expect(down.stdout).toContain('stopped 5 processes');
+    expect(down.stdout).toContain('stopped 6 processes');
     expect(pids.filter(alive)).toEqual([]);
   });
 });

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Config } from '@jest/types';
 import { startDevCluster, stopRecordedCluster } from '../../src/devcluster';
+import { startCassandra } from '../../src/devcluster/cassandra';
+import { CASSANDRA_ENV, type TestCassandra } from './cassandra';
 import { CLUSTERS_ENV } from './clusters';
 
 /**
@@ -8,24 +11,53 @@ import { CLUSTERS_ENV } from './clusters';
  * test workers through an env var. If a real component cannot start, this throws and the run fails:
  * integration tests are never skipped.
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig: Config.GlobalConfig): Promise<void> {
   const started = Date.now();
   const log = (message: string): void => {
     process.stdout.write(`[wal test cluster] ${message}\n`);
   };
   const workDir = await freshRunDir();
   (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER_DIR__ = workDir;
-  const cluster = await startDevCluster({
-    names: ['A', 'B'],
-    workDir,
-    onProgress: log,
-  });
+  // Cassandra (a 512 MiB JVM, ~15 s) only when a selected file uses it; it starts beside the Kafka clusters.
+  const cassandraStarting = needsCassandra(globalConfig)
+    ? startCassandra({ onProgress: (m) => log(`cassandra: ${m}`) }).then((node) => {
+        (globalThis as Record<string, unknown>).__WAL_CASSANDRA__ = node;
+        return node;
+      })
+    : undefined;
+  const [started1, cassandra] = await Promise.allSettled([startDevCluster({ names: ['A', 'B'], workDir, onProgress: log }), cassandraStarting]);
+  if (started1.status === 'rejected' || cassandra.status === 'rejected') {
+    await Promise.allSettled([
+      started1.status === 'fulfilled' ? started1.value.stop() : undefined,
+      cassandra.status === 'fulfilled' ? cassandra.value?.stop() : undefined,
+    ]);
+    throw started1.status === 'rejected' ? started1.reason : (cassandra as PromiseRejectedResult).reason;
+  }
+  const cluster = started1.value;
   (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER__ = cluster;
+  if (cassandra.value) {
+    const node: TestCassandra = { contactPoint: cassandra.value.contactPoint, localDataCenter: cassandra.value.localDataCenter, pid: cassandra.value.pid };
+    process.env[CASSANDRA_ENV] = JSON.stringify(node);
+    log(`Apache Cassandra ${cassandra.value.version} (jars from Maven Central) at ${node.contactPoint}`);
+  }
   process.env[CLUSTERS_ENV] = JSON.stringify(cluster.clusters);
   for (const c of cluster.clusters) {
     log(`cluster ${c.name}: Apache Kafka ${c.kafkaVersion} via ${c.source} at ${c.brokers.join(',')}; ${c.registryVersion} at ${c.registryUrl}`);
   }
   log(`clusters ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Whether any integration file this run selects imports test/support/cassandra. */
+function needsCassandra(globalConfig: Config.GlobalConfig): boolean {
+  if (process.env.WAL_TEST_CASSANDRA_ALWAYS === '1') return true;
+  const dir = path.resolve(__dirname, '..', 'integration');
+  const pattern = globalConfig.testPathPattern ? new RegExp(globalConfig.testPathPattern, 'i') : undefined;
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => path.join(dir, f))
+    .filter((file) => !pattern || pattern.test(file))
+    .some((file) => /from '\.\.\/support\/cassandra'/.test(fs.readFileSync(file, 'utf8')));
 }
 
 const TEST_ROOT = path.resolve(__dirname, '..', '..', '.wal-test');

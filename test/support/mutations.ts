@@ -41,6 +41,8 @@ export interface MutationNamespaceOptions {
   readonly redisTarget?: string;
   /** A memcached target (key prefix `<namespace>:`) over these servers, omitted when undefined. */
   readonly memcached?: { readonly target: string; readonly servers: readonly string[] };
+  /** More targets, target name → YAML flow mapping (e.g. a cassandra target). */
+  readonly otherTargets?: Record<string, string>;
   readonly partitions?: number;
   readonly chunkSize?: number;
   readonly maxRetries?: number;
@@ -72,6 +74,7 @@ export async function mutationNamespace(options: MutationNamespaceOptions): Prom
   if (options.memcached) {
     targets.push(`      ${options.memcached.target}: { type: memcached, servers: "${options.memcached.servers.join(',')}", keyPrefix: "${redisPrefix}" }`);
   }
+  for (const [target, flow] of Object.entries(options.otherTargets ?? {})) targets.push(`      ${target}: ${flow}`);
   const yaml = `
 clusters:
   primary:

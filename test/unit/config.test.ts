@@ -173,7 +173,7 @@ describe('invalid configurations name file, namespace and field', () => {
     ['an unknown target field', 'targets: {t: {type: redis, url: "redis://h", ttl: 5}}', 'namespace "orders": targets.t.ttl is not a known field (did you mean "ttlSeconds"?)'],
     ['a field far from any known one', 'delay: {whenever: 1}', 'namespace "orders": delay.whenever is not a known field (known: defaultDelayMs, maxDelayMs)'],
     ['an unknown guarantee', 'processingGuarantee: exactly-twice', 'namespace "orders": processingGuarantee must be one of "at-least-once", "exactly-once" (got "exactly-twice")'],
-    ['an unknown target type', 'targets: {t: {type: ftp}}', 'namespace "orders": targets.t.type must be one of "kafka", "http", "postgres", "redis", "memcached" (got "ftp")'],
+    ['an unknown target type', 'targets: {t: {type: ftp}}', 'namespace "orders": targets.t.type must be one of "kafka", "http", "postgres", "redis", "memcached", "cassandra" (got "ftp")'],
     ['a kafka target without topic', 'targets: {t: {type: kafka}}', 'namespace "orders": targets.t.topic is required'],
     ['a bad http url', 'targets: {t: {type: http, url: "not a url"}}', 'namespace "orders": targets.t.url must be a URL (http:// or https://…) (got "not a url")'],
     ['a bad table name', 'targets: {t: {type: postgres, connectionString: "postgres://h/db", table: "drop table;"}}', 'namespace "orders": targets.t.table must be an SQL identifier'],

@@ -72,7 +72,7 @@ describe('delay processor (through the topology test driver)', () => {
   it('delivers a request that is already due before its intake offset is committed, with its payload, headers and first attempt', async () => {
     await driver.pipeInput(q.ns.topics.intake, await q.write('now-1', { headers: { trace: 't-1' } }));
     expect(q.target('out').delivered).toEqual([
-      { id: 'now-1', key: Buffer.from('now-1'), payload: Buffer.from('payload of now-1'), headers: { trace: 't-1' }, contentType: 'text/plain; charset=utf-8', attempt: 1 },
+      { id: 'now-1', key: Buffer.from('now-1'), payload: Buffer.from('payload of now-1'), headers: { trace: 't-1' }, contentType: 'text/plain; charset=utf-8', attempt: 1, writeTime: expect.any(Number) },
     ]);
     expect(driver.readAllOutput(q.ns.topics.dlq)).toEqual([]);
   });

@@ -11,6 +11,7 @@ import {
   stopRecordedCluster,
   targetsAreRunning,
 } from '../../devcluster';
+import { cassandraClasspath, DEFAULT_CASSANDRA_VERSION } from '../../devcluster/cassandra';
 import { checkJava, kafkaClasspath, registryJar } from '../../devcluster/maven';
 import type { ClusterEndpoints, DevTargetsRecord } from '../../devcluster';
 
@@ -40,6 +41,12 @@ export function describeClusters(clusters: ClusterEndpoints[], targets?: DevTarg
         ...(targets.memcached
           ? [`# memcached (in memory), log in ${targets.memcached.dir}`, `export WAL_MEMCACHED_SERVERS=${targets.memcached.address}`]
           : []),
+        ...(targets.cassandra
+          ? [
+              `# Apache Cassandra ${targets.cassandra.version} (datacenter ${targets.cassandra.localDataCenter}), data and log in ${targets.cassandra.dir}`,
+              `export WAL_CASSANDRA_CONTACT_POINTS=${targets.cassandra.contactPoint}`,
+            ]
+          : []),
       ].join('\n'),
     );
   }
@@ -56,16 +63,16 @@ function fail(error: unknown): never {
 }
 
 export function registerDev(program: Command): void {
-  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central), with PostgreSQL, Redis and memcached');
+  const dev = program.command('dev').description('a local Kafka + schema registry cluster (Docker if it answers, else JVM jars from Maven Central), with PostgreSQL, Redis, memcached and Cassandra');
 
   dev
     .command('up')
-    .description('start local clusters (and PostgreSQL, Redis, memcached) in the background and print shell exports for them; reuses a running one')
+    .description('start local clusters (and PostgreSQL, Redis, memcached, Cassandra) in the background and print shell exports for them; reuses a running one')
     .option('--clusters <names>', 'comma-separated cluster aliases (B is needed for replication)', 'A,B')
     .option('--dir <dir>', 'where broker data, logs and the state file live', DEFAULT_DIR)
     .option('--kafka-version <version>', 'Apache Kafka version (JVM and Docker paths)')
     .option('--foreground', 'stay in the foreground and stop the clusters on Ctrl-C')
-    .option('--no-targets', 'do not start PostgreSQL, Redis and memcached (the sample topologies\' delivery targets)')
+    .option('--no-targets', 'do not start PostgreSQL, Redis, memcached and Cassandra (the sample topologies\' delivery targets)')
     .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean; targets: boolean }) => {
       const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
       // stdout carries only comments and exports, so `eval "$(wal dev up)"` works; the rest goes to stderr.
@@ -73,7 +80,7 @@ export function registerDev(program: Command): void {
       if (state && state.clusters.every(recordIsRunning)) {
         let targets = state.targets;
         if (targets && !targetsAreRunning(targets)) {
-          progress('PostgreSQL, Redis or memcached is no longer running: restarting them');
+          progress('PostgreSQL, Redis, memcached or Cassandra is no longer running: restarting them');
           targets = undefined;
         }
         if (options.targets && !targets) {
@@ -106,24 +113,27 @@ export function registerDev(program: Command): void {
 
   dev
     .command('fetch')
-    .description('fetch the Kafka broker and schema registry jars from Maven Central into ~/.m2 (the JVM path; no Docker needed)')
+    .description('fetch the Kafka broker, schema registry and Cassandra jars from Maven Central into ~/.m2 (the JVM path; no Docker needed)')
     .option('--kafka-version <version>', 'Apache Kafka version', process.env.WAL_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION)
     .option('--registry-version <version>', 'Apicurio Registry version', process.env.WAL_REGISTRY_VERSION ?? DEFAULT_REGISTRY_VERSION)
-    .action(async (options: { kafkaVersion: string; registryVersion: string }) => {
+    .option('--cassandra-version <version>', 'Apache Cassandra version', process.env.WAL_CASSANDRA_VERSION ?? DEFAULT_CASSANDRA_VERSION)
+    .action(async (options: { kafkaVersion: string; registryVersion: string; cassandraVersion: string }) => {
       const started = Date.now();
       const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
       process.stdout.write(`${checkJava()}\n`);
       const classpath = await kafkaClasspath(options.kafkaVersion, progress);
       const jar = await registryJar(options.registryVersion, progress);
+      const cassandra = await cassandraClasspath(options.cassandraVersion, progress);
       process.stdout.write(
         `Apache Kafka ${options.kafkaVersion}: ${classpath.split(':').length} jars\nApicurio Registry ${options.registryVersion}: ${jar}\n` +
+          `Apache Cassandra ${options.cassandraVersion}: ${cassandra.split(':').length} jars\n` +
           `ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
     });
 
   dev
     .command('down')
-    .description('stop the local clusters, PostgreSQL, Redis and memcached started by `wal dev up`')
+    .description('stop the local clusters, PostgreSQL, Redis, memcached and Cassandra started by `wal dev up`')
     .option('--dir <dir>', 'the directory given to `wal dev up`', DEFAULT_DIR)
     .action(async (options: { dir: string }) => {
       const stopped = await stopRecordedCluster(options.dir).catch(fail);
