@@ -121,8 +121,9 @@ async function mirror(source: string, guarantee: ProcessingGuarantee): Promise<T
 async function mirrorMaker2(source: string): Promise<Timing> {
   const classpath = await mm2Classpath(process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION, (line) => process.stdout.write(`${line}\n`));
   const target = `A_${source}`;
+  process.stdout.write('starting MirrorMaker 2\n');
   const started = Date.now();
-  const mm2 = startMm2({ classpath, brokersA, brokersB, topic: source, tasks: 4, separator: '_' });
+  const mm2 = startMm2({ classpath, brokersA, brokersB, topic: source, tasks: 4, separator: '_', run });
   let first = 0;
   try {
     const deadline = started + 600_000;
@@ -130,8 +131,8 @@ async function mirrorMaker2(source: string): Promise<Timing> {
       const onTarget = await endOffsetsSum(kafkaB, target);
       if (onTarget > 0 && first === 0) first = Date.now();
       if (onTarget >= RECORDS) break;
-      if (mm2.child.hasExited()) throw new Error(`MirrorMaker 2 exited:\n${mm2.child.output().slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`MirrorMaker 2 copied ${onTarget} of ${RECORDS} records within 600 s`);
+      if (mm2.process.hasExited()) throw new Error(`MirrorMaker 2 exited:\n${mm2.log()}`);
+      if (Date.now() > deadline) throw new Error(`MirrorMaker 2 copied ${onTarget} of ${RECORDS} records within 600 s:\n${mm2.log()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return { total: (Date.now() - started) / 1000, steady: (Date.now() - first) / 1000 };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheDir } from '../../src/devcluster/maven';
-import { spawnChild, stopChild, type Child } from './child';
+import { spawnManaged, stopProcessGroup, tailFile, type ManagedProcess } from '../../src/devcluster/process';
 
 /**
  * Apache Kafka's MirrorMaker 2 as the mirror bench's baseline: `connect-mirror` and its runtime
@@ -12,7 +12,7 @@ import { spawnChild, stopChild, type Child } from './child';
  * would. Bench-only: nothing of the product depends on it.
  */
 export async function mm2Classpath(kafkaVersion: string, log: (line: string) => void): Promise<string> {
-  const file = path.join(cacheDir(), `mm2-${kafkaVersion}.classpath`);
+  const file = path.join(cacheDir(), `mm2-${kafkaVersion}-log4j.classpath`);
   if (fs.existsSync(file)) {
     const classpath = fs.readFileSync(file, 'utf8').trim();
     if (classpath && classpath.split(path.delimiter).every((jar) => fs.existsSync(jar))) return classpath;
@@ -26,7 +26,7 @@ export async function mm2Classpath(kafkaVersion: string, log: (line: string) => 
   <groupId>dev.wal</groupId><artifactId>wal-bench-mm2</artifactId><version>1</version><packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-mirror</artifactId><version>${kafkaVersion}</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
   </dependencies>
 </project>`,
@@ -46,10 +46,22 @@ export interface Mm2Options {
   readonly tasks: number;
   /** Target topics are `A<separator><topic>`; another separator than wal's `.` keeps the two copies apart. */
   readonly separator: string;
+  /** Suffix of MM2's config/offset/status topics, so that a run never reads connector state a previous (killed) run left. */
+  readonly run: string;
 }
 
-/** Starts MM2 (dedicated mode, A → B only, `tasks.max` tasks, no heartbeats); stop it with stopMm2. */
-export function startMm2(options: Mm2Options): { child: Child; dir: string } {
+export interface RunningMm2 {
+  readonly process: ManagedProcess;
+  readonly dir: string;
+  /** The end of its log, for failure messages. */
+  log(): string;
+}
+
+/**
+ * Starts MM2 (dedicated mode, A → B only, `tasks.max` tasks, no heartbeats) in its own process group,
+ * with the devcluster's watchdog so that a bench killed by its timeout leaves no JVM; stop it with stopMm2.
+ */
+export function startMm2(options: Mm2Options): RunningMm2 {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-mm2-'));
   const properties = [
     'clusters = A, B',
@@ -72,15 +84,19 @@ export function startMm2(options: Mm2Options): { child: Child; dir: string } {
     'sync.topic.acls.enabled = false',
     'sync.topic.configs.enabled = false',
     'refresh.topics.interval.seconds = 2',
+    `B.config.storage.topic = mm2-configs.${options.run}.internal`,
+    `B.offset.storage.topic = mm2-offsets.${options.run}.internal`,
+    `B.status.storage.topic = mm2-status.${options.run}.internal`,
     '',
   ].join('\n');
   const file = path.join(dir, 'mm2.properties');
   fs.writeFileSync(file, properties);
-  const child = spawnChild('java', ['-Xmx1g', '-cp', options.classpath, 'org.apache.kafka.connect.mirror.MirrorMaker', file]);
-  return { child, dir };
+  const logFile = path.join(dir, 'mm2.log');
+  const jvm = spawnManaged({ command: 'java', args: ['-Xmx1g', '-Dorg.apache.logging.log4j.level=INFO', '-cp', options.classpath, 'org.apache.kafka.connect.mirror.MirrorMaker', file], cwd: dir, logFile, detach: false });
+  return { process: jvm, dir, log: () => tailFile(logFile, 40) };
 }
 
-export async function stopMm2(running: { child: Child; dir: string }): Promise<void> {
-  await stopChild(running.child, 15_000);
+export async function stopMm2(running: RunningMm2): Promise<void> {
+  await stopProcessGroup(running.process.pid, 15_000);
   fs.rmSync(running.dir, { recursive: true, force: true });
 }
