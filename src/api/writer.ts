@@ -13,6 +13,8 @@ import { BypassFollower, DEFAULT_STATE_REFRESH_MS } from './bypass';
 import { bypassRefusals } from './metrics';
 import { buildWriteRecord } from './request';
 import { ClusterSender, createClusterSender, SendOutcome } from './sender';
+import type { QueueIntake } from '../queues/intake';
+import { createSqsIntake } from '../sqs/intake';
 import type { WriteRequest, WriteResult } from './types';
 
 export const DEFAULT_WRITE_TIMEOUT_MS = 10000;
@@ -34,6 +36,8 @@ export interface WalWriterOptions {
    * asked at every write instead of `config`, and refreshed once before a namespace is called unknown.
    */
   readonly live?: LiveNamespaces;
+  /** The intake of namespaces on an SQS queue (default: createSqsIntake, clients from the AWS SDK's usual chain). */
+  readonly sqsIntake?: QueueIntake;
 }
 
 /** A configuration that follows the namespace registry. */
@@ -99,6 +103,8 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     logger,
   });
   let closed = false;
+  let sqsIntake: QueueIntake | undefined = options.sqsIntake;
+  const sqs = (): QueueIntake => (sqsIntake ??= createSqsIntake({ now }));
 
   const clusterOf = (ns: NamespaceConfig): ClusterConfig => {
     const cluster = configNow().clusters[ns.cluster];
@@ -146,6 +152,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     const retrySafe = `retrying with the same id (${id}) is safe`;
     switch (outcome.status) {
       case 'acked': {
+        if (outcome.messageId !== undefined) return { durable: 'true', id, message: `written to ${topic} (MessageId ${outcome.messageId})` };
         const where = outcome.partition === undefined ? topic : `${topic} partition ${outcome.partition} offset ${outcome.offset}`;
         return { durable: 'true', id, partition: outcome.partition, offset: outcome.offset, message: `written to ${where}, acknowledged by all in-sync replicas` };
       }
@@ -191,6 +198,15 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
       bypassRefusals.labels(namespace.name).inc();
       return bypassed(id, namespace.name);
     };
+    if (namespace.queue?.type === 'sqs') {
+      // The SQS backend: a JSON body in the queue, no schema registry on the way.
+      const refusal = await refused();
+      if (refusal) return refusal;
+      const intake = sqs();
+      const result = toResult(id, intake.describe(namespace), await intake.append(record, namespace, deadline));
+      if (result.durable !== 'true') (context?.logger ?? logger).warn({ namespace: namespace.name, id, durable: result.durable, reason: result.reason }, result.message);
+      return result;
+    }
     try {
       const codec = codecFor(cluster);
       const schemaId = await beforeDeadline(schemaIdFor(namespace, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`);
@@ -234,6 +250,7 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     async close() {
       closed = true;
       await Promise.all([...senders.values()].map((s) => s.close()));
+      await sqsIntake?.close();
       await bypass.close();
     },
   };
