@@ -39,11 +39,11 @@ function checkMaven(): void {
 }
 
 /** Runs Maven on the devcluster pom, reporting progress every 10 s since a cold download takes a while. */
-async function runMaven(args: string[], what: string, onProgress: (m: string) => void): Promise<void> {
+async function runMaven(args: string[], what: string, onProgress: (m: string) => void, pom: string = POM_PATH): Promise<void> {
   checkMaven();
   const started = Date.now();
   const output: string[] = [];
-  const child = spawn('mvn', ['-B', '-q', '-f', POM_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('mvn', ['-B', '-q', '-f', pom, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const ticker = setInterval(() => onProgress(`still fetching ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 10000);
@@ -71,6 +71,22 @@ export async function kafkaClasspath(version: string, onProgress: (m: string) =>
   fs.mkdirSync(cacheDir(), { recursive: true });
   onProgress(`resolving Apache Kafka ${version} jars with Maven (cached in ~/.m2)`);
   await runMaven([`-Dkafka.version=${version}`, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`], `Apache Kafka ${version}`, onProgress);
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** docker/maven/elasticmq-pom.xml: ElasticMQ, with the unpublished test artifact its pom names excluded. */
+export const ELASTICMQ_POM_PATH = path.resolve(__dirname, '..', '..', 'docker', 'maven', 'elasticmq-pom.xml');
+
+/** The Java classpath of ElasticMQ (an SQS-compatible server) of this version, resolved once and cached like Kafka's. */
+export async function elasticMqClasspath(version: string, onProgress: (m: string) => void): Promise<string> {
+  const file = path.join(cacheDir(), `elasticmq-${version}.classpath`);
+  if (fs.existsSync(file)) {
+    const classpath = fs.readFileSync(file, 'utf8').trim();
+    if (classpath && classpath.split(path.delimiter).every((jar) => fs.existsSync(jar))) return classpath;
+  }
+  fs.mkdirSync(cacheDir(), { recursive: true });
+  onProgress(`resolving ElasticMQ ${version} jars with Maven (cached in ~/.m2)`);
+  await runMaven([`-Delasticmq.version=${version}`, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`], `ElasticMQ ${version}`, onProgress, ELASTICMQ_POM_PATH);
   return fs.readFileSync(file, 'utf8').trim();
 }
 

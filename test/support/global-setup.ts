@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startDevCluster, stopRecordedCluster } from '../../src/devcluster';
+import { startDevCluster, startElasticMq, stopRecordedCluster } from '../../src/devcluster';
 import { CLUSTERS_ENV } from './clusters';
+import { SQS_ENDPOINT_ENV } from './sqs';
 
 /**
  * Brings up clusters A and B once for the whole integration run and hands their endpoints to the
@@ -15,12 +16,22 @@ export default async function globalSetup(): Promise<void> {
   };
   const workDir = await freshRunDir();
   (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER_DIR__ = workDir;
+  // ElasticMQ (the SQS API) starts while the brokers do; stopped in global-teardown.
+  const sqs = startElasticMq({ dir: path.join(workDir, 'elasticmq'), onProgress: log });
+  void sqs.catch(() => undefined);
+  (globalThis as Record<string, unknown>).__WAL_SQS__ = sqs;
   const cluster = await startDevCluster({
     names: ['A', 'B'],
     workDir,
     onProgress: log,
   });
   (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER__ = cluster;
+  const elasticMq = await sqs;
+  process.env[SQS_ENDPOINT_ENV] = elasticMq.endpoint;
+  // ElasticMQ takes any credentials; real ones in the environment (real AWS) are left alone.
+  process.env.AWS_ACCESS_KEY_ID ??= 'wal-test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'wal-test';
+  log(`ElasticMQ (SQS) at ${elasticMq.endpoint}`);
   process.env[CLUSTERS_ENV] = JSON.stringify(cluster.clusters);
   for (const c of cluster.clusters) {
     log(`cluster ${c.name}: Apache Kafka ${c.kafkaVersion} via ${c.source} at ${c.brokers.join(',')}; ${c.registryVersion} at ${c.registryUrl}`);
