@@ -3,3 +3,4 @@ export { createSqsIntake, delaySecondsUntil } from './intake';
 export type { SqsIntakeOptions } from './intake';
 export { SqsRunner } from './runner';
 export type { SqsRunnerOptions } from './runner';
+export { ensureSqsQueues } from './provision';

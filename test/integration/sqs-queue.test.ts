@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createWalWriter } from '../../src/api';
 import { parseConfig, type NamespaceConfig, type WalConfig } from '../../src/namespaces';
 import { rootLogger } from '../../src/observability/logger';
@@ -209,6 +209,28 @@ namespaces:
     } finally {
       sockets.forEach((s) => s.destroy());
       silent.close();
+    }
+  });
+
+  it('creates the queues it names with `wal start --create-topics`, then delivers through them', async () => {
+    const { config, namespace, out, kafka, client } = await sqsNamespace();
+    const fresh = `${namespace.name}-new`;
+    const queue = { ...(namespace.queue as Extract<NamespaceConfig['queue'], { type: 'sqs' }>), queueName: fresh, dlqQueueName: `${fresh}-dlq` };
+    const ns: NamespaceConfig = { ...namespace, queue };
+    const withFresh: WalConfig = { ...config, namespaces: [ns] };
+    const received = await collect(kafka, out);
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-sqs-create-'));
+    const wal = await startWalProcess({ configFile: configFile(withFresh), stateDir, instanceId: 'sqs-create', extraArgs: ['--create-topics'] });
+    expect(wal.output()).toMatch(/SQS queues ready/);
+    const writer = createWalWriter({ config: withFresh });
+    expect((await writer.writeToLog({ namespace: ns.name, id: 'created', payload: { a: 1 } })).durable).toBe('true');
+    await writer.close();
+    await received.waitFor(1, 20_000);
+    wal.child.kill('SIGTERM');
+    expect(await orTimeout(wal.exited, 20_000, 'still running')).toBe(0);
+    for (const name of [fresh, `${fresh}-dlq`]) {
+      const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+      await client.send(new DeleteQueueCommand({ QueueUrl }));
     }
   });
 
