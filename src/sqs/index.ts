@@ -4,3 +4,5 @@ export type { SqsIntakeOptions } from './intake';
 export { SqsRunner } from './runner';
 export type { SqsRunnerOptions } from './runner';
 export { ensureSqsQueues } from './provision';
+export { listSqsDeadLetters, replaySqsDeadLetters } from './dead-letters';
+export type { SqsDeadLetter } from './dead-letters';

@@ -14,7 +14,7 @@ import { collect, configFile, header, percentile, stopCollectors } from '../supp
 import { respond, startHttpTargetServer, type HttpTargetServer } from '../support/http-target';
 import { receiveAll, removeSqsQueues, sqsNamespace } from '../support/sqs';
 import { orTimeout } from '../support/timing';
-import { killStartedWal, startWalProcess } from '../support/wal-cli';
+import { killStartedWal, runWal, startWalProcess } from '../support/wal-cli';
 
 jest.setTimeout(180_000);
 
@@ -146,6 +146,39 @@ describe('SQS-backed delayed queue on ElasticMQ', () => {
     expect(server.received.length).toBe(2);
     expect(await receiveAll(client, queueUrl, 1, 2000)).toEqual([]);
     expect(await metric('wal_dlq_records_total', { namespace: ns.name, kind: 'exhausted' })).toBe(1);
+  });
+
+  it('lists the SQS DLQ with `wal dlq list` and replays a selection with `wal dlq replay`: that request is delivered, the other stays on the DLQ', async () => {
+    const server = await startHttpTargetServer(respond.always(503));
+    servers.push(server);
+    const { config, namespace, client, dlqUrl } = await sqsNamespace({ targets: `      hook: { type: http, url: ${server.url} }` });
+    const ns: NamespaceConfig = { ...namespace, maxRetries: 0, defaultTarget: 'hook' };
+    const withNs: WalConfig = { ...config, namespaces: [ns] };
+    await startRunner(withNs, ns);
+    const writer = createWalWriter({ config: withNs });
+    for (const id of ['dl-1', 'dl-2']) expect((await writer.writeToLog({ namespace: ns.name, id, target: 'hook', payload: { id } })).durable).toBe('true');
+    await writer.close();
+    const deadline = Date.now() + 20_000;
+    while ((await metric('wal_dlq_records_total', { namespace: ns.name, kind: 'exhausted' })) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const file = configFile(withNs);
+
+    const listed = await runWal('dlq', ['list', '-n', ns.name, '-t', file]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/id=dl-1 {2}kind=exhausted {2}attempts=1 {2}target=hook/);
+    expect(listed.stdout).toMatch(/2 record\(s\) in SQS queue/);
+    const dry = await runWal('dlq', ['replay', '-n', ns.name, '-t', file, '--id', 'dl-2', '--dry-run']);
+    expect(dry.stdout).toMatch(/would replay 1 record/);
+
+    server.script(respond.ok());
+    const before = server.received.length;
+    const replay = await runWal('dlq', ['replay', '-n', ns.name, '-t', file, '--id', 'dl-2']);
+    expect(replay.stdout).toMatch(/replayed 1 record/);
+    const until = Date.now() + 20_000;
+    while (server.received.length === before && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(server.received.slice(before).map((r) => r.headers['idempotency-key'])).toEqual(['dl-2']);
+    // dl-1 stays on the DLQ, visible again for the next reader.
+    const left = await receiveAll(client, dlqUrl, 1, 5000);
+    expect(left.map((m) => m.MessageAttributes?.[DLQ_HEADERS.id]?.StringValue)).toEqual(['dl-1']);
   });
 
   it('dead-letters malformed message bodies with the reason, and keeps delivering the rest', async () => {
