@@ -267,6 +267,28 @@ namespaces:
     }
   });
 
+  it('stops receiving on `wal namespace pause` and delivers what waited on `resume`', async () => {
+    const { config, namespace, out, kafka } = await sqsNamespace();
+    const received = await collect(kafka, out);
+    const file = configFile(config);
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-sqs-pause-'));
+    await startWalProcess({ configFile: file, stateDir, instanceId: 'sqs-pause', extraArgs: ['--state-interval', '300ms'] });
+    const writer = createWalWriter({ config });
+    expect((await writer.writeToLog({ namespace: namespace.name, id: 'warm', payload: {} })).durable).toBe('true');
+    await received.waitFor(1, 20_000);
+    const paused = await runWal('namespace', ['pause', namespace.name, '-t', file, '--by', 'sqs-test']);
+    expect(paused.stdout).toMatch(/paused/);
+    // The follower applies it within its interval; a long poll already waiting (1 s) may still return.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await writer.writeToLog({ namespace: namespace.name, id: 'while-paused', payload: {} })).durable).toBe('true');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(received.messages.map((m) => header(m, 'wal-id'))).toEqual(['warm']);
+    expect((await runWal('namespace', ['resume', namespace.name, '-t', file, '--by', 'sqs-test'])).code).toBe(0);
+    await received.waitFor(2, 15_000);
+    expect(received.messages.map((m) => header(m, 'wal-id'))).toEqual(['warm', 'while-paused']);
+    await writer.close();
+  });
+
   it('loses nothing when `wal start` is killed with -9 mid-run: a second instance delivers the rest', async () => {
     const { config, namespace, out, kafka } = await sqsNamespace({ queue: '      visibilityTimeoutMs: 3s' });
     const received = await collect(kafka, out);

@@ -154,7 +154,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   // Only /metrics shows the gauge: without an admin port there is no one to compute it for.
   const dlqDepth =
     dlqDepthIntervalMs > 0 && adminPort !== undefined
-      ? new DlqDepthPoller({ namespaces: namespaces.map((ns) => ({ namespace: ns, kafka: clientFor(ns.cluster) })), intervalMs: dlqDepthIntervalMs, logger: logger.child({ component: 'dlq-depth' }) })
+      ? new DlqDepthPoller({ namespaces: namespaces.filter((ns) => ns.queue?.type !== 'sqs').map((ns) => ({ namespace: ns, kafka: clientFor(ns.cluster) })), intervalMs: dlqDepthIntervalMs, logger: logger.child({ component: 'dlq-depth' }) })
       : undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
