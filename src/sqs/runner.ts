@@ -24,6 +24,9 @@ import { delaySecondsUntil } from './intake';
 import { sqsQueueMessages, sqsResends } from './metrics';
 import { DeliveredIds } from './delivered-ids';
 
+/** Batches one receiver delivers at once (its next ReceiveMessage overlaps the previous delivery). */
+const BATCHES_IN_FLIGHT = 2;
+
 /** SQS's longest visibility timeout (12 h): the cap of a retry's backoff. */
 const MAX_VISIBILITY_S = 43_200;
 
@@ -150,6 +153,7 @@ export class SqsRunner {
 
   private async receiveLoop(index: number): Promise<void> {
     const signal = this.abort.signal;
+    const inFlight = new Set<Promise<void>>();
     while (this.running && !signal.aborted) {
       if (this.paused) {
         await sleep(200, signal);
@@ -176,13 +180,17 @@ export class SqsRunner {
         continue;
       }
       if (messages.length === 0) continue;
-      try {
-        await this.handle(messages);
-      } catch (error) {
-        // Whatever was not acknowledged surfaces again after its visibility timeout.
-        this.logger.error({ receiver: index, err: describeSqsError(error) }, 'handling a batch failed; its messages surface again after the visibility timeout');
-      }
+      // The next receive overlaps this batch's delivery and deletes: two batches per receiver at most.
+      const handling = this.handle(messages)
+        .catch((error: unknown) => {
+          // Whatever was not acknowledged surfaces again after its visibility timeout.
+          this.logger.error({ receiver: index, err: describeSqsError(error) }, 'handling a batch failed; its messages surface again after the visibility timeout');
+        })
+        .finally(() => inFlight.delete(handling));
+      inFlight.add(handling);
+      if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
     }
+    await Promise.allSettled([...inFlight]);
   }
 
   private async handle(messages: Message[]): Promise<void> {
