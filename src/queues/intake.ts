@@ -12,16 +12,24 @@ export type SendOutcome =
   /** The backend refused it (too large, no such topic or queue …): definitely not written. */
   | { readonly status: 'rejected'; readonly detail: string }
   /** Handed to the backend, outcome lost: maybe written. */
-  | { readonly status: 'ambiguous'; readonly reason: 'timeout' | 'connection-lost'; readonly detail: string };
+  | { readonly status: 'ambiguous'; readonly reason: 'timeout' | 'connection-lost'; readonly detail: string }
+  /** The caller's `hold` answered true (the namespace is in bypass): nothing was sent. */
+  | { readonly status: 'withheld' }
+  /** The request could not be put in the backend's format (e.g. the schema registry failed): nothing was sent. */
+  | { readonly status: 'unencodable'; readonly error: unknown };
 
 /**
  * The intake half of the queue-backend seam: appends a validated request durably and answers by
  * `deadline`, never later and never by throwing. Kafka's is the writer's cluster sender (Avro on the
- * intake topic); SQS's is `src/sqs/intake.ts` (SendMessage with DelaySeconds).
+ * intake topic, `src/api/kafka-intake.ts`); SQS's is `src/sqs/intake.ts` (SendMessageBatch with DelaySeconds).
  */
 export interface QueueIntake {
   /** Where requests of `namespace` go, for messages ("SQS queue wal-orders"). */
   describe(namespace: NamespaceConfig): string;
-  append(request: WriteToLogRequest, namespace: NamespaceConfig, deadline: number): Promise<SendOutcome>;
+  /**
+   * `hold` is asked once the request is ready to go (encoded), right before it is handed over: true
+   * answers `withheld` and sends nothing (the writer's bypass check, looked up meanwhile).
+   */
+  append(request: WriteToLogRequest, namespace: NamespaceConfig, deadline: number, hold?: () => Promise<boolean>): Promise<SendOutcome>;
   close(): Promise<void>;
 }

@@ -142,10 +142,11 @@ export function createSqsIntake(options: SqsIntakeOptions = {}): QueueIntake {
   return {
     describe: (ns) => `SQS queue ${ns.queue?.type === 'sqs' ? queueNameOf(ns.queue) : '?'}`,
 
-    append(request, ns, deadline): Promise<SendOutcome> {
+    async append(request, ns, deadline, hold): Promise<SendOutcome> {
       const queue = ns.queue;
-      if (queue?.type !== 'sqs') return Promise.resolve({ status: 'rejected', detail: `namespace ${ns.name} is not on an SQS queue` });
-      if (closed) return Promise.resolve({ status: 'not-sent', reason: 'writer-closed', detail: 'the writer is closed' });
+      if (queue?.type !== 'sqs') return { status: 'rejected', detail: `namespace ${ns.name} is not on an SQS queue` };
+      if (await hold?.()) return { status: 'withheld' };
+      if (closed) return { status: 'not-sent', reason: 'writer-closed', detail: 'the writer is closed' };
       const lane = laneFor(ns, queue);
       const dueAt = dueTime(request, ns);
       const body = encodeSqsBody(request);
