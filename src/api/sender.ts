@@ -1,5 +1,6 @@
 import { Kafka, Message, Partitioners, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from '../observability/logger';
+import type { SendOutcome } from '../queues/intake';
 
 /** One record bound for a topic, with the instant by which its caller must have an answer. */
 export interface OutgoingRecord {
@@ -12,14 +13,7 @@ export interface OutgoingRecord {
   readonly deadline: number;
 }
 
-export type SendOutcome =
-  | { readonly status: 'acked'; readonly partition?: number; readonly offset?: string }
-  /** Never handed to the producer: definitely not written. */
-  | { readonly status: 'not-sent'; readonly reason: 'broker-unavailable' | 'timeout' | 'writer-closed'; readonly detail: string }
-  /** The broker refused it (too large, no such topic …): definitely not written. */
-  | { readonly status: 'rejected'; readonly detail: string }
-  /** Handed to the producer, outcome lost: maybe written. */
-  | { readonly status: 'ambiguous'; readonly reason: 'timeout' | 'connection-lost'; readonly detail: string };
+export type { SendOutcome } from '../queues/intake';
 
 export interface ClusterSender {
   send(record: OutgoingRecord): Promise<SendOutcome>;

@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterConfig, NamespaceConfig, WalConfig } from '../namespaces/types';
 import { createLogger, type Logger } from '../observability/logger';
-import { createAvroCodec, registryOf, type AvroCodec } from '../wire/codec';
 import { InvalidRecordError, RegistryUnavailableError, SerdeError } from '../wire/errors';
-import { writeToLogRequestSchema } from '../wire/intake';
-import { valueSubject } from '../wire/schemas';
-import { INTAKE_HEADERS } from '../wire/headers';
-import { explainConnectError } from '../kafka/errors';
 import { createWriterKafkaClient } from '../kafka/writer-client';
 import { BypassFollower, DEFAULT_STATE_REFRESH_MS } from './bypass';
 import { bypassRefusals } from './metrics';
 import { buildWriteRecord } from './request';
-import { ClusterSender, createClusterSender, SendOutcome } from './sender';
+import type { SendOutcome } from './sender';
+import { createKafkaIntake, DeadlineError, type KafkaIntake } from './kafka-intake';
+import type { QueueIntake } from '../queues/intake';
+import { createSqsIntake } from '../sqs/intake';
 import type { WriteRequest, WriteResult } from './types';
 
 export const DEFAULT_WRITE_TIMEOUT_MS = 10000;
@@ -34,6 +32,8 @@ export interface WalWriterOptions {
    * asked at every write instead of `config`, and refreshed once before a namespace is called unknown.
    */
   readonly live?: LiveNamespaces;
+  /** The intake of namespaces on an SQS queue (default: createSqsIntake, clients from the AWS SDK's usual chain). */
+  readonly sqsIntake?: QueueIntake;
 }
 
 /** A configuration that follows the namespace registry. */
@@ -57,22 +57,6 @@ export interface WalWriter {
   close(): Promise<void>;
 }
 
-class DeadlineError extends Error {}
-
-async function beforeDeadline<T>(promise: Promise<T>, deadline: number, now: () => number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DeadlineError(what)), Math.max(0, deadline - now()));
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * The WriteToLog library: validates a request against its namespace, registers the intake schema
  * (once per namespace), encodes the Avro record and sends it through one idempotent producer per
@@ -87,9 +71,6 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
   const now = options.now ?? Date.now;
   const newId = options.newId ?? randomUUID;
   const kafkaFactory = options.kafkaFactory ?? ((cluster: ClusterConfig, id: string) => createWriterKafkaClient(cluster, id, timeoutMs, logger));
-  const codecs = new Map<string, AvroCodec>();
-  const senders = new Map<string, ClusterSender>();
-  const schemaIds = new Map<string, Promise<number>>();
   // Half the write budget at most: a slow state topic must leave time for the write itself.
   const stateWaitMs = Math.min(5000, Math.max(250, Math.floor(timeoutMs / 2)));
   const bypass = new BypassFollower({
@@ -99,6 +80,8 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     logger,
   });
   let closed = false;
+  let sqsIntake: QueueIntake | undefined = options.sqsIntake;
+  const sqs = (): QueueIntake => (sqsIntake ??= createSqsIntake({ now }));
 
   const clusterOf = (ns: NamespaceConfig): ClusterConfig => {
     const cluster = configNow().clusters[ns.cluster];
@@ -106,46 +89,15 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     return cluster;
   };
 
-  const codecFor = (cluster: ClusterConfig): AvroCodec => {
-    let codec = codecs.get(cluster.name);
-    if (!codec) {
-      codec = createAvroCodec({ ...registryOf(cluster), requestTimeoutMs: Math.min(5000, Math.max(500, Math.floor(timeoutMs / 2))) });
-      codecs.set(cluster.name, codec);
-    }
-    return codec;
-  };
-
-  const senderFor = (cluster: ClusterConfig): ClusterSender => {
-    let sender = senders.get(cluster.name);
-    if (!sender) {
-      sender = createClusterSender({
-        kafka: kafkaFactory(cluster, clientId),
-        clusterName: cluster.name,
-        timeoutMs,
-        logger,
-        now,
-        explainConnectError: (error) => explainConnectError(error, cluster, Math.min(1000, Math.floor(timeoutMs / 4))),
-      });
-      senders.set(cluster.name, sender);
-    }
-    return sender;
-  };
-
-  /** The intake schema id of a namespace, registered once; a failure is not cached. */
-  const schemaIdFor = (ns: NamespaceConfig, codec: AvroCodec): Promise<number> => {
-    let pending = schemaIds.get(ns.name);
-    if (!pending) {
-      pending = codec.registerSchema(valueSubject(ns.topics.intake), writeToLogRequestSchema());
-      pending.catch(() => schemaIds.delete(ns.name));
-      schemaIds.set(ns.name, pending);
-    }
-    return pending;
-  };
+  // The queue backends: Kafka (the default) and SQS, behind one QueueIntake interface.
+  const kafkaIntake: KafkaIntake = createKafkaIntake({ clusterOf, kafka: (cluster) => kafkaFactory(cluster, clientId), timeoutMs, logger, now });
+  const intakeOf = (ns: NamespaceConfig): QueueIntake => (ns.queue?.type === 'sqs' ? sqs() : kafkaIntake);
 
   const toResult = (id: string, topic: string, outcome: SendOutcome): WriteResult => {
     const retrySafe = `retrying with the same id (${id}) is safe`;
     switch (outcome.status) {
       case 'acked': {
+        if (outcome.messageId !== undefined) return { durable: 'true', id, message: `written to ${topic} (MessageId ${outcome.messageId})` };
         const where = outcome.partition === undefined ? topic : `${topic} partition ${outcome.partition} offset ${outcome.offset}`;
         return { durable: 'true', id, partition: outcome.partition, offset: outcome.offset, message: `written to ${where}, acknowledged by all in-sync replicas` };
       }
@@ -160,6 +112,10 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
           reason: outcome.reason,
           message: `the record may or may not be written (${outcome.reason === 'timeout' ? '' : 'connection lost after the send began: '}${outcome.detail}); ${retrySafe}`,
         };
+      case 'withheld':
+      case 'unencodable':
+        // Answered by writeToLog before it gets here (bypass, registry failures).
+        return { durable: 'false', id, reason: 'invalid-request', message: 'nothing was written' };
     }
   };
 
@@ -178,38 +134,23 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
     if (closed) return { durable: 'false', id, reason: 'writer-closed', message: 'nothing was written: the writer is closed' };
 
     let cluster: ClusterConfig;
-    let value: Buffer;
     try {
       cluster = clusterOf(namespace);
     } catch (error) {
       return registryFailure(id, error);
     }
-    // Looked up while the record is encoded, so that neither waits for the other; bypass answers first.
+    // Looked up while the backend prepares the record (Avro encoding for Kafka), so that neither
+    // waits for the other; bypass answers first.
     const lookup = bypass.stateOf(namespace.name, cluster, Math.min(stateWaitMs, Math.max(0, deadline - now())));
-    const refused = async (): Promise<WriteResult | undefined> => {
-      if (!(await lookup)?.bypass) return undefined;
+    const inBypass = async (): Promise<boolean> => (await lookup)?.bypass === true;
+    const intake = intakeOf(namespace);
+    const outcome = await intake.append(record, namespace, deadline, inBypass);
+    if (outcome.status === 'withheld' || (outcome.status === 'unencodable' && (await inBypass()))) {
       bypassRefusals.labels(namespace.name).inc();
       return bypassed(id, namespace.name);
-    };
-    try {
-      const codec = codecFor(cluster);
-      const schemaId = await beforeDeadline(schemaIdFor(namespace, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`);
-      value = await codec.encode(schemaId, record);
-    } catch (error) {
-      return (await refused()) ?? registryFailure(id, error);
     }
-    const refusal = await refused();
-    if (refusal) return refusal;
-    const topic = namespace.topics.intake;
-    const outcome = await senderFor(cluster).send({
-      topic,
-      key: id,
-      value,
-      headers: { [INTAKE_HEADERS.id]: id, [INTAKE_HEADERS.namespace]: namespace.name },
-      timestamp: record.lifecycle.writeTime,
-      deadline,
-    });
-    const result = toResult(id, topic, outcome);
+    if (outcome.status === 'unencodable') return registryFailure(id, outcome.error);
+    const result = toResult(id, intake.describe(namespace), outcome);
     if (result.durable !== 'true') (context?.logger ?? logger).warn({ namespace: namespace.name, id, durable: result.durable, reason: result.reason }, result.message);
     return result;
   };
@@ -221,19 +162,20 @@ export function createWalWriter(options: WalWriterOptions): WalWriter {
 
     async connect() {
       const needed = new Map(configNow().namespaces.map((ns) => [ns.cluster, clusterOf(ns)]));
-      await Promise.all([...needed.values()].map((cluster) => senderFor(cluster).connect()));
+      await kafkaIntake.connect([...needed.values()]);
       await bypass.load([...needed.values()]);
     },
 
     isReady() {
       if (closed) return false;
       const needed = new Set(configNow().namespaces.map((ns) => ns.cluster));
-      return [...needed].every((name) => senders.get(name)?.isConnected() === true);
+      return [...needed].every((name) => kafkaIntake.isConnected(name));
     },
 
     async close() {
       closed = true;
-      await Promise.all([...senders.values()].map((s) => s.close()));
+      await kafkaIntake.close();
+      await sqsIntake?.close();
       await bypass.close();
     },
   };

@@ -1,6 +1,6 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import type { Processor, ProcessorContext, WalRecord } from '../engine/api';
-import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
+import { AvroCodec, createAvroCodec, registryOf, decodeIntakeRecord, dueTime, SerdeError, WriteToLogRequest, type WithIntake } from '../wire';
 import { kafkaTargetHeaders, OK, type Delivery, type DeliveryResult, type Target } from '../targets';
 import { Dispatcher } from './dispatcher';
 import { deadLetterHeaders, DeadLetterKind, replayTargetConflict, replayTargetOf } from '../wire/dlq';
@@ -387,12 +387,8 @@ export class DelayProcessor implements Processor<IntakeRecord> {
   }
 }
 
-/** When a request is due: deliverAt wins; else writeTime + its delay (or the namespace default). */
-export function dueTime(request: WriteToLogRequest, namespace: NamespaceConfig): number {
-  const { writeTime, delayMs, deliverAt } = request.lifecycle;
-  if (deliverAt !== null) return deliverAt;
-  return writeTime + (delayMs ?? namespace.delay.defaultDelayMs);
-}
+/** When a request is due (shared with the SQS backend, so it lives with the request's wire shape). */
+export { dueTime };
 
 function sourceEntry(record: WalRecord, id: string, dueAt: number): TimerEntry {
   return {

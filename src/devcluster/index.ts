@@ -237,3 +237,4 @@ function isOurs(pid: number, dir: string): boolean {
     return process.platform !== 'linux';
   }
 }
+export { DEFAULT_ELASTICMQ_VERSION, ensureRecordedElasticMq, fetchElasticMq, startElasticMq, stopRecordedElasticMq, type ElasticMqServer, type StartElasticMqOptions } from './elasticmq';

@@ -78,6 +78,22 @@ export async function resolveClasspath(pom: string, properties: string[], file: 
   return fs.readFileSync(file, 'utf8').trim();
 }
 
+/** docker/maven/elasticmq-pom.xml: ElasticMQ, with the unpublished test artifact its pom names excluded. */
+export const ELASTICMQ_POM_PATH = path.resolve(__dirname, '..', '..', 'docker', 'maven', 'elasticmq-pom.xml');
+
+/** The Java classpath of ElasticMQ (an SQS-compatible server) of this version, resolved once and cached like Kafka's. */
+export async function elasticMqClasspath(version: string, onProgress: (m: string) => void): Promise<string> {
+  const file = path.join(cacheDir(), `elasticmq-${version}.classpath`);
+  if (fs.existsSync(file)) {
+    const classpath = fs.readFileSync(file, 'utf8').trim();
+    if (classpath && classpath.split(path.delimiter).every((jar) => fs.existsSync(jar))) return classpath;
+  }
+  fs.mkdirSync(cacheDir(), { recursive: true });
+  onProgress(`resolving ElasticMQ ${version} jars with Maven (cached in ~/.m2)`);
+  await runMaven([`-Delasticmq.version=${version}`, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`], `ElasticMQ ${version}`, onProgress, ELASTICMQ_POM_PATH);
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 /**
  * The runnable jar of Apicurio Registry of this version, unpacked from its Maven Central archive
  * (classifier `all`). 3.0.x ships a legacy `*-runner.jar`, later releases a Quarkus fast-jar.

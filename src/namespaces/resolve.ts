@@ -125,6 +125,7 @@ function resolveNamespace(raw: RawNamespace, file: string, report: (path: Path, 
     chunking: raw.chunking,
     ...(replication ? { replication } : {}),
     processingGuarantee: raw.processingGuarantee,
+    queue: raw.queue,
     shard: raw.shard,
     runtime: raw.runtime,
   };
@@ -150,6 +151,12 @@ function checkNamespace(
   }
   if (ns.delay.maxDelayMs !== null && ns.delay.maxDelayMs < ns.delay.defaultDelayMs) {
     report(['delay', 'maxDelayMs'], `must be ≥ delay.defaultDelayMs (${ns.delay.defaultDelayMs}) (got ${ns.delay.maxDelayMs})`);
+  }
+  if (ns.queue?.type === 'sqs' && ns.processingGuarantee === 'exactly-once') {
+    report(['processingGuarantee'], 'exactly-once needs the Kafka queue (queue.type kafka): an SQS queue delivers at least once');
+  }
+  if (ns.queue?.type === 'sqs' && ns.replication) {
+    report(['queue', 'type'], 'sqs cannot be combined with replication (the mirror copies Kafka topics)');
   }
   if (ns.defaultTarget !== undefined && !(ns.defaultTarget in ns.targets)) {
     report(['defaultTarget'], `names target "${ns.defaultTarget}", which is not defined (defined: ${listOrNone(Object.keys(ns.targets))})`);

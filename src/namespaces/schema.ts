@@ -228,6 +228,40 @@ const replicationSchema = z.strictObject({
   syncGroupOffsets: z.boolean().default(false),
 });
 
+/** SQS queue names: 1–80 of letters, digits, - and _ (a FIFO queue ends in .fifo). */
+const sqsQueueName = z.string().regex(/^[A-Za-z0-9_-]{1,75}(\.fifo)?$/, { error: 'must be an SQS queue name (1–80 letters, digits, - or _)' });
+
+/**
+ * Where a namespace's requests wait until due: Kafka (the intake topic + timer store, the default)
+ * or an SQS queue. Credentials are never here: the AWS SDK's usual env/profile chain supplies them.
+ */
+const sqsQueue = z
+  .strictObject({
+    type: z.literal('sqs'),
+    queueUrl: url(['http:', 'https:']).optional(),
+    queueName: sqsQueueName.optional(),
+    region: z.string().min(1, { error: 'must not be empty' }),
+    endpoint: url(['http:', 'https:']).optional(),
+    dlqQueueUrl: url(['http:', 'https:']).optional(),
+    dlqQueueName: sqsQueueName.optional(),
+    receivers: z.number().int().min(1).max(64).default(2),
+    visibilityTimeoutMs: positiveDuration().pipe(z.number().min(1000, { error: 'must be ≥ 1s' }).max(43_200_000, { error: 'must be ≤ 12h (SQS limit)' })).default(60_000),
+    maxSqsDelaySeconds: z.number().int().min(1).max(900, { error: 'must be ≤ 900 (SQS limit)' }).default(900),
+    waitTimeSeconds: z.number().int().min(0).max(20, { error: 'must be ≤ 20 (SQS limit)' }).default(20),
+  })
+  .superRefine((queue, ctx) => {
+    if ((queue.queueUrl === undefined) === (queue.queueName === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['queueUrl'], message: 'give exactly one of queueUrl and queueName', input: undefined });
+    }
+    if (queue.dlqQueueUrl !== undefined && queue.dlqQueueName !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['dlqQueueUrl'], message: 'and dlqQueueName both name the DLQ: keep one', input: undefined });
+    }
+  });
+
+export const queueSchema = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('kafka') }), sqsQueue], {
+  error: 'must be { type: kafka } or { type: sqs, queueUrl | queueName, region, … }',
+});
+
 export const namespaceSchema = z.strictObject({
   name,
   cluster: name.default('primary'),
@@ -280,6 +314,7 @@ export const namespaceSchema = z.strictObject({
     .default({ chunkSize: 100, maxChunkBytes: 512 * 1024 }),
   replication: replicationSchema.optional(),
   processingGuarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  queue: queueSchema.default({ type: 'kafka' }),
   shard: name.default(DEFAULT_SHARD),
   runtime: z
     .strictObject({

@@ -136,6 +136,29 @@ export interface NamespaceTopics {
   readonly targets: Record<string, string>;
 }
 
+/** A namespace whose requests wait in an SQS queue instead of the Kafka intake + timer store. */
+export interface SqsQueueConfig {
+  readonly type: 'sqs';
+  readonly queueUrl?: string;
+  readonly queueName?: string;
+  readonly region: string;
+  /** An SQS-compatible server (ElasticMQ, LocalStack); absent = AWS. */
+  readonly endpoint?: string;
+  /** The namespace's DLQ, an SQS queue; absent = no DLQ (dlq.onDisabled applies). */
+  readonly dlqQueueUrl?: string;
+  readonly dlqQueueName?: string;
+  /** Long-polling receivers per `wal start` instance. */
+  readonly receivers: number;
+  /** How long a received message stays hidden: longer than one delivery attempt. */
+  readonly visibilityTimeoutMs: number;
+  /** The longest DelaySeconds one SendMessage uses (SQS: 900); longer delays are re-sent. Lower it to test re-sends. */
+  readonly maxSqsDelaySeconds: number;
+  /** Long-poll wait of one ReceiveMessage (0–20 s). */
+  readonly waitTimeSeconds: number;
+}
+
+export type QueueConfig = { readonly type: 'kafka' } | SqsQueueConfig;
+
 export interface NamespaceConfig {
   readonly name: string;
   /** Cluster alias that holds this namespace's topics. */
@@ -173,6 +196,8 @@ export interface NamespaceConfig {
   readonly chunking: { readonly chunkSize: number; readonly maxChunkBytes: number };
   readonly replication?: ReplicationConfig;
   readonly processingGuarantee: ProcessingGuarantee;
+  /** Where requests wait until due; absent = `{ type: 'kafka' }` (the loader fills it). */
+  readonly queue?: QueueConfig;
   /**
    * The group of instances that runs this namespace: `wal start --shard <name>` runs exactly the
    * namespaces of its shard. The loader fills DEFAULT_SHARD.

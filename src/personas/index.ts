@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { delayedQueueTopology } from '../delayed-queue';
 import { NamespaceRunner, TopologyError, type EngineOptions, type RunnerTuning, type Topology } from '../engine';
 import { MirrorRunner } from '../mirror';
+import { SqsRunner } from '../sqs';
 import { mutationTopology } from '../mutations';
 import { DEFAULT_PARTITION_CONCURRENCY, type NamespaceConfig, type WalConfig } from '../namespaces/types';
 import type { Logger } from '../observability/logger';
@@ -70,6 +71,9 @@ export interface RunnerDeps {
 /** The runner an instance starts for `namespace`. */
 export function runnerFor(namespace: NamespaceConfig, deps: RunnerDeps): InstanceRunner {
   const logger = deps.logger.child({ namespace: namespace.name, instance: deps.instanceId });
+  if (namespace.queue?.type === 'sqs' && deps.persona === undefined) {
+    return new SqsRunner({ namespace, clusters: deps.config.clusters, logger });
+  }
   if (namespace.replication && deps.persona === undefined) {
     return new MirrorRunner({ config: deps.config, namespace, instanceId: deps.instanceId, logger });
   }

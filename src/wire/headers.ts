@@ -65,3 +65,14 @@ export const DLQ_HEADERS = {
   errorClass: 'wal-dlq-error-class',
   id: ID,
 } as const;
+
+/**
+ * Message attributes of a request waiting in an SQS queue (SQS allows 10 a message). A dead letter
+ * on the SQS DLQ carries DLQ_HEADERS as attributes instead, the one DLQ vocabulary.
+ */
+export const SQS_ATTRIBUTES = {
+  id: ID,
+  namespace: INTAKE_HEADERS.namespace,
+  /** Epoch ms the request is due: a message surfacing before it is sent again with the remaining delay. */
+  dueAt: 'wal-due-at',
+} as const;

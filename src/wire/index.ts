@@ -7,3 +7,4 @@ export * from './intake';
 export * from './headers';
 export * from './dlq';
 export * from './intake-record';
+export { decodeSqsBody, encodeSqsBody } from './sqs-envelope';

@@ -142,3 +142,10 @@ export async function decodeIntakeRecord(codec: AvroCodec, buffer: Buffer | null
   if (issues.length > 0) throw new InvalidWriteRequestError(issues.map(formatIssue));
   return request;
 }
+
+/** When a request is due: deliverAt wins; else writeTime + its delay (or the namespace default). */
+export function dueTime(request: WriteToLogRequest, namespace: NamespaceConfig): number {
+  const { writeTime, delayMs, deliverAt } = request.lifecycle;
+  if (deliverAt !== null) return deliverAt;
+  return writeTime + (delayMs ?? namespace.delay.defaultDelayMs);
+}

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '@jest/types';
-import { startDevCluster, stopRecordedCluster } from '../../src/devcluster';
+import { startDevCluster, startElasticMq, stopRecordedCluster } from '../../src/devcluster';
 import { startCassandra } from '../../src/devcluster/cassandra';
 import { CASSANDRA_ENV, type TestCassandra } from './cassandra';
 import { CLUSTERS_ENV } from './clusters';
+import { SQS_ENDPOINT_ENV } from './sqs';
 
 /**
  * Brings up clusters A and B once for the whole integration run and hands their endpoints to the
@@ -18,6 +19,10 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
   };
   const workDir = await freshRunDir();
   (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER_DIR__ = workDir;
+  // ElasticMQ (the SQS API) starts while the brokers do; stopped in global-teardown.
+  const sqs = startElasticMq({ dir: path.join(workDir, 'elasticmq'), onProgress: log });
+  void sqs.catch(() => undefined);
+  (globalThis as Record<string, unknown>).__WAL_SQS__ = sqs;
   // Cassandra (a 512 MiB JVM, ~15 s) only when a selected file uses it; it starts beside the Kafka clusters.
   const cassandraStarting = needsCassandra(globalConfig)
     ? startCassandra({ onProgress: (m) => log(`cassandra: ${m}`) }).then((node) => {
@@ -40,6 +45,12 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
     process.env[CASSANDRA_ENV] = JSON.stringify(node);
     log(`Apache Cassandra ${cassandra.value.version} (jars from Maven Central) at ${node.contactPoint}`);
   }
+  const elasticMq = await sqs;
+  process.env[SQS_ENDPOINT_ENV] = elasticMq.endpoint;
+  // ElasticMQ takes any credentials; real ones in the environment (real AWS) are left alone.
+  process.env.AWS_ACCESS_KEY_ID ??= 'wal-test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'wal-test';
+  log(`ElasticMQ (SQS) at ${elasticMq.endpoint}`);
   process.env[CLUSTERS_ENV] = JSON.stringify(cluster.clusters);
   for (const c of cluster.clusters) {
     log(`cluster ${c.name}: Apache Kafka ${c.kafkaVersion} via ${c.source} at ${c.brokers.join(',')}; ${c.registryVersion} at ${c.registryUrl}`);

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
-import type { DevCluster } from '../../src/devcluster';
+import type { DevCluster, ElasticMqServer } from '../../src/devcluster';
 
 export default async function globalTeardown(): Promise<void> {
   const cluster = (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER__ as DevCluster | undefined;
   const dir = (globalThis as Record<string, unknown>).__WAL_DEV_CLUSTER_DIR__ as string | undefined;
   const cassandra = (globalThis as Record<string, unknown>).__WAL_CASSANDRA__ as { stop(): Promise<void> } | undefined;
-  await Promise.all([cluster?.stop(), cassandra?.stop()]);
+  const sqs = (globalThis as Record<string, unknown>).__WAL_SQS__ as Promise<ElasticMqServer> | undefined;
+  await Promise.all([cluster?.stop(), cassandra?.stop(), sqs?.then((server) => server.stop()).catch(() => undefined)]);
   // Broker data of a finished run is of no further use; keep it with WAL_KEEP_TEST_DATA=1 to debug.
   if (dir && process.env.WAL_KEEP_TEST_DATA !== '1') fs.rmSync(dir, { recursive: true, force: true });
   exitIfHeldOpen(15_000);

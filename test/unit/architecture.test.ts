@@ -79,6 +79,16 @@ describe('architecture of src/', () => {
     expect(violations('registry', ['engine', ...PERSONAS, 'ops', 'api', 'cli', 'targets', 'devcluster'])).toEqual([]);
   });
 
+  it('keeps the queue-backend seam below its users: queues reaches no runtime, target or SQS code; the SQS backend reaches no CLI, API, ops, engine runtime, persona selection, registry or dev tooling', () => {
+    expect(violations('queues', ['engine', ...PERSONAS, 'sqs', 'ops', 'api', 'cli', 'targets', 'registry', 'devcluster'])).toEqual([]);
+    expect(violations('sqs', ['cli', 'api', 'ops', 'personas', 'mutations', 'mirror', 'registry', 'devcluster'])).toEqual([]);
+  });
+
+  it('lets the writer use the SQS intake without reaching the SQS delivery loop (and through it the delayed queue)', () => {
+    expect([...reachable('sqs/intake.ts', edges)].filter((f) => ['delayed-queue', 'engine', 'targets'].includes(roomOf(f)) || f === 'sqs/runner.ts')).toEqual([]);
+    expect(edges.some((e) => e.from === 'api/writer.ts' && e.to === 'sqs/intake.ts')).toBe(true);
+  });
+
   it('detects what it checks (a cycle and a forbidden edge in a made-up graph)', () => {
     const graph = roomGraph([
       { from: 'engine/a.ts', to: 'mutations/b.ts' },

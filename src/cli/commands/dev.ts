@@ -4,11 +4,15 @@ import {
   addDevTargets,
   DEFAULT_KAFKA_VERSION,
   DEFAULT_REGISTRY_VERSION,
+  DEFAULT_ELASTICMQ_VERSION,
   DevClusterError,
+  ensureRecordedElasticMq,
+  fetchElasticMq,
   readDevClusterState,
   recordIsRunning,
   startDevCluster,
   stopRecordedCluster,
+  stopRecordedElasticMq,
   targetsAreRunning,
 } from '../../devcluster';
 import { cassandraClasspath, DEFAULT_CASSANDRA_VERSION } from '../../devcluster/cassandra';
@@ -53,6 +57,15 @@ export function describeClusters(clusters: ClusterEndpoints[], targets?: DevTarg
   return lines.join('\n');
 }
 
+/** Exports for the dev ElasticMQ: its endpoint, and dummy credentials unless real ones are set. */
+export function describeSqs(sqs: { endpoint: string; version: string }): string {
+  return [
+    `# ElasticMQ ${sqs.version} (SQS API, in memory): the endpoint of SQS namespaces`,
+    `export WAL_SQS_ENDPOINT=${sqs.endpoint}`,
+    'export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-wal-dev} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-wal-dev} AWS_REGION=${AWS_REGION:-us-east-1}',
+  ].join('\n');
+}
+
 /** Exit code 1 with the message alone (no stack) for errors that say what to do. */
 function fail(error: unknown): never {
   if (error instanceof DevClusterError) {
@@ -73,7 +86,8 @@ export function registerDev(program: Command): void {
     .option('--kafka-version <version>', 'Apache Kafka version (JVM and Docker paths)')
     .option('--foreground', 'stay in the foreground and stop the clusters on Ctrl-C')
     .option('--no-targets', 'do not start PostgreSQL, Redis, memcached and Cassandra (the sample topologies\' delivery targets)')
-    .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean; targets: boolean }) => {
+    .option('--no-sqs', 'do not start ElasticMQ (the SQS API of SQS-backed namespaces)')
+    .action(async (options: { clusters: string; dir: string; kafkaVersion?: string; foreground?: boolean; targets: boolean; sqs: boolean }) => {
       const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
       // stdout carries only comments and exports, so `eval "$(wal dev up)"` works; the rest goes to stderr.
       const state = readDevClusterState(options.dir);
@@ -86,8 +100,9 @@ export function registerDev(program: Command): void {
         if (options.targets && !targets) {
           targets = await addDevTargets(options.dir, { detach: true, onProgress: progress }).catch(fail);
         }
+        const sqs = options.sqs ? await ensureRecordedElasticMq(options.dir, progress).catch(fail) : undefined;
         progress(`already running (started ${state.startedAt}); stop with: wal dev down${options.dir === DEFAULT_DIR ? '' : ` --dir ${options.dir}`}`);
-        process.stdout.write(`${describeClusters(state.clusters, targets)}\n`);
+        process.stdout.write(`${describeClusters(state.clusters, targets)}\n${sqs ? `${describeSqs(sqs)}\n` : ''}`);
         return;
       }
       const cluster = await startDevCluster({
@@ -98,7 +113,8 @@ export function registerDev(program: Command): void {
         targets: options.targets,
         onProgress: progress,
       }).catch(fail);
-      process.stdout.write(`${describeClusters(cluster.clusters, cluster.targets)}\n`);
+      const sqs = options.sqs ? await ensureRecordedElasticMq(options.dir, progress).catch(fail) : undefined;
+      process.stdout.write(`${describeClusters(cluster.clusters, cluster.targets)}\n${sqs ? `${describeSqs(sqs)}\n` : ''}`);
       if (!options.foreground) {
         process.stderr.write(`wal dev: running in the background; stop with: wal dev down${options.dir === DEFAULT_DIR ? '' : ` --dir ${options.dir}`}\n`);
         return;
@@ -109,24 +125,27 @@ export function registerDev(program: Command): void {
       });
       process.stderr.write('wal dev: stopping\n');
       await cluster.stop();
+      await stopRecordedElasticMq(options.dir);
     });
 
   dev
     .command('fetch')
-    .description('fetch the Kafka broker, schema registry and Cassandra jars from Maven Central into ~/.m2 (the JVM path; no Docker needed)')
+    .description('fetch the Kafka broker, schema registry, Cassandra and ElasticMQ jars from Maven Central into ~/.m2 (the JVM path; no Docker needed)')
     .option('--kafka-version <version>', 'Apache Kafka version', process.env.WAL_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION)
     .option('--registry-version <version>', 'Apicurio Registry version', process.env.WAL_REGISTRY_VERSION ?? DEFAULT_REGISTRY_VERSION)
     .option('--cassandra-version <version>', 'Apache Cassandra version', process.env.WAL_CASSANDRA_VERSION ?? DEFAULT_CASSANDRA_VERSION)
-    .action(async (options: { kafkaVersion: string; registryVersion: string; cassandraVersion: string }) => {
+    .option('--elasticmq-version <version>', 'ElasticMQ version (the SQS API of SQS-backed namespaces)', process.env.WAL_ELASTICMQ_VERSION ?? DEFAULT_ELASTICMQ_VERSION)
+    .action(async (options: { kafkaVersion: string; registryVersion: string; cassandraVersion: string; elasticmqVersion: string }) => {
       const started = Date.now();
       const progress = (m: string): boolean => process.stderr.write(`wal dev: ${m}\n`);
       process.stdout.write(`${checkJava()}\n`);
       const classpath = await kafkaClasspath(options.kafkaVersion, progress);
       const jar = await registryJar(options.registryVersion, progress);
       const cassandra = await cassandraClasspath(options.cassandraVersion, progress);
+      const elasticMq = await fetchElasticMq(options.elasticmqVersion, progress);
       process.stdout.write(
         `Apache Kafka ${options.kafkaVersion}: ${classpath.split(':').length} jars\nApicurio Registry ${options.registryVersion}: ${jar}\n` +
-          `Apache Cassandra ${options.cassandraVersion}: ${cassandra.split(':').length} jars\n` +
+          `Apache Cassandra ${options.cassandraVersion}: ${cassandra.split(':').length} jars\nElasticMQ ${options.elasticmqVersion}: ${elasticMq.split(':').length} jars\n` +
           `ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
     });
@@ -136,7 +155,7 @@ export function registerDev(program: Command): void {
     .description('stop the local clusters, PostgreSQL, Redis, memcached and Cassandra started by `wal dev up`')
     .option('--dir <dir>', 'the directory given to `wal dev up`', DEFAULT_DIR)
     .action(async (options: { dir: string }) => {
-      const stopped = await stopRecordedCluster(options.dir).catch(fail);
+      const stopped = (await stopRecordedCluster(options.dir).catch(fail)) + (await stopRecordedElasticMq(options.dir).catch(fail));
       process.stdout.write(stopped > 0 ? `stopped ${stopped} processes\n` : 'no local cluster was running\n');
     });
 

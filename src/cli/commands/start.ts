@@ -14,6 +14,7 @@ import { startAdminServer, type AdminServer } from '../../ops/admin-server';
 import { DEFAULT_STATE_FOLLOW_INTERVAL_MS, NamespaceStateFollower } from '../../ops/namespace-state-follower';
 import { DEFAULT_DLQ_DEPTH_INTERVAL_MS, DlqDepthPoller } from '../../ops/dlq-depth-poller';
 import { selectNamespaces } from '../namespace';
+import { ensureSqsQueues } from '../../sqs';
 
 export interface StartOptions {
   readonly topology: string[];
@@ -120,6 +121,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return kafka;
   };
   const provision = async (ns: NamespaceConfig): Promise<void> => {
+    if (ns.queue?.type === 'sqs') logger.info({ namespace: ns.name, queues: await ensureSqsQueues(ns) }, 'SQS queues ready');
     const admin = clientFor(ns.cluster).admin();
     await admin.connect();
     try {
@@ -152,7 +154,7 @@ export async function runStart(options: StartOptions): Promise<number> {
   // Only /metrics shows the gauge: without an admin port there is no one to compute it for.
   const dlqDepth =
     dlqDepthIntervalMs > 0 && adminPort !== undefined
-      ? new DlqDepthPoller({ namespaces: namespaces.map((ns) => ({ namespace: ns, kafka: clientFor(ns.cluster) })), intervalMs: dlqDepthIntervalMs, logger: logger.child({ component: 'dlq-depth' }) })
+      ? new DlqDepthPoller({ namespaces: namespaces.filter((ns) => ns.queue?.type !== 'sqs').map((ns) => ({ namespace: ns, kafka: clientFor(ns.cluster) })), intervalMs: dlqDepthIntervalMs, logger: logger.child({ component: 'dlq-depth' }) })
       : undefined;
 
   let signalled: (signal: NodeJS.Signals) => void = () => undefined;
