@@ -120,10 +120,10 @@ async function mirror(source: string, guarantee: ProcessingGuarantee): Promise<T
 /** MirrorMaker 2 on the same records: from the JVM's start until every record is on B. */
 async function mirrorMaker2(source: string): Promise<Timing> {
   const classpath = await mm2Classpath(process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION, (line) => process.stdout.write(`${line}\n`));
-  const target = `A_${source}`;
+  const target = `A-${source}`;
   process.stdout.write('starting MirrorMaker 2\n');
   const started = Date.now();
-  const mm2 = startMm2({ classpath, brokersA, brokersB, topic: source, tasks: 4, separator: '_', run });
+  const mm2 = startMm2({ classpath, brokersA, brokersB, topic: source, tasks: 4, separator: '-', run });
   let first = 0;
   try {
     const deadline = started + 600_000;

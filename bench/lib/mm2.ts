@@ -44,7 +44,7 @@ export interface Mm2Options {
   readonly brokersB: readonly string[];
   readonly topic: string;
   readonly tasks: number;
-  /** Target topics are `A<separator><topic>`; another separator than wal's `.` keeps the two copies apart. */
+  /** Target topics are `A<separator><topic>`; another separator than wal's `.` keeps the two copies apart (not `_`: Kafka takes `.` and `_` for the same character in topic names). */
   readonly separator: string;
   /** Suffix of MM2's config/offset/status topics, so that a run never reads connector state a previous (killed) run left. */
   readonly run: string;
