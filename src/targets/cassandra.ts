@@ -230,10 +230,29 @@ function replicationCql(replication: CassandraTargetConfig['replication']): stri
   return `{'class': 'NetworkTopologyStrategy'${dcs}}`;
 }
 
+/**
+ * DDL statements in flight in this process, by statement: the applier tasks of a namespace open their
+ * targets at the same moment, and Cassandra 5 can give a table created by two concurrent
+ * `CREATE TABLE IF NOT EXISTS` two ids, after which queries fail with "Unknown CF". One runs, the
+ * others wait for it (then forget it, so a table dropped later is created again).
+ */
+const ddlInFlight = new Map<string, Promise<unknown>>();
+
+function executeOnce(client: Client, cluster: string, statement: string): Promise<unknown> {
+  const key = `${cluster}\u0000${statement}`;
+  let running = ddlInFlight.get(key);
+  if (!running) {
+    running = client.execute(statement).finally(() => ddlInFlight.delete(key));
+    ddlInFlight.set(key, running);
+  }
+  return running;
+}
+
 /** Creates the keyspace and table when missing, then checks the table's shape; returns the value column's type. */
 async function ensureTable(client: Client, name: string, config: CassandraTargetConfig): Promise<ValueType> {
-  await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${config.keyspace} WITH replication = ${replicationCql(config.replication)}`);
-  await client.execute(`CREATE TABLE IF NOT EXISTS ${config.keyspace}.${config.table} (${config.keyColumn} text PRIMARY KEY, ${config.valueColumn} blob)`);
+  const cluster = [...config.contactPoints].sort().join(',');
+  await executeOnce(client, cluster, `CREATE KEYSPACE IF NOT EXISTS ${config.keyspace} WITH replication = ${replicationCql(config.replication)}`);
+  await executeOnce(client, cluster, `CREATE TABLE IF NOT EXISTS ${config.keyspace}.${config.table} (${config.keyColumn} text PRIMARY KEY, ${config.valueColumn} blob)`);
   const { rows } = await client.execute(
     'SELECT column_name, kind, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?',
     [config.keyspace, config.table],

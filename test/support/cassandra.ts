@@ -66,8 +66,9 @@ export async function cassandraRows(client: Client, keyspace: string, table: str
     } while (pageState);
     return rows;
   } catch (error) {
-    // Not created yet: the target creates keyspace and table on its first write.
-    if (/unconfigured table|does not exist/i.test((error as Error).message)) return new Map();
+    // Not created yet: the target creates keyspace and table on its first write. "Unknown CF" is a
+    // read that raced that CREATE TABLE on the node (the schema not applied everywhere yet).
+    if (/unconfigured table|does not exist|Unknown CF/i.test((error as Error).message)) return new Map();
     throw error;
   }
 }
