@@ -35,7 +35,7 @@ describe('wal dev (JVM path)', () => {
   });
 
   it('up prints bootstrap addresses and a registry URL that answer; down stops every process', async () => {
-    const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--no-targets', '--dir', dir], { env: jvmEnv, timeout: 180000 });
+    const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--no-targets', '--no-sqs', '--dir', dir], { env: jvmEnv, timeout: 180000 });
     const brokers = /^export KAFKA_BROKERS=(.+)$/m.exec(up.stdout)?.[1];
     const registry = /^export SCHEMA_REGISTRY_URL=(.+)$/m.exec(up.stdout)?.[1];
     expect(brokers).toMatch(/^127\.0\.0\.1:\d+$/);
