@@ -1,3 +1,4 @@
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,7 +38,7 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts PostgreSQL, Redis, memcached and Cassandra beside Kafka, prints addresses that answer, and down stops every process', async () => {
+  it('starts PostgreSQL, Redis, memcached, Cassandra and ElasticMQ beside Kafka, prints addresses that answer, and down stops every process', async () => {
     const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 100000 });
     const pgUrl = exported(up.stdout, 'WAL_POSTGRES_URL');
     const redisUrl = exported(up.stdout, 'WAL_REDIS_URL');
@@ -46,6 +47,15 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     const cassandraContactPoints = exported(up.stdout, 'WAL_CASSANDRA_CONTACT_POINTS');
     expect(cassandraContactPoints).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(exported(up.stdout, 'KAFKA_BROKERS')).toMatch(/^127\.0\.0\.1:\d+$/);
+    // ElasticMQ (the SQS API) comes up too, and answers a real ListQueues.
+    const sqsEndpoint = exported(up.stdout, 'WAL_SQS_ENDPOINT');
+    expect(sqsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'wal-test', secretAccessKey: 'wal-test' } });
+    try {
+      expect((await sqs.send(new ListQueuesCommand({}))).$metadata.httpStatusCode).toBe(200);
+    } finally {
+      sqs.destroy();
+    }
     // The role and database the multi-table sample topology expects by default.
     expect(pgUrl).toMatch(/^postgres:\/\/wal:wal@127\.0\.0\.1:\d+\/wal$/);
 
@@ -90,7 +100,8 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     expect(status.stdout).toContain(`export WAL_POSTGRES_URL=${pgUrl}`);
 
     const down = await run('node', [CLI, 'dev', 'down', '--dir', dir], { env: jvmEnv, timeout: 60000 });
-    expect(down.stdout).toContain('stopped 6 processes');
+    // Kafka, registry, PostgreSQL, Redis, memcached, Cassandra and ElasticMQ.
+    expect(down.stdout).toContain('stopped 7 processes');
     expect(pids.filter(alive)).toEqual([]);
   });
 });
