@@ -132,6 +132,10 @@ export function registerApi(program: Command): void {
       await writer.close();
       await live?.close();
       process.stderr.write('wal api: stopped\n');
+      // Every write has its answer and the producers are closed; a namespace-state read still in
+      // flight (a throw-away consumer joining its group) must not keep the process up: leave now, as
+      // `wal start` does.
+      process.exit(0);
     });
   registerKeyCommands(api);
 }
