@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/namespaces';
 import { readInstanceStatuses } from '../../src/ops/instance';
 import { testCluster, uniqueTopic } from '../support/clusters';
 import { collect, header, stopCollectors } from '../support/delayed-queue';
+import { eventually } from '../support/timing';
 import { killStartedWal, runWal, startWalApi, startWalProcess, type WalApiProcess, type WalProcess } from '../support/wal-cli';
 
 jest.setTimeout(180_000);
@@ -90,14 +91,12 @@ async function namespacesOf(stateDir: string): Promise<string[]> {
   return statuses.flatMap((s) => s.namespaces.map((n) => n.namespace)).sort();
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+/** Polls `probe` until `ok` holds for its value (the shared poller, test/support/timing.ts). */
+function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  return eventually(async () => {
     const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return ok(value) ? value : undefined;
+  }, timeoutMs, what);
 }
 
 describe('namespace registry (real broker)', () => {
@@ -115,7 +114,7 @@ describe('namespace registry (real broker)', () => {
     const applied = await apply(v1);
     expect([applied.code, applied.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: created (v1)`)]);
     const appliedAt = Date.now();
-    await eventually('namespace started', () => namespacesOf(stateDir), (names) => names.includes(name));
+    await until('namespace started', () => namespacesOf(stateDir), (names) => names.includes(name));
     const firstDelivery = await writeAndAwait(name, v1, first, 'one');
     process.stdout.write(`registry: apply → first delivery ${Date.now() - appliedAt} ms (write → delivery ${firstDelivery} ms)\n`);
 
@@ -125,7 +124,7 @@ describe('namespace registry (real broker)', () => {
     // A new default target: the instance restarts only that namespace.
     const v2 = namespaceFile(name, { second, first });
     expect((await apply(v2)).stdout).toContain(`namespace ${name}: updated v1 → v2`);
-    await eventually('change taken', async () => instance.output().includes('"version":2') && instance.output().includes('registry: namespace started'), Boolean);
+    await until('change taken', async () => instance.output().includes('"version":2') && instance.output().includes('registry: namespace started'), Boolean);
     await writeAndAwait(name, v2, second, 'two');
     expect(instance.child.exitCode).toBeNull();
 
@@ -133,9 +132,9 @@ describe('namespace registry (real broker)', () => {
     const pausedRun = await runWal('namespace', ['pause', name, ...common]);
     expect([pausedRun.code, pausedRun.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: paused`)]);
     const pausedOf = async () => (await readInstanceStatuses(stateDir)).flatMap((st) => st.namespaces).find((n) => n.namespace === name)?.paused;
-    await eventually('paused on the instance', pausedOf, (p) => p === true);
+    await until('paused on the instance', pausedOf, (p) => p === true);
     expect((await runWal('namespace', ['resume', name, ...common])).code).toBe(0);
-    await eventually('resumed on the instance', pausedOf, (p) => p === false);
+    await until('resumed on the instance', pausedOf, (p) => p === false);
 
     const history = await runWal('namespace', ['history', name, ...common, '--json']);
     expect(history.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { version: number }).version)).toEqual([1, 2]);
@@ -147,7 +146,7 @@ describe('namespace registry (real broker)', () => {
     const writer = createWalWriter({ config });
     expect(await writer.writeToLog({ namespace: name, id: 'later', payload: 'x', lifecycle: { delayMs: 600_000 } })).toMatchObject({ durable: 'true' });
     await writer.close();
-    const refused = await eventually(
+    const refused = await until(
       'pending timer committed',
       () => runWal('namespace', ['delete', name, ...common, '--dry-run']),
       (run) => run.code !== 0,
@@ -156,7 +155,7 @@ describe('namespace registry (real broker)', () => {
     expect((await runWal('namespace', ['delete', name, ...common])).code).not.toBe(0);
     const deleted = await runWal('namespace', ['delete', name, ...common, '--force']);
     expect([deleted.code, deleted.stdout]).toEqual([0, expect.stringContaining(`namespace ${name}: deleted (v3)`)]);
-    await eventually('namespace stopped', () => namespacesOf(stateDir), (names) => !names.includes(name));
+    await until('namespace stopped', () => namespacesOf(stateDir), (names) => !names.includes(name));
     expect((await runWal('namespace', ['list', ...common])).stdout).not.toContain(`${name} `);
     expect((await runWal('namespace', ['history', name, ...common])).stdout).toContain('deleted');
   });
@@ -199,8 +198,8 @@ describe('namespace registry (real broker)', () => {
     const fileB = namespaceFile(b, { out: `${b}.out` }, ['shard: beta']);
     expect((await apply(fileA)).code).toBe(0);
     expect((await apply(fileB)).code).toBe(0);
-    await eventually('shard alpha', () => namespacesOf(dirA), (names) => names.includes(a));
-    await eventually('shard beta', () => namespacesOf(dirB), (names) => names.includes(b));
+    await until('shard alpha', () => namespacesOf(dirA), (names) => names.includes(a));
+    await until('shard beta', () => namespacesOf(dirB), (names) => names.includes(b));
     expect(await namespacesOf(dirA)).toEqual([a]);
     expect(await namespacesOf(dirB)).toEqual([b]);
     await writeAndAwait(b, fileB, `${b}.out`, 'on-beta');
@@ -208,8 +207,8 @@ describe('namespace registry (real broker)', () => {
     // Moving a namespace to the other shard: the old one stops it, the new one starts it.
     const moved = namespaceFile(a, { out: `${a}.out` }, ['shard: beta']);
     expect((await apply(moved)).code).toBe(0);
-    await eventually('moved to beta', () => namespacesOf(dirB), (names) => names.includes(a));
-    await eventually('left alpha', () => namespacesOf(dirA), (names) => !names.includes(a));
+    await until('moved to beta', () => namespacesOf(dirB), (names) => names.includes(a));
+    await until('left alpha', () => namespacesOf(dirA), (names) => !names.includes(a));
     await writeAndAwait(a, moved, `${a}.out`, 'moved');
   });
 
