@@ -61,20 +61,28 @@ interface RegistryHttpError extends Error {
   status?: number;
 }
 
-export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
-  const registryUrl = options.registryUrl.replace(/\/+$/, '');
+/**
+ * How a registry REST client is made from the codec's options (URL, per-request timeout, retries of
+ * 5xx, basic auth, CA): the SchemaRegistry here and the raw client of registry-schemas.ts share it.
+ */
+export function registryClientArgs(options: Pick<AvroCodecOptions, 'registryUrl' | 'basicAuth' | 'ca' | 'requestTimeoutMs' | 'retries'>): ConstructorParameters<typeof SchemaRegistry>[0] {
   const timeout = options.requestTimeoutMs ?? 5000;
-  const compatibility = options.compatibility ?? COMPATIBILITY.BACKWARD;
   const withTimeout: Middlewares[number] = () => ({
     prepareRequest: (next) => next().then((request) => request.enhance({ timeout })),
   });
-  const registry = new SchemaRegistry({
-    host: registryUrl,
+  return {
+    host: options.registryUrl.replace(/\/+$/, ''),
     retry: { retries: options.retries ?? 2, maxRetryTimeInSecs: Math.max(1, timeout / 1000) },
     middlewares: [withTimeout],
     ...(options.basicAuth ? { auth: { username: options.basicAuth.username, password: options.basicAuth.password } } : {}),
     ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
-  });
+  };
+}
+
+export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
+  const registryUrl = options.registryUrl.replace(/\/+$/, '');
+  const compatibility = options.compatibility ?? COMPATIBILITY.BACKWARD;
+  const registry = new SchemaRegistry(registryClientArgs(options));
   const types = new Map<number, Promise<Type>>();
   const readers = new WeakMap<object, Type>();
   const resolvers = new WeakMap<Type, Map<number, Resolver>>();

@@ -1,7 +1,6 @@
-import { Agent } from 'node:https';
 import createRegistryApi from '@kafkajs/confluent-schema-registry/dist/api';
 import { Type, type Schema } from 'avsc';
-import { registryError, type AvroCodecOptions, type Middlewares } from './codec';
+import { registryClientArgs, registryError, type AvroCodecOptions } from './codec';
 import { SchemaRejectedError, UnknownSchemaIdError } from './errors';
 
 /**
@@ -18,15 +17,7 @@ export interface RegistrySchemas {
 
 export function createRegistrySchemas(options: Pick<AvroCodecOptions, 'registryUrl' | 'basicAuth' | 'ca' | 'requestTimeoutMs' | 'retries'>): RegistrySchemas {
   const registryUrl = options.registryUrl.replace(/\/+$/, '');
-  const timeout = options.requestTimeoutMs ?? 5000;
-  const withTimeout: Middlewares[number] = () => ({ prepareRequest: (next) => next().then((request) => request.enhance({ timeout })) });
-  const api = createRegistryApi({
-    host: registryUrl,
-    retry: { retries: options.retries ?? 2, maxRetryTimeInSecs: Math.max(1, timeout / 1000) },
-    middlewares: [withTimeout],
-    ...(options.basicAuth ? { auth: { username: options.basicAuth.username, password: options.basicAuth.password } } : {}),
-    ...(options.ca !== undefined ? { agent: new Agent({ ca: options.ca, keepAlive: true }) } : {}),
-  });
+  const api = createRegistryApi(registryClientArgs(options));
   return {
     async rawSchema(schemaId) {
       try {
