@@ -11,6 +11,8 @@ describe('kafkajs as patched on install (patches/kafkajs+2.2.4.patch)', () => {
     const source = readFileSync(require.resolve('kafkajs/src/producer/groupMessagesPerPartition'), 'utf8');
     expect(source).toContain('Patched by wal');
     expect(source).not.toContain('[partition]: [...current, message]');
+    expect(readFileSync(require.resolve('kafkajs/src/protocol/encoder'), 'utf8')).toContain('Patched by wal');
+    expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0'), 'utf8')).toContain('Patched by wal');
   });
 
   it('groups a produce by partition keeping each partition\'s order, as the original did', () => {
@@ -25,5 +27,78 @@ describe('kafkajs as patched on install (patches/kafkajs+2.2.4.patch)', () => {
     expect(grouped[2].map((m) => m.key)).toEqual(messages.filter((m) => m.partition === 2).map((m) => m.key));
     expect(grouped[0].map((m) => m.key)).toEqual(messages.filter((m) => m.partition === 0).map((m) => m.key));
     expect(groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
+  });
+});
+
+interface KafkajsEncoder {
+  writeVarLong(value: number): KafkajsEncoder;
+  writeVarInt(value: number): KafkajsEncoder;
+  buffer: Buffer;
+}
+const Encoder = require('kafkajs/src/protocol/encoder') as { new (size?: number): KafkajsEncoder; sizeOfVarLong(value: number): number };
+const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => { readInt8(): number; readVarInt(): number };
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: {
+  offsetDelta: number;
+  timestampDelta: number;
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, string | Buffer | (string | Buffer)[]>;
+}) => { buffer: Buffer };
+const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as (
+  decoder: InstanceType<typeof Decoder>,
+  context: { firstOffset: string; firstTimestamp: string },
+) => { timestamp: string; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | Buffer[]> };
+
+/** Kafka's varlong, computed independently with BigInt: zig-zag, then 7 bits per byte, low first. */
+function referenceVarLong(value: bigint): Buffer {
+  let zigZag = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
+  const bytes: number[] = [];
+  while (zigZag >= 0x80n) {
+    bytes.push(Number(zigZag & 0x7fn) | 0x80);
+    zigZag >>= 7n;
+  }
+  bytes.push(Number(zigZag));
+  return Buffer.from(bytes);
+}
+
+describe('kafkajs record encoding as patched (numbers without Long objects, records in one buffer)', () => {
+  const edges = [0, 1, -1, 63, 64, -64, -65, 127, 128, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 32 + 5, -(2 ** 40), 2 ** 52 - 1, -(2 ** 52 - 1), 2 ** 52, 2 ** 53 - 1, -(2 ** 53 - 1)];
+  const random = Array.from({ length: 2000 }, (_, i) => Math.round((Math.random() - 0.5) * 2 ** (i % 54)));
+
+  it('writes varlongs byte for byte as Kafka specifies them, and sizes them alike', () => {
+    for (const value of [...edges, ...random]) {
+      const expected = referenceVarLong(BigInt(value));
+      expect(new Encoder().writeVarLong(value).buffer.equals(expected)).toBe(true);
+      expect(Encoder.sizeOfVarLong(value)).toBe(expected.length);
+    }
+  });
+
+  it('writes varints that the decoder reads back', () => {
+    for (const value of [0, 1, -1, 300, -300, 2 ** 31 - 1, -(2 ** 31), ...random.map((v) => v | 0)]) {
+      expect(new Decoder(new Encoder().writeVarInt(value).buffer).readVarInt()).toBe(value);
+    }
+  });
+
+  it('encodes records the decoder reads back: keys, values, null, unicode, repeated and binary headers', () => {
+    const cases = [
+      { offsetDelta: 0, timestampDelta: 0, key: null, value: null },
+      { offsetDelta: 7, timestampDelta: 1234, key: 'k', value: 'välue ✓', headers: { a: '1', 'ü-header': 'ß' } },
+      { offsetDelta: 4999, timestampDelta: -5, key: Buffer.from([0, 255, 1]), value: Buffer.alloc(3000, 7), headers: { many: ['x', 'y', 'z'], bin: Buffer.from([1, 2]) } },
+      { offsetDelta: 1, timestampDelta: 2 ** 40, key: 'x'.repeat(600), value: 'y', headers: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`h${i}`, `v${i}`])) },
+    ];
+    for (const record of cases) {
+      const bytes = encodeRecord(record).buffer;
+      const decoder = new Decoder(bytes);
+      const length = decoder.readVarInt();
+      expect(length).toBe(bytes.length - referenceVarLong(BigInt(length)).length);
+      const decoded = decodeRecord(decoder, { firstOffset: '100', firstTimestamp: '1000000' });
+      expect(decoded.offset).toBe(String(100 + record.offsetDelta));
+      expect(decoded.timestamp).toBe(String(1_000_000 + record.timestampDelta));
+      expect(decoded.key?.toString('latin1') ?? null).toBe(record.key === null ? null : Buffer.from(record.key).toString('latin1'));
+      expect(decoded.value?.toString('latin1') ?? null).toBe(record.value === null ? null : Buffer.from(record.value).toString('latin1'));
+      const headers = Object.fromEntries(Object.entries(decoded.headers).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]));
+      const expected = Object.fromEntries(Object.entries(record.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]));
+      expect(headers).toEqual(expected);
+    }
   });
 });
