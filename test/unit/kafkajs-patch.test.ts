@@ -13,6 +13,7 @@ describe('kafkajs as patched on install (patches/kafkajs+2.2.4.patch)', () => {
     expect(source).not.toContain('[partition]: [...current, message]');
     expect(readFileSync(require.resolve('kafkajs/src/protocol/encoder'), 'utf8')).toContain('Patched by wal');
     expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0'), 'utf8')).toContain('Patched by wal');
+    expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('Patched by wal');
   });
 
   it('groups a produce by partition keeping each partition\'s order, as the original did', () => {
@@ -85,20 +86,27 @@ describe('kafkajs record encoding as patched (numbers without Long objects, reco
       { offsetDelta: 7, timestampDelta: 1234, key: 'k', value: 'välue ✓', headers: { a: '1', 'ü-header': 'ß' } },
       { offsetDelta: 4999, timestampDelta: -5, key: Buffer.from([0, 255, 1]), value: Buffer.alloc(3000, 7), headers: { many: ['x', 'y', 'z'], bin: Buffer.from([1, 2]) } },
       { offsetDelta: 1, timestampDelta: 2 ** 40, key: 'x'.repeat(600), value: 'y', headers: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`h${i}`, `v${i}`])) },
+      { offsetDelta: 2, timestampDelta: -(2 ** 51), key: 'k', value: 'v', headers: { toString: 'a', constructor: ['b', 'c'] } },
     ];
-    for (const record of cases) {
+    const bases = [
+      { firstOffset: '100', firstTimestamp: '1000000' },
+      // Past 2^53 the decoder falls back to Long arithmetic.
+      { firstOffset: '9007199254740993', firstTimestamp: '9007199254740000' },
+    ];
+    for (const base of bases) for (const record of cases) {
       const bytes = encodeRecord(record).buffer;
       const decoder = new Decoder(bytes);
       const length = decoder.readVarInt();
       expect(length).toBe(bytes.length - referenceVarLong(BigInt(length)).length);
-      const decoded = decodeRecord(decoder, { firstOffset: '100', firstTimestamp: '1000000' });
-      expect(decoded.offset).toBe(String(100 + record.offsetDelta));
-      expect(decoded.timestamp).toBe(String(1_000_000 + record.timestampDelta));
+      const decoded = decodeRecord(decoder, base);
+      expect(decoded.offset).toBe(String(BigInt(base.firstOffset) + BigInt(record.offsetDelta)));
+      expect(decoded.timestamp).toBe(String(BigInt(base.firstTimestamp) + BigInt(record.timestampDelta)));
       expect(decoded.key?.toString('latin1') ?? null).toBe(record.key === null ? null : Buffer.from(record.key).toString('latin1'));
       expect(decoded.value?.toString('latin1') ?? null).toBe(record.value === null ? null : Buffer.from(record.value).toString('latin1'));
       const headers = Object.fromEntries(Object.entries(decoded.headers).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]));
       const expected = Object.fromEntries(Object.entries(record.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]));
       expect(headers).toEqual(expected);
+      expect(Object.keys(decoded.headers)).toEqual(Object.keys(record.headers ?? {}));
     }
   });
 });
