@@ -81,7 +81,7 @@ describe('kafkajs record encoding as patched (numbers without Long objects, reco
   });
 
   it('encodes records the decoder reads back: keys, values, null, unicode, repeated and binary headers', () => {
-    const cases = [
+    const cases: Parameters<typeof encodeRecord>[0][] = [
       { offsetDelta: 0, timestampDelta: 0, key: null, value: null },
       { offsetDelta: 7, timestampDelta: 1234, key: 'k', value: 'välue ✓', headers: { a: '1', 'ü-header': 'ß' } },
       { offsetDelta: 4999, timestampDelta: -5, key: Buffer.from([0, 255, 1]), value: Buffer.alloc(3000, 7), headers: { many: ['x', 'y', 'z'], bin: Buffer.from([1, 2]) } },
