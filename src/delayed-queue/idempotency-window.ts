@@ -1,9 +1,10 @@
-import type { KeyValueStore } from '../engine/api';
+import type { KeyValueStore, LocalIndex } from '../engine/api';
 import { timeOrderedKey } from '../state/layouts';
 
 // Key layout (store `ids`, changelogged like the timer store, so the window moves with its partition):
 //   'a' + id                          → deliveredAt (8 bytes big-endian)  was this id delivered within the window?
 //   'x' + expiresAt (8 bytes BE) + id → empty                             the sweep finds expired ids in order
+// Only the 'a' entries go to the changelog: the 'x' index is local (windowIndex), derived on restore.
 const ACCEPTED = 0x61;
 const EXPIRY = 0x78;
 
@@ -15,6 +16,20 @@ function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(n))));
   return b;
+}
+
+/**
+ * The window's expiry index as a local index of its store: 'x' keys are not changelogged (one
+ * changelog record per delivered id instead of two) and a restore derives them from the 'a' entries.
+ */
+export function windowIndex(windowMs: number): LocalIndex {
+  return {
+    isIndexKey: (key) => key[0] === EXPIRY,
+    derive: (key, value) =>
+      key[0] === ACCEPTED && value.length === 8
+        ? { key: timeOrderedKey(EXPIRY, Number(value.readBigUInt64BE(0)) + windowMs, key.subarray(1).toString()), value: Buffer.alloc(0) }
+        : null,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ClusterConfig, KafkaTargetConfig, NamespaceConfig } from '../namespaces/types';
 import { Topology, TopologyBuilder, type SourceOptions } from '../engine';
 import { intakeDecoderSupplier } from '../wire/intake-record';
+import { windowIndex } from './idempotency-window';
 import {
   DelayProcessor,
   DLQ_SINK,
@@ -43,7 +44,7 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
     .addSink(DLQ_SINK, namespace.topics.dlq, DELAY_NODE)
     .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE)
     // Changelog wal.<ns>.ids-changelog, created by the engine like every default changelog.
-    .addStore(IDS_STORE, { changelog: true }, DELAY_NODE);
+    .addStore(IDS_STORE, { changelog: true, localIndex: windowIndex(namespace.idempotency.windowMs) }, DELAY_NODE);
   // Fixed topics, so the runner names a missing one at start: a send to it fails the commit unless the broker creates it.
   for (const target of transactionalKafkaTargets(namespace)) {
     const config = namespace.targets[target] as KafkaTargetConfig;

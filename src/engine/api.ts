@@ -1,6 +1,6 @@
-import type { KeyValueStore } from '../state/store';
+import type { KeyValueStore, LocalIndex } from '../state/store';
 
-export type { KeyValueStore, RangeOptions } from '../state/store';
+export type { KeyValueStore, LocalIndex, RangeOptions } from '../state/store';
 
 /**
  * The processor-author surface of the engine, in the spirit of Kafka Streams' `processor/api`:
@@ -134,7 +134,10 @@ export interface StoreOptions {
    * `{ topic }` names it. Without a changelog the store is local only and lost with its disk.
    */
   readonly changelog: boolean | { readonly topic: string };
+  /** A secondary index kept off the changelog; see LocalIndex. */
+  readonly localIndex?: LocalIndex;
 }
+
 
 /** What the error policy may do with a record whose processing threw. */
 export interface ErrorPolicyActions {

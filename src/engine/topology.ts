@@ -1,4 +1,4 @@
-import type { DecoderSupplier, ErrorPolicy, ProcessorSupplier, SourceOptions, StoreOptions, TopicChooser } from './api';
+import type { DecoderSupplier, ErrorPolicy, LocalIndex, ProcessorSupplier, SourceOptions, StoreOptions, TopicChooser } from './api';
 import { TopologyError } from './errors';
 
 export interface SourceNode {
@@ -29,6 +29,7 @@ export interface StoreSpec {
   /** null = local only; otherwise the topic name, or undefined for the default `<applicationId>.<store>-changelog`. */
   readonly changelog: { readonly topic?: string } | null;
   readonly processors: readonly string[];
+  readonly localIndex?: LocalIndex;
 }
 
 /** A validated, immutable processing graph. One is instantiated per task (processor suppliers run per task). */
@@ -80,7 +81,8 @@ export class TopologyBuilder {
     }
     const changelog =
       options.changelog === false ? null : options.changelog === true ? {} : { topic: requireTopic(name, options.changelog.topic) };
-    this.stores.set(name, { name, changelog, processors: processorNames });
+    if (options.localIndex && !changelog) throw new TopologyError(`store "${name}": a local index needs a changelog to be derived from`);
+    this.stores.set(name, { name, changelog, processors: processorNames, ...(options.localIndex ? { localIndex: options.localIndex } : {}) });
     return this;
   }
 

@@ -1,4 +1,4 @@
-import type { KeyValueStore, RangeOptions } from './store';
+import type { KeyValueStore, LocalIndex, RangeOptions } from './store';
 import type { ChangelogWriter } from './changelog-writer';
 import type { LevelStore, StoreWrite } from './level-store';
 
@@ -16,6 +16,7 @@ export class ChangeloggedStore implements KeyValueStore {
   constructor(
     readonly local: LevelStore,
     readonly changelog: ChangelogWriter | null,
+    private readonly localIndex?: LocalIndex,
   ) {}
 
   get name(): string {
@@ -117,6 +118,6 @@ export class ChangeloggedStore implements KeyValueStore {
 
   private write(key: Buffer, value: Buffer | null): void {
     this.pending.set(key.toString('latin1'), { key, value });
-    this.changelog?.append(key, value);
+    if (!this.localIndex?.isIndexKey(key)) this.changelog?.append(key, value);
   }
 }

@@ -1,4 +1,4 @@
-export type { KeyValueStore, RangeOptions } from './store';
+export type { KeyValueStore, LocalIndex, RangeOptions } from './store';
 export { LevelStore } from './level-store';
 export { InMemoryStore } from './memory-store';
 export type { StoreWrite } from './level-store';

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger';
 import { restoreRecords, restoreRemaining } from '../observability/metrics';
 import { RestoreTimeoutError } from './errors';
 import { LevelStore, StoreWrite } from './level-store';
+import type { LocalIndex } from './store';
 import { partitionBounds, readPartitionRange } from '../kafka/partition-reader';
 
 export interface RecoveryOptions {
@@ -19,6 +20,8 @@ export interface RecoveryOptions {
   readonly logEvery?: number;
   /** Called about once a second during a replay (e.g. to heartbeat the main consumer). */
   readonly keepAlive?: () => Promise<void>;
+  /** The store's local index, derived again from each restored entry. */
+  readonly localIndex?: LocalIndex;
 }
 
 export interface RecoveryResult {
@@ -78,7 +81,13 @@ export class RecoveryPartition {
       onTick: () => this.options.keepAlive?.(),
       onRecords: async (messages) => {
         const writes: StoreWrite[] = [];
-        for (const m of messages) if (m.key) writes.push({ key: m.key, value: m.value ?? null });
+        const index = this.options.localIndex;
+        for (const m of messages) {
+          if (!m.key) continue;
+          writes.push({ key: m.key, value: m.value ?? null });
+          const derived = index && m.value ? index.derive(m.key, m.value) : null;
+          if (derived) writes.push(derived);
+        }
         await target.write(writes);
         restored += messages.length;
         restoreRecords.labels(namespace, store.name).inc(messages.length);

@@ -25,3 +25,16 @@ export interface KeyValueStore {
   /** Approximate bytes on disk (LevelDB's estimate: recent writes still in memory do not count yet). */
   approximateSize(): Promise<number>;
 }
+
+/**
+ * Keys a changelogged store keeps on local disk only because they follow from its other entries (a
+ * secondary index): writes and deletes of index keys get no changelog record, and a restore derives
+ * them again from each restored entry (like a Kafka Streams restore callback). A store that indexes
+ * every entry so halves its changelog. A stale index entry (its entry deleted) may survive a restore:
+ * whoever reads the index checks the entry it points at.
+ */
+export interface LocalIndex {
+  isIndexKey(key: Buffer): boolean;
+  /** The index entry that a restored entry implies, or null. */
+  derive(key: Buffer, value: Buffer): { readonly key: Buffer; readonly value: Buffer } | null;
+}

@@ -41,6 +41,20 @@ describe('ChangeloggedStore', () => {
     ]);
   });
 
+  it('keeps a local index off the changelog: its keys are written and read like the others, on disk only', async () => {
+    const indexed = new ChangeloggedStore(local, new ChangelogWriter('wal.x.s-changelog', 2, { sendChangelog: (topic, partition, key, value) => changelog.push({ topic, partition, key: key.toString(), value: value?.toString() ?? null }) }, '0'), {
+      isIndexKey: (key) => key[0] === 0x78, // 'x'
+      derive: () => null,
+    });
+    await indexed.put(b('a1'), b('v'));
+    await indexed.put(b('x1'), b(''));
+    await indexed.delete(b('x0'));
+    expect(changelog.map((r) => r.key)).toEqual(['a1']);
+    await indexed.applyPending();
+    expect(await local.get(b('x1'))).toEqual(b(''));
+    expect(await collect(indexed.range({ gte: b('x') }))).toEqual(['x1=']);
+  });
+
   it('keeps writes off disk until applied, while reads already see them', async () => {
     await store.put(b('a'), b('1'));
     expect(await store.get(b('a'))).toEqual(b('1'));

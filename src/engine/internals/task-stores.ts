@@ -79,13 +79,14 @@ export class TaskStores implements TaskStateStores {
           logger,
           stallTimeoutMs: options.restoreStallTimeoutMs,
           keepAlive: options.keepAlive,
+          localIndex: spec.localIndex,
         });
         const { store, result } = await recovery.recover(local);
         local = store;
         restored += result.restored;
         const writer = new ChangelogWriter(topic, partition, collector, result.end);
         collector.onAcknowledged(topic, partition, (next) => writer.acknowledge(next));
-        stores.set(spec.name, new ChangeloggedStore(local, writer));
+        stores.set(spec.name, new ChangeloggedStore(local, writer, spec.localIndex));
       }
     } catch (error) {
       await Promise.all([...stores.values()].map((s) => s.local.close().catch(() => undefined)));
