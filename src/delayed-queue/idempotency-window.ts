@@ -25,8 +25,9 @@ function u64(n: number): Buffer {
 export function windowIndex(windowMs: number): LocalIndex {
   return {
     isIndexKey: (key) => key[0] === EXPIRY,
+    // A tombstone of an 'a' entry does not say its expiry: the sweep checks the 'a' entry, so a stale 'x' is only swept.
     derive: (key, value) =>
-      key[0] === ACCEPTED && value.length === 8
+      key[0] === ACCEPTED && value?.length === 8
         ? { key: timeOrderedKey(EXPIRY, Number(value.readBigUInt64BE(0)) + windowMs, key.subarray(1).toString()), value: Buffer.alloc(0) }
         : null,
   };

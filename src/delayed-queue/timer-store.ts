@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '../engine/api';
+import type { KeyValueStore, LocalIndex } from '../engine/api';
 import { decodeHeldRecord, encodeHeldRecord, timeOrderedKey, type Attempts, type HeldRecord } from '../state/layouts';
 
 /**
@@ -15,18 +15,29 @@ export interface TimerEntry extends HeldRecord, Attempts {
 //   'i' + id                              → dueAt   finds a pending id for dedup and cancel
 //   'm' + name                            → value   small metadata (pause flag, pending count)
 // An entry is encodeHeldRecord's layout (state/layouts): its bookkeeping as JSON, then the intake bytes.
+// The 'i' index is local (timerIdIndex): only 't' and 'm' entries are changelogged.
 const TIMER = 0x74;
 const BY_ID = 0x69;
 const META = 0x6d;
 
-/** Whether a timer store key (as on its changelog) is a pending id's index entry: one per pending timer. */
-export function isPendingIdKey(key: Buffer): boolean {
-  return key.length > 1 && key[0] === BY_ID;
+/** Whether a timer store key (as on its changelog) is a pending timer's entry: one per pending timer. */
+export function isPendingTimerKey(key: Buffer): boolean {
+  return key.length > 9 && key[0] === TIMER;
 }
 
 function idKey(id: string): Buffer {
   return Buffer.concat([Buffer.from([BY_ID]), Buffer.from(id)]);
 }
+
+/**
+ * The 'i' index as a local index of the timer store: a timer costs one changelog record when
+ * scheduled and one when removed, not two each. A restore derives 'i' + id → dueAt from each 't'
+ * key, and deletes it for a 't' tombstone (the key holds the id and due time).
+ */
+export const timerIdIndex: LocalIndex = {
+  isIndexKey: (key) => key[0] === BY_ID,
+  derive: (key, value) => (isPendingTimerKey(key) ? { key: idKey(key.subarray(9).toString()), value: value === null ? null : Buffer.from(key.subarray(1, 9)) } : null),
+};
 
 function metaKey(name: string): Buffer {
   return Buffer.concat([Buffer.from([META]), Buffer.from(name)]);

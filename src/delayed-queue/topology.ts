@@ -2,6 +2,7 @@ import type { ClusterConfig, KafkaTargetConfig, NamespaceConfig } from '../names
 import { Topology, TopologyBuilder, type SourceOptions } from '../engine';
 import { intakeDecoderSupplier } from '../wire/intake-record';
 import { windowIndex } from './idempotency-window';
+import { timerIdIndex } from './timer-store';
 import {
   DelayProcessor,
   DLQ_SINK,
@@ -42,7 +43,7 @@ export function addDelayNodes(builder: TopologyBuilder, namespace: NamespaceConf
       parent,
     )
     .addSink(DLQ_SINK, namespace.topics.dlq, DELAY_NODE)
-    .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog } }, DELAY_NODE)
+    .addStore(TIMER_STORE, { changelog: { topic: namespace.topics.timersChangelog }, localIndex: timerIdIndex }, DELAY_NODE)
     // Changelog wal.<ns>.ids-changelog, created by the engine like every default changelog.
     .addStore(IDS_STORE, { changelog: true, localIndex: windowIndex(namespace.idempotency.windowMs) }, DELAY_NODE);
   // Fixed topics, so the runner names a missing one at start: a send to it fails the commit unless the broker creates it.

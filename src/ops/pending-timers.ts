@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { isPendingIdKey } from '../delayed-queue';
+import { isPendingTimerKey } from '../delayed-queue';
 import { readPartitionRange } from '../kafka/partition-reader';
 
 /**
@@ -31,7 +31,7 @@ export async function countPendingTimers(kafka: Kafka, changelog: string, onProg
       onStall: (position) => new Error(`reading ${changelog}[${range.partition}] made no progress for 30 s at offset ${position}`),
       onRecords: async (messages) => {
         for (const m of messages) {
-          if (!m.key || !isPendingIdKey(m.key)) continue;
+          if (!m.key || !isPendingTimerKey(m.key)) continue;
           const key = m.key.toString('latin1');
           if (m.value === null) live.delete(key);
           else live.add(key);

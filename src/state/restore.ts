@@ -83,9 +83,9 @@ export class RecoveryPartition {
         const writes: StoreWrite[] = [];
         const index = this.options.localIndex;
         for (const m of messages) {
-          if (!m.key) continue;
+          if (!m.key || index?.isIndexKey(m.key)) continue;
           writes.push({ key: m.key, value: m.value ?? null });
-          const derived = index && m.value ? index.derive(m.key, m.value) : null;
+          const derived = index?.derive(m.key, m.value ?? null);
           if (derived) writes.push(derived);
         }
         await target.write(writes);

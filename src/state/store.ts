@@ -30,11 +30,15 @@ export interface KeyValueStore {
  * Keys a changelogged store keeps on local disk only because they follow from its other entries (a
  * secondary index): writes and deletes of index keys get no changelog record, and a restore derives
  * them again from each restored entry (like a Kafka Streams restore callback). A store that indexes
- * every entry so halves its changelog. A stale index entry (its entry deleted) may survive a restore:
- * whoever reads the index checks the entry it points at.
+ * every entry so halves its changelog. A restore ignores index keys found on the changelog (written
+ * before the index was local): the index is always what the entries imply.
  */
 export interface LocalIndex {
   isIndexKey(key: Buffer): boolean;
-  /** The index entry that a restored entry implies, or null. */
-  derive(key: Buffer, value: Buffer): { readonly key: Buffer; readonly value: Buffer } | null;
+  /**
+   * The index write that a restored entry implies, or null: for a tombstone (`value` null), the index
+   * entry to delete if the entry's key alone names it. An index that cannot say must tolerate stale
+   * entries (its reader checks the entry they point at).
+   */
+  derive(key: Buffer, value: Buffer | null): { readonly key: Buffer; readonly value: Buffer | null } | null;
 }
