@@ -225,7 +225,9 @@ export class SqsRunner {
 
     const byTarget = new Map<string, Received[]>();
     for (const item of due) {
-      const target = this.dispatcher.targetFor(item.request.target);
+      // `wal dlq replay --to-target` sets the override attribute: it wins over the request's own choice.
+      const override = item.message.MessageAttributes?.[SQS_ATTRIBUTES.toTarget]?.StringValue;
+      const target = this.dispatcher.targetFor(override ?? item.request.target);
       if (!target) {
         await this.deadLetter(item.message, item.request, 'permanent', `request names no target and namespace "${this.ns.name}" has no defaultTarget`, item.attempts);
         continue;
