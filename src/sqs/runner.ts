@@ -14,6 +14,7 @@ import { backoffDelay } from '../delayed-queue/backoff';
 import { Dispatcher } from '../delayed-queue/dispatcher';
 import { deadLetters, delivered, dlqDisabled, fireLateness, intakeDuplicates, retries } from '../delayed-queue/metrics';
 import type { Logger } from '../observability/logger';
+import { dlqDepthRecords } from '../observability/metrics';
 import type { Delivery, DeliveryResult, Target } from '../targets';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { DLQ_HEADERS, SQS_ATTRIBUTES } from '../wire/headers';
@@ -212,7 +213,7 @@ export class SqsRunner {
         continue;
       }
       if (this.seen.has(request.id, now)) {
-        intakeDuplicates.inc({ namespace: this.ns.name });
+        intakeDuplicates.inc({ namespace: this.ns.name, backend: 'sqs' });
         await this.deleteAll([message]);
         continue;
       }
@@ -245,8 +246,8 @@ export class SqsRunner {
           if (result.ok) {
             done.push(item.message);
             this.seen.remember(item.request.id, at);
-            delivered.inc({ namespace: this.ns.name, target });
-            fireLateness.observe({ namespace: this.ns.name }, Math.max(0, at - item.dueAt) / 1000);
+            delivered.inc({ namespace: this.ns.name, target, backend: 'sqs' });
+            fireLateness.observe({ namespace: this.ns.name, backend: 'sqs' }, Math.max(0, at - item.dueAt) / 1000);
           } else {
             await this.fail(item, target, result);
           }
@@ -262,7 +263,7 @@ export class SqsRunner {
     if (result.retriable && attempts <= this.ns.maxRetries) {
       const delayMs = backoffDelay(attempts, this.ns.backoff, this.random);
       await this.hide(item.message, delayMs);
-      retries.inc({ namespace: this.ns.name, target });
+      retries.inc({ namespace: this.ns.name, target, backend: 'sqs' });
       return;
     }
     await this.deadLetter(item.message, item.request, result.retriable ? 'exhausted' : 'permanent', result.reason, attempts, target);
@@ -277,13 +278,13 @@ export class SqsRunner {
     const now = this.now();
     if (!ns.dlq.enabled || !this.dlqUrl) {
       if (ns.dlq.onDisabled === 'drop') {
-        dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
+        dlqDisabled.inc({ namespace: ns.name, action: 'dropped', backend: 'sqs' });
         this.logger.warn({ id: request?.id, kind, reason }, 'no DLQ (onDisabled: drop): message dropped');
         await this.deleteAll([message]);
         return;
       }
       // Never a silent loss: it stays in the queue, tried again at the longest backoff.
-      dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
+      dlqDisabled.inc({ namespace: ns.name, action: 'retained', backend: 'sqs' });
       await this.hide(message, ns.backoff.maxMs);
       return;
     }
@@ -315,7 +316,7 @@ export class SqsRunner {
       this.logger.warn({ id: request?.id, err: describeSqsError(error) }, 'sending to the SQS DLQ failed; the message stays in the queue and surfaces again');
       return;
     }
-    deadLetters.inc({ namespace: ns.name, kind });
+    deadLetters.inc({ namespace: ns.name, kind, backend: 'sqs' });
     await this.deleteAll([message]);
   }
 
@@ -391,6 +392,7 @@ export class SqsRunner {
         set('visible', a.ApproximateNumberOfMessages);
         set('in_flight', a.ApproximateNumberOfMessagesNotVisible);
         set('delayed', a.ApproximateNumberOfMessagesDelayed);
+        if (label === 'dlq') dlqDepthRecords.set({ namespace: this.ns.name, backend: 'sqs' }, Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0));
       } catch (error) {
         this.logger.debug({ queue: label, err: describeSqsError(error) }, 'GetQueueAttributes failed');
       }
