@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
@@ -103,6 +104,8 @@ export class SqsRunner {
     await this.mainUrl();
     await this.dlqUrl?.();
     this.abort = new AbortController();
+    // Every receiver's long poll (and its pause) listens on this one signal: many receivers are no leak.
+    setMaxListeners(Math.max(10, 2 * this.queue.receivers + 4), this.abort.signal);
     this.state = 'running';
     this.loops = Array.from({ length: this.queue.receivers }, (_, i) => this.receiveLoop(i));
     const interval = this.options.depthIntervalMs ?? 15_000;
