@@ -7,15 +7,16 @@ import path from 'node:path';
 import { benchDelayZero, benchTimers } from './delay';
 import { benchHttp } from './http';
 import { benchScale } from './scale';
+import { benchSqs } from './sqs';
 import type { BenchContext } from './lib/context';
 import { benchExternal } from './lib/external';
-import { durationFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
+import { durationFlag, durationListFlag, intFlag, intListFlag, parseFlags, selection } from './lib/flags';
 import { compiled, REPO_ROOT } from './lib/layout';
 import type { Report } from './lib/results';
 import { openSession, runMain } from './lib/session';
 import { figuresTable } from './lib/table';
 
-const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale'];
+const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale', 'sqs'];
 
 const USAGE = `npm run bench -- [flags]
   --quick                  small sizes and 2 runs (~1 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
@@ -26,6 +27,9 @@ const USAGE = `npm run bench -- [flags]
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
   --firing <n>             timers made due per timers run (quick 1k, full 10k)
   --fire-window <dur>      spread of the due times of those (quick 2s, full 10s)
+  --sqs-records <n>        records per phase of the sqs bench, the same for both backends (quick 5k, full 20k)
+  --sqs-delays <dur,dur>   the sqs bench's delay range (default 2s,5s)
+  --sqs-receivers <n>      long-polling receivers of the SQS namespace (default 4)
   --partitions <n>         intake partitions (default 4; scale uses 6)
   --instances <n,...>      wal start processes per scale step (default 1,2,3)
   --value-bytes <n>        payload size (default 100)
@@ -33,7 +37,8 @@ const USAGE = `npm run bench -- [flags]
   --http-duration <dur>    measured time per HTTP run (quick 3s, full 15s)
   --cluster-dir <dir>      use the running \`wal dev up --dir <dir>\` clusters
   --out <dir>              results directory (default bench/results)
-Clusters: --cluster-dir, else KAFKA_BROKERS/SCHEMA_REGISTRY_URL (+ _B), else a running .wal/dev, else a private JVM cluster.`;
+Clusters: --cluster-dir, else KAFKA_BROKERS/SCHEMA_REGISTRY_URL (+ _B), else a running .wal/dev, else a private JVM cluster.
+ElasticMQ (sqs): --cluster-dir's, else WAL_SQS_ENDPOINT, else a private one.`;
 
 async function main(): Promise<number> {
   const flags = parseFlags(
@@ -47,6 +52,9 @@ async function main(): Promise<number> {
       timers: { type: 'string' },
       firing: { type: 'string' },
       'fire-window': { type: 'string' },
+      'sqs-records': { type: 'string' },
+      'sqs-delays': { type: 'string' },
+      'sqs-receivers': { type: 'string' },
       partitions: { type: 'string' },
       instances: { type: 'string' },
       'value-bytes': { type: 'string' },
@@ -73,9 +81,13 @@ async function main(): Promise<number> {
   const partitions = intFlag(flags, 'partitions', 4);
   const valueBytes = intFlag(flags, 'value-bytes', 100);
 
-  const session = await openSession('bench', flags, only.has('mirror') ? ['A', 'B'] : ['A'], quick);
+  const sqsRecords = intFlag(flags, 'sqs-records', quick ? 5_000 : 20_000);
+  const [minDelayMs, maxDelayMs] = durationListFlag(flags, 'sqs-delays', [2_000, 5_000]);
+  const sqsReceivers = intFlag(flags, 'sqs-receivers', 4);
+
+  const session = await openSession('bench', flags, only.has('mirror') ? ['A', 'B'] : ['A'], quick, { sqs: only.has('sqs') });
   const { cluster, log } = session;
-  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: session.logger };
+  const ctx: BenchContext = { clusters: cluster.clusters, log, logger: session.logger, sqsEndpoint: session.sqs?.endpoint };
 
   const reports: Report[] = [];
   const section = async (name: string, body: () => Promise<Report | Report[] | undefined>): Promise<void> => {
@@ -131,7 +143,9 @@ async function main(): Promise<number> {
     await section('scale', () =>
       benchScale(ctx, { records: quick ? Math.max(records, 30_000) : 2 * records, partitions: intFlag(flags, 'partitions', 6), instances: intListFlag(flags, 'instances', [1, 2, 3]), valueBytes, runs }),
     );
+    await section('sqs', () => benchSqs(ctx, { records: sqsRecords, partitions, valueBytes, runs, minDelayMs, maxDelayMs, receivers: sqsReceivers }));
   } finally {
+    await session.sqs?.stop();
     await cluster.stop();
   }
 

@@ -10,6 +10,8 @@ export interface BenchContext {
   log(line: string): void;
   /** For wal components run in-process: warnings and errors only, so the console stays readable. */
   readonly logger: Logger;
+  /** ElasticMQ's endpoint, when the run started or found one (the SQS benches). */
+  readonly sqsEndpoint?: string;
 }
 
 export function clusterA(ctx: BenchContext): ClusterEndpoints {

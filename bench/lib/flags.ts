@@ -44,6 +44,16 @@ export function durationFlag(values: FlagValues, name: string, fallbackMs: numbe
   return ms;
 }
 
+/** Two durations `min,max` (e.g. `2s,5s`), min ≤ max. */
+export function durationListFlag(values: FlagValues, name: string, fallbackMs: [number, number]): [number, number] {
+  const raw = values[name];
+  if (raw === undefined) return fallbackMs;
+  const parts = String(raw).split(',');
+  const [min, max] = parts.map((part) => durationFlag({ [name]: part.trim() }, name, 0));
+  if (parts.length !== 2 || min > max) throw new BenchUsageError(`--${name} "${String(raw)}": expected two durations min,max like 2s,5s`);
+  return [min, max];
+}
+
 /** `--only a,b`: which of `known` to run (all when absent); unknown names are an error. */
 export function selection(values: FlagValues, known: string[]): Set<string> {
   const raw = values.only;

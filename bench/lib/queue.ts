@@ -19,6 +19,8 @@ export interface QueueOptions {
   readonly punctuationInterval?: string;
   /** Default at-least-once; exactly-once delivers to the Kafka target in each task's transaction. */
   readonly guarantee?: 'at-least-once' | 'exactly-once';
+  /** Requests wait on an SQS queue (`<name>`, DLQ `<name>-dlq`) of this endpoint instead of the intake topic. */
+  readonly sqs?: { readonly endpoint: string; readonly receivers: number };
 }
 
 export interface QueueSetup {
@@ -31,6 +33,10 @@ export interface QueueSetup {
 /** A delayed-queue namespace `name` on `cluster` delivering to the Kafka topic `<name>.out`. */
 export function queueConfig(cluster: ClusterEndpoints, name: string, options: QueueOptions): QueueSetup {
   const out = `${name}.out`;
+  const sqs = options.sqs
+    ? `
+    queue: { type: sqs, queueName: ${name}, dlqQueueName: ${name}-dlq, region: us-east-1, endpoint: ${options.sqs.endpoint}, receivers: ${options.sqs.receivers}, waitTimeSeconds: 1 }`
+    : '';
   const yaml = `
 clusters:
   primary:
@@ -38,7 +44,7 @@ clusters:
     schemaRegistryUrl: ${cluster.registryUrl}
 namespaces:
   - name: ${name}
-    partitions: ${options.partitions}
+    partitions: ${options.partitions}${sqs}
     delay: { defaultDelayMs: 0 }
     maxPayloadBytes: ${options.maxPayloadBytes ?? '1MiB'}
     backoff: { initialMs: 200, maxMs: 5s, multiplier: 2, jitter: 0.2 }

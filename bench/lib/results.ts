@@ -53,6 +53,8 @@ export interface Environment {
   readonly node: string;
   readonly clusters: Array<Pick<ClusterEndpoints, 'name' | 'brokers' | 'registryUrl' | 'source' | 'kafkaVersion' | 'registryVersion'>>;
   readonly clusterOrigin: string;
+  /** The SQS endpoint of the SQS benches, and how it was found. */
+  readonly sqs?: { readonly endpoint: string; readonly origin: string };
   readonly git: { readonly commit: string; readonly dirty: boolean };
 }
 
@@ -64,7 +66,7 @@ function git(args: string[]): string {
   }
 }
 
-export function describeEnvironment(kind: Environment['kind'], clusters: ClusterEndpoints[], clusterOrigin: string): Environment {
+export function describeEnvironment(kind: Environment['kind'], clusters: ClusterEndpoints[], clusterOrigin: string, sqs?: { endpoint: string; origin: string }): Environment {
   const cpus = os.cpus();
   return {
     kind,
@@ -84,6 +86,7 @@ export function describeEnvironment(kind: Environment['kind'], clusters: Cluster
     node: process.version,
     clusters: clusters.map(({ name, brokers, registryUrl, source, kafkaVersion, registryVersion }) => ({ name, brokers, registryUrl, source, kafkaVersion, registryVersion })),
     clusterOrigin,
+    ...(sqs ? { sqs: { endpoint: sqs.endpoint, origin: sqs.origin } } : {}),
     git: { commit: git(['rev-parse', 'HEAD']) || 'unknown', dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '' },
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../../src/observability/logger';
 import { resolveClusters, type BenchClusters } from './cluster';
 import { fileLogger } from './context';
+import { resolveElasticMq, type BenchSqs } from './elasticmq';
 import { BenchUsageError, type FlagValues } from './flags';
 import { linkPackageRoot, REPO_ROOT } from './layout';
 import { describeEnvironment, resultFile, writeResults, type Environment, type Report } from './results';
@@ -10,6 +11,8 @@ import { describeEnvironment, resultFile, writeResults, type Environment, type R
 /** What `npm run bench` and `npm run drill` share: clusters, environment record, results files, logs. */
 export interface Session {
   readonly cluster: BenchClusters;
+  /** ElasticMQ, when the run asked for it (the SQS benches). */
+  readonly sqs?: BenchSqs;
   readonly environment: Environment;
   /** Console progress lines. */
   log(line: string): void;
@@ -20,22 +23,33 @@ export interface Session {
   save(reports: Report[]): string;
 }
 
-/** Finds (or starts) the clusters, records the machine and prints the run's first line. */
-export async function openSession(kind: Environment['kind'], flags: FlagValues, clusterNames: string[], quick: boolean): Promise<Session> {
+/** Finds (or starts) the clusters (and ElasticMQ with `sqs`), records the machine and prints the run's first line. */
+export async function openSession(kind: Environment['kind'], flags: FlagValues, clusterNames: string[], quick: boolean, options: { sqs?: boolean } = {}): Promise<Session> {
   linkPackageRoot();
   const log = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  const cluster = await resolveClusters({ names: clusterNames, clusterDir: flags['cluster-dir'] as string | undefined, privateDir: path.join(REPO_ROOT, '.wal', 'bench'), log });
-  const environment = describeEnvironment(kind, cluster.clusters, cluster.origin);
+  const clusterDir = flags['cluster-dir'] as string | undefined;
+  const privateDir = path.join(REPO_ROOT, '.wal', 'bench');
+  const cluster = await resolveClusters({ names: clusterNames, clusterDir, privateDir, log });
+  let sqs: BenchSqs | undefined;
+  try {
+    sqs = options.sqs ? await resolveElasticMq({ clusterDir, privateDir, log }) : undefined;
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  const environment = describeEnvironment(kind, cluster.clusters, cluster.origin, sqs);
   const outDir = path.resolve(String(flags.out ?? path.join(REPO_ROOT, 'bench', 'results')));
   const logFile = resultFile(outDir, environment, 'log');
   log(
     `wal ${kind} (${quick ? 'quick' : 'full'}): ${os.cpus().length} × ${environment.machine.cpuModel}, Node ${process.version}, ` +
-      `Kafka ${cluster.clusters.map((c) => `${c.name} ${c.kafkaVersion} at ${c.brokers.join(',')}`).join('; ')} (${cluster.origin}), load ${environment.machine.loadAverageAtStart.join(' ')}`,
+      `Kafka ${cluster.clusters.map((c) => `${c.name} ${c.kafkaVersion} at ${c.brokers.join(',')}`).join('; ')} (${cluster.origin}), ` +
+      `${sqs ? `SQS at ${sqs.endpoint} (${sqs.origin}), ` : ''}load ${environment.machine.loadAverageAtStart.join(' ')}`,
   );
   return {
     cluster,
+    sqs,
     environment,
     log,
     logger: fileLogger(logFile, { [kind]: true }),

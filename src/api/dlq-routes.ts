@@ -5,6 +5,7 @@ import type { NamespaceConfig, WalConfig } from '../namespaces/types';
 import {
   deadLetterJson,
   dlqDepth,
+  dlqName,
   DlqRequestError,
   listDeadLetters,
   parseDlqFilters,
@@ -117,7 +118,7 @@ export function registerDlqRoutes(api: FastifyInstance, options: DlqRoutesOption
       return answer(reply, async () => {
         const filters = parseDlqFilters({ since: q.since, until: q.until, ids: csv(q.id), kinds: csv(q.kind), targets: csv(q.target), reason: q.reason });
         const records = await listDeadLetters(scope, filters, { all: q.all === 'true', limit: q.limit === undefined ? undefined : Number(q.limit) });
-        return { namespace: scope.namespace.name, topic: scope.namespace.topics.dlq, count: records.length, records: records.map(deadLetterJson) };
+        return { namespace: scope.namespace.name, topic: dlqName(scope.namespace), count: records.length, records: records.map(deadLetterJson) };
       });
     },
   );

@@ -166,13 +166,14 @@ export const dlqPurgeSchema = {
 } as const;
 
 export const dlqDepthSchema = {
-  description: 'dead letters not yet replayed or purged (wal_dlq_depth_records)',
+  description: 'dead letters not yet replayed or purged (wal_dlq_depth_records); on an SQS DLQ approximately, visible + in flight, with no partitions',
   type: 'object',
   required: ['namespace', 'topic', 'depth', 'partitions'],
   properties: {
     namespace: { type: 'string' },
     topic: { type: 'string' },
     depth: { type: 'integer' },
+    inFlight: { type: 'integer', description: 'SQS DLQ only: of depth, those a reader holds hidden now' },
     partitions: {
       type: 'array',
       items: { type: 'object', required: ['partition', 'low', 'high'], properties: { partition: { type: 'integer' }, low: { type: 'string' }, high: { type: 'string' } } },

@@ -159,7 +159,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
    */
   private isDuplicate(id: string, headers: Record<string, string>, known: { pending: Set<string>; delivered: Set<string> }): boolean {
     if (!known.pending.has(id) && (isRedrive(headers) || !known.delivered.has(id))) return false;
-    intakeDuplicates.inc({ namespace: this.options.namespace.name });
+    intakeDuplicates.inc({ namespace: this.options.namespace.name, backend: 'kafka' });
     return true;
   }
 
@@ -226,8 +226,8 @@ export class DelayProcessor implements Processor<IntakeRecord> {
           if (result.ok) {
             if (item.fromStore) await this.timers.remove(item.entry.id);
             await this.remember(item.entry);
-            delivered.inc({ namespace: this.options.namespace.name, target });
-            fireLateness.observe({ namespace: this.options.namespace.name }, Math.max(0, now - item.entry.dueAt) / 1000);
+            delivered.inc({ namespace: this.options.namespace.name, target, backend: 'kafka' });
+            fireLateness.observe({ namespace: this.options.namespace.name, backend: 'kafka' }, Math.max(0, now - item.entry.dueAt) / 1000);
           } else {
             await this.fail(item.entry, item.fromStore, target, result);
           }
@@ -283,7 +283,7 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     const ns = this.options.namespace;
     if (result.retriable && attempts <= ns.maxRetries) {
       await this.timers.schedule({ ...failed, dueAt: now + backoffDelay(attempts, ns.backoff, this.random) }, { replace: true });
-      retries.inc({ namespace: ns.name, target });
+      retries.inc({ namespace: ns.name, target, backend: 'kafka' });
       return;
     }
     if (fromStore) await this.timers.remove(entry.id);
@@ -296,16 +296,16 @@ export class DelayProcessor implements Processor<IntakeRecord> {
     const now = this.context.now();
     if (!ns.dlq.enabled) {
       if (ns.dlq.onDisabled === 'drop') {
-        dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
+        dlqDisabled.inc({ namespace: ns.name, action: 'dropped', backend: 'kafka' });
         this.logger.warn({ id: entry.id, kind, reason, source: entry.source }, 'DLQ disabled (onDisabled: drop): record dropped');
         return;
       }
       // Never a silent loss: back to the timer store, tried again at the longest backoff, a pending timer in the metrics.
       await this.timers.schedule({ ...entry, dueAt: now + ns.backoff.maxMs, firstFailureAt: entry.firstFailureAt ?? now, lastFailureAt: now, lastError: reason }, { replace: true });
-      dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
+      dlqDisabled.inc({ namespace: ns.name, action: 'retained', backend: 'kafka' });
       return;
     }
-    deadLetters.inc({ namespace: ns.name, kind });
+    deadLetters.inc({ namespace: ns.name, kind, backend: 'kafka' });
     this.context.forward(
       {
         key: entry.key,

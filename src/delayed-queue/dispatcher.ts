@@ -1,4 +1,5 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
+import { queueBackend } from '../queues/backend';
 import { createTarget, Delivery, DeliveryResult, Target } from '../targets';
 import { targetLatency, targetResults } from './dispatch-metrics';
 
@@ -24,7 +25,7 @@ export class Dispatcher {
   async deliver(targetName: string, batch: Delivery[]): Promise<DeliveryResult[]> {
     const target = this.target(targetName);
     if (!target) return batch.map(() => ({ ok: false, retriable: false, reason: `namespace "${this.namespace.name}" has no target "${targetName}"` }));
-    const stop = targetLatency.startTimer({ namespace: this.namespace.name, target: targetName });
+    const stop = targetLatency.startTimer({ namespace: this.namespace.name, target: targetName, backend: queueBackend(this.namespace) });
     let results: DeliveryResult[];
     try {
       results = await target.deliver(batch);
@@ -35,7 +36,7 @@ export class Dispatcher {
     }
     stop();
     for (const result of results) {
-      targetResults.inc({ namespace: this.namespace.name, target: targetName, result: result.ok ? 'ok' : result.retriable ? 'retriable' : 'permanent' });
+      targetResults.inc({ namespace: this.namespace.name, target: targetName, result: result.ok ? 'ok' : result.retriable ? 'retriable' : 'permanent', backend: queueBackend(this.namespace) });
     }
     return results;
   }

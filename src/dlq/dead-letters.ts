@@ -77,12 +77,9 @@ export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLe
         read += messages.length;
         query.onProgress?.(read, total);
         for (const m of messages) {
-          const timestamp = Number(m.timestamp);
-          if (query.until !== undefined && timestamp >= query.until) continue;
-          if (query.since !== undefined && timestamp < query.since) continue;
-          const headers = decodeHeaders(m.headers);
-          if (!selected(headers, query, ids)) continue;
-          found.push({ partition: range.partition, offset: m.offset, timestamp, key: m.key, value: m.value, headers });
+          const letter = { timestamp: Number(m.timestamp), headers: decodeHeaders(m.headers) };
+          if (!selected(letter, query, ids)) continue;
+          found.push({ partition: range.partition, offset: m.offset, key: m.key, value: m.value, ...letter });
         }
       },
     });
@@ -91,8 +88,11 @@ export async function readDeadLetters(kafka: Kafka, topic: string, query: DeadLe
   return query.limit === undefined ? found : found.slice(0, query.limit);
 }
 
-/** Whether a dead letter's headers pass the query's id, kind, target and reason filters. */
-function selected(headers: Record<string, string>, query: DeadLetterQuery, ids: ReadonlySet<string> | undefined): boolean {
+/** Whether a dead letter (its DLQ time and headers) passes the query's time, id, kind, target and reason filters. */
+export function selected(letter: Pick<DeadLetter, 'timestamp' | 'headers'>, query: DeadLetterQuery, ids = query.ids && new Set(query.ids)): boolean {
+  const { timestamp, headers } = letter;
+  if (query.until !== undefined && timestamp >= query.until) return false;
+  if (query.since !== undefined && timestamp < query.since) return false;
   if (ids && !ids.has(headers[DLQ_HEADERS.id] ?? '')) return false;
   if (query.kinds && !query.kinds.includes(headers[DLQ_HEADERS.kind] ?? '')) return false;
   if (query.targets && !query.targets.includes(headers[DLQ_HEADERS.target] ?? '')) return false;

@@ -3,55 +3,26 @@ import type { NamespaceConfig } from '../namespaces/types';
 import { dlqMarksTopic } from '../namespaces/topic-plan';
 import { INTAKE_HEADERS, REDRIVE_HEADERS } from '../wire/headers';
 import { originalHeaders } from '../wire/dlq';
-import { parseInstant, readDeadLetters, type DeadLetter, type DeadLetterQuery } from './dead-letters';
+import { readDeadLetters, type DeadLetter } from './dead-letters';
+import { DlqRequestError, type DlqFilters } from './filters';
 import { DlqLedger, type DlqMark, type PartitionBounds } from './ledger';
+import { listSqsDeadLetters, purgeSqsDeadLetters, replaySqsDeadLetters, sqsDlqDepth, sqsDlqName } from './sqs-dead-letters';
+
+export { DlqRequestError, parseDlqFilters, type DlqFilterInput, type DlqFilters } from './filters';
 
 /**
  * What `wal dlq` and the HTTP admin routes do to a namespace's DLQ: list, replay, purge, depth. One
  * implementation for both; the callers only parse their input and print or serialize the answer.
+ * A namespace on an SQS queue has an SQS DLQ: the same operations, on it (sqs-dead-letters.ts).
  */
 
-/** A request the DLQ operations refuse as given (bad filter, unknown target, DLQ disabled): a retry cannot help. */
-export class DlqRequestError extends Error {
-  readonly retriable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = 'DlqRequestError';
-  }
+function onSqs(namespace: NamespaceConfig): boolean {
+  return namespace.queue?.type === 'sqs';
 }
 
-/** Filters as a person types them (CLI flags, query string, JSON body): instants and the reason still text. */
-export interface DlqFilterInput {
-  readonly since?: string;
-  readonly until?: string;
-  readonly ids?: readonly string[];
-  readonly kinds?: readonly string[];
-  readonly targets?: readonly string[];
-  readonly reason?: string;
-}
-
-export type DlqFilters = Omit<DeadLetterQuery, 'limit' | 'onProgress'>;
-
-/** Parses and checks filters once, at the edge; throws DlqRequestError naming the bad one. */
-export function parseDlqFilters(input: DlqFilterInput, now = Date.now()): DlqFilters {
-  const instant = (name: string, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    try {
-      return parseInstant(text, now);
-    } catch (error) {
-      throw new DlqRequestError(`${name}: ${(error as Error).message}`);
-    }
-  };
-  let reason: RegExp | undefined;
-  if (input.reason !== undefined) {
-    try {
-      reason = new RegExp(input.reason);
-    } catch (error) {
-      throw new DlqRequestError(`--reason "${input.reason}": not a regular expression (${(error as Error).message})`);
-    }
-  }
-  const list = (values: readonly string[] | undefined) => (values && values.length > 0 ? values : undefined);
-  return { since: instant('--since', input.since), until: instant('--until', input.until), ids: list(input.ids), kinds: list(input.kinds), targets: list(input.targets), reason };
+/** Where the namespace's dead letters are: its DLQ topic, or "SQS queue <name>". */
+export function dlqName(namespace: NamespaceConfig): string {
+  return onSqs(namespace) ? sqsDlqName(namespace) : namespace.topics.dlq;
 }
 
 /** A dead letter with its mark, when it was replayed or purged. */
@@ -104,6 +75,8 @@ async function selectWithMarks(scope: DlqScope, ledger: DlqLedger, filters: DlqF
 
 /** Dead letters matching `filters`, oldest first; replayed and purged ones only with `all` (each with its mark). */
 export async function listDeadLetters(scope: DlqScope, filters: DlqFilters, options: { all?: boolean; limit?: number } = {}): Promise<LedgerDeadLetter[]> {
+  // SQS keeps no marks: what was replayed or purged is gone, so `all` shows nothing more.
+  if (onSqs(scope.namespace)) return listSqsDeadLetters(scope.namespace, filters, { limit: options.limit });
   const records = await withLedger(scope, (ledger) => selectWithMarks(scope, ledger, filters, options.all ?? false));
   return options.limit === undefined ? records : records.slice(0, options.limit);
 }
@@ -118,6 +91,7 @@ export interface ReplayOptions extends MarkContext {
 
 export interface ReplayResult {
   readonly records: LedgerDeadLetter[];
+  /** Where they went: the intake topic, or "SQS queue <name>". */
   readonly intake: string;
   /** Records sent and marked replayed (0 on a dry run). */
   readonly replayed: number;
@@ -151,6 +125,7 @@ function checkTarget(namespace: NamespaceConfig, toTarget: string | undefined, r
  * and headers), then marks each batch replayed once every in-sync replica acknowledged it.
  */
 export async function replayDeadLetters(scope: DlqScope, filters: DlqFilters, options: ReplayOptions): Promise<ReplayResult> {
+  if (onSqs(scope.namespace)) return replayOnSqs(scope.namespace, filters, options);
   const intake = scope.namespace.topics.intake;
   return withLedger(scope, async (ledger) => {
     if (options.toTarget !== undefined) checkTarget(scope.namespace, options.toTarget, []);
@@ -176,11 +151,23 @@ export async function replayDeadLetters(scope: DlqScope, filters: DlqFilters, op
   });
 }
 
+/** An SQS namespace's replay: the same target check, then each selected dead letter back on the main queue. */
+async function replayOnSqs(namespace: NamespaceConfig, filters: DlqFilters, options: ReplayOptions): Promise<ReplayResult> {
+  if (options.toTarget !== undefined) checkTarget(namespace, options.toTarget, []);
+  const { records, replayed, queue } = await replaySqsDeadLetters(namespace, filters, {
+    toTarget: options.toTarget,
+    dryRun: options.dryRun,
+    check: (selected) => checkTarget(namespace, options.toTarget, selected),
+    onSent: options.onSent,
+  });
+  return { records, replayed, intake: `SQS queue ${queue}` };
+}
+
 export interface PurgeResult {
   readonly records: LedgerDeadLetter[];
   /** Records marked purged (0 on a dry run). */
   readonly purged: number;
-  /** Partitions whose marked prefix was deleted, with their new first offset. */
+  /** Partitions whose marked prefix was deleted, with their new first offset (none on SQS: a purge deletes there). */
   readonly deleted: Array<{ partition: number; upTo: string }>;
 }
 
@@ -189,6 +176,7 @@ export interface PurgeResult {
  * contiguous prefix of marked records, so an unselected record is never deleted.
  */
 export async function purgeDeadLetters(scope: DlqScope, filters: DlqFilters, options: MarkContext & { dryRun?: boolean; onMarked?: (marked: number, total: number) => void }): Promise<PurgeResult> {
+  if (onSqs(scope.namespace)) return { ...(await purgeSqsDeadLetters(scope.namespace, filters, { dryRun: options.dryRun, onDeleted: options.onMarked })), deleted: [] };
   return withLedger(scope, async (ledger) => {
     const records = await selectWithMarks(scope, ledger, filters, false);
     if (options.dryRun) return { records, purged: 0, deleted: [] };
@@ -206,10 +194,14 @@ export async function purgeDeadLetters(scope: DlqScope, filters: DlqFilters, opt
 
 export interface DlqDepth {
   readonly namespace: string;
+  /** The DLQ topic, or "SQS queue <name>". */
   readonly topic: string;
-  /** Dead letters not yet replayed or purged. */
+  /** Dead letters not yet replayed or purged (SQS: approximately, visible + in flight). */
   readonly depth: number;
+  /** Kafka's partitions; none on SQS. */
   readonly partitions: Array<{ partition: number; low: string; high: string }>;
+  /** SQS: of `depth`, those a reader holds hidden now (ApproximateNumberOfMessagesNotVisible). */
+  readonly inFlight?: number;
 }
 
 function depthReport(namespace: NamespaceConfig, depth: number, bounds: readonly PartitionBounds[]): DlqDepth {
@@ -218,6 +210,10 @@ function depthReport(namespace: NamespaceConfig, depth: number, bounds: readonly
 
 /** The DLQ's depth now (one ledger read; see DlqLedger.depth). */
 export async function dlqDepth(scope: DlqScope): Promise<DlqDepth> {
+  if (onSqs(scope.namespace)) {
+    const { queue, visible, inFlight } = await sqsDlqDepth(scope.namespace);
+    return { namespace: scope.namespace.name, topic: `SQS queue ${queue}`, depth: visible + inFlight, partitions: [], inFlight };
+  }
   return withLedger(scope, async (ledger) => {
     const { depth, bounds } = await ledger.depth();
     return depthReport(scope.namespace, depth, bounds);

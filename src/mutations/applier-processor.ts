@@ -268,7 +268,7 @@ export class ApplierProcessor implements Processor {
    */
   private async retain(target: string, chunk: QueuedChunk, queuedKey: Buffer | undefined, kind: DeadLetterKind): Promise<Outcome> {
     const ns = this.options.namespace;
-    dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
+    dlqDisabled.inc({ namespace: ns.name, action: 'retained', backend: 'kafka' });
     this.logger.warn({ target, kind, reason: chunk.lastError, attempts: chunk.attempts, source: chunk.source }, 'DLQ disabled: chunk retained, tried again at the longest backoff');
     return this.hold(target, chunk, queuedKey, chunk.attempts, ns.backoff.maxMs);
   }
@@ -279,7 +279,7 @@ export class ApplierProcessor implements Processor {
    */
   private dropWithoutDlq(chunk: QueuedChunk, target: string, kind: DeadLetterKind, reason: string): void {
     const { dlq, name } = this.options.namespace;
-    dlqDisabled.inc({ namespace: name, action: 'dropped' });
+    dlqDisabled.inc({ namespace: name, action: 'dropped', backend: 'kafka' });
     this.logger.warn({ target, kind, reason, source: chunk.source, onDisabled: dlq.onDisabled ?? 'retain' }, 'DLQ disabled: chunk dropped (still readable at its source offset until the topic retention)');
   }
 

@@ -159,7 +159,7 @@ export class FanoutProcessor implements Processor<WithIntake<WalRecord>> {
     if (!ns.dlq.enabled) {
       // Nothing here can succeed later (unreadable, no mutations, chunks that cannot be encoded) and the
       // fan-out keeps no store: with the DLQ disabled the request is dropped, loudly, whatever onDisabled says.
-      dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
+      dlqDisabled.inc({ namespace: ns.name, action: 'dropped', backend: 'kafka' });
       this.logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, kind, reason }, 'DLQ disabled: fan-out drops a request it can never split (still readable at its intake offset until the topic retention)');
       return;
     }

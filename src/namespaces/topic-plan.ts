@@ -31,11 +31,34 @@ function maxMessageBytes(payloadBytes: number): string {
 /**
  * The topics of one namespace. The timers changelog has exactly the intake's partition count (a task's timer
  * store lives on the changelog partition with the same number as its intake partition) and is compacted;
- * the DLQ keeps records long, since dead letters wait for a person.
+ * the DLQ keeps records long, since dead letters wait for a person. A namespace on an SQS queue waits
+ * and dead-letters in SQS: on Kafka it needs only the namespace-state topic and its Kafka targets' topics.
  */
 export function planTopics(ns: NamespaceConfig): NamespaceTopicSpec[] {
-  const base = { cluster: ns.cluster, partitions: ns.partitions, replicationFactor: ns.replicationFactor };
   const recordBytes = maxMessageBytes(ns.maxPayloadBytes);
+  const specs: NamespaceTopicSpec[] = [
+    // Shared by every namespace of the cluster (`wal namespace pause|resume|bypass`); created on demand too.
+    { ...namespaceStateTopicSpec(ns.cluster, ns.replicationFactor), role: 'namespace-state' },
+    ...(ns.queue?.type === 'sqs' ? [] : queueTopics(ns, recordBytes)),
+  ];
+  for (const target of Object.values(ns.targets)) {
+    if (target.type !== 'kafka') continue;
+    if (specs.some((s) => s.cluster === target.cluster && s.topic === target.topic)) continue;
+    specs.push({
+      topic: target.topic,
+      cluster: target.cluster,
+      role: 'delivery',
+      partitions: target.partitions,
+      replicationFactor: ns.replicationFactor,
+      configs: { 'cleanup.policy': 'delete', 'max.message.bytes': recordBytes },
+    });
+  }
+  return specs;
+}
+
+/** Where a Kafka-backed namespace's requests wait, fan out and dead-letter. */
+function queueTopics(ns: NamespaceConfig, recordBytes: string): NamespaceTopicSpec[] {
+  const base = { cluster: ns.cluster, partitions: ns.partitions, replicationFactor: ns.replicationFactor };
   const specs: NamespaceTopicSpec[] = [
     { ...base, topic: ns.topics.intake, role: 'intake', configs: { 'cleanup.policy': 'delete', 'max.message.bytes': recordBytes } },
     {
@@ -51,8 +74,6 @@ export function planTopics(ns: NamespaceConfig): NamespaceTopicSpec[] {
       },
     },
     { ...base, topic: ns.topics.completions, role: 'completions', configs: { 'cleanup.policy': 'delete' } },
-    // Shared by every namespace of the cluster (`wal namespace pause|resume|bypass`); created on demand too.
-    { ...namespaceStateTopicSpec(ns.cluster, ns.replicationFactor), role: 'namespace-state' },
   ];
   if (ns.dlq.enabled) {
     specs.push({
@@ -81,18 +102,6 @@ export function planTopics(ns: NamespaceConfig): NamespaceTopicSpec[] {
       topic,
       role: 'fanout',
       configs: { 'cleanup.policy': 'delete', 'max.message.bytes': maxMessageBytes(ns.chunking.maxChunkBytes) },
-    });
-  }
-  for (const target of Object.values(ns.targets)) {
-    if (target.type !== 'kafka') continue;
-    if (specs.some((s) => s.cluster === target.cluster && s.topic === target.topic)) continue;
-    specs.push({
-      topic: target.topic,
-      cluster: target.cluster,
-      role: 'delivery',
-      partitions: target.partitions,
-      replicationFactor: ns.replicationFactor,
-      configs: { 'cleanup.policy': 'delete', 'max.message.bytes': recordBytes },
     });
   }
   return specs;

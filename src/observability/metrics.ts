@@ -71,3 +71,11 @@ export const restoreRemaining = new Gauge({
   labelNames: ['namespace', 'store', 'partition'] as const,
   registers: [metricsRegistry],
 });
+
+// ── dead-letter queues (src/ops for Kafka DLQs, src/sqs for SQS ones) ───────────────────────────
+export const dlqDepthRecords = new Gauge({
+  name: 'wal_dlq_depth_records',
+  help: 'Dead letters not yet replayed or purged: on Kafka, records in the DLQ minus the marks on them (every --dlq-depth-interval); on SQS, the DLQ queue approximate messages, visible + in flight (every 15 s)',
+  labelNames: ['namespace', 'backend'] as const,
+  registers: [metricsRegistry],
+});

@@ -1,17 +1,11 @@
-import { Gauge } from 'prom-client';
 import type { Kafka } from 'kafkajs';
 import type { NamespaceConfig } from '../namespaces/types';
 import { dlqMarksTopic } from '../namespaces/topic-plan';
-import { metricsRegistry } from '../observability/metrics';
+import { dlqDepthRecords } from '../observability/metrics';
 import type { Logger } from '../observability/logger';
 import { DlqLedger } from '../dlq/ledger';
 
-export const dlqDepthRecords = new Gauge({
-  name: 'wal_dlq_depth_records',
-  help: 'Dead letters not yet replayed or purged: records in the DLQ minus the marks on them (computed every --dlq-depth-interval)',
-  labelNames: ['namespace'] as const,
-  registers: [metricsRegistry],
-});
+export { dlqDepthRecords } from '../observability/metrics';
 
 export const DEFAULT_DLQ_DEPTH_INTERVAL_MS = 15_000;
 
@@ -23,8 +17,9 @@ export interface DlqDepthPollerOptions {
 }
 
 /**
- * Sets `wal_dlq_depth_records` for each namespace of a `wal start` instance, every interval. Each
- * namespace keeps its ledger between polls, so a poll reads only the marks added since the last. A
+ * Sets `wal_dlq_depth_records` for each Kafka namespace of a `wal start` instance, every interval (the
+ * SQS receivers set it for theirs). Each namespace keeps its ledger between polls, so a poll reads
+ * only the marks added since the last. A
  * failed poll is logged and the gauge keeps its last value: the DLQ being unreachable never stops
  * the instance.
  */
@@ -57,7 +52,7 @@ export class DlqDepthPoller {
     for (const { namespace, ledger } of this.ledgers) {
       try {
         const { depth } = await ledger.depth();
-        dlqDepthRecords.set({ namespace }, depth);
+        dlqDepthRecords.set({ namespace, backend: 'kafka' }, depth);
       } catch (error) {
         this.options.logger.warn({ err: error, namespace }, 'could not compute the DLQ depth; wal_dlq_depth_records keeps its last value');
       }

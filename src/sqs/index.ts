@@ -4,5 +4,3 @@ export type { SqsIntakeOptions } from './intake';
 export { SqsRunner } from './runner';
 export type { SqsRunnerOptions } from './runner';
 export { ensureSqsQueues } from './provision';
-export { listSqsDeadLetters, replaySqsDeadLetters } from './dead-letters';
-export type { SqsDeadLetter } from './dead-letters';

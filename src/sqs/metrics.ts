@@ -2,8 +2,8 @@ import { Counter, Gauge } from 'prom-client';
 import { metricsRegistry } from '../observability/metrics';
 
 // The delivery series (wal_delay_delivered_total, wal_delay_retries_total, wal_dlq_records_total,
-// wal_delay_fire_lateness_seconds, wal_target_*) are the delayed queue's own, shared: a namespace
-// runs on one backend, so its namespace label says which. Only what is SQS's own is here.
+// wal_dlq_depth_records, wal_delay_fire_lateness_seconds, wal_target_*) are shared with the Kafka
+// delayed queue, told apart by their backend label (kafka|sqs). Only what is SQS's own is here.
 
 export const sqsQueueMessages = new Gauge({
   name: 'wal_sqs_queue_messages',

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
@@ -14,6 +15,7 @@ import { backoffDelay } from '../delayed-queue/backoff';
 import { Dispatcher } from '../delayed-queue/dispatcher';
 import { deadLetters, delivered, dlqDisabled, fireLateness, intakeDuplicates, retries } from '../delayed-queue/metrics';
 import type { Logger } from '../observability/logger';
+import { dlqDepthRecords } from '../observability/metrics';
 import type { Delivery, DeliveryResult, Target } from '../targets';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { DLQ_HEADERS, SQS_ATTRIBUTES } from '../wire/headers';
@@ -102,6 +104,8 @@ export class SqsRunner {
     await this.mainUrl();
     await this.dlqUrl?.();
     this.abort = new AbortController();
+    // Every receiver's long poll (and its pause) listens on this one signal: many receivers are no leak.
+    setMaxListeners(Math.max(10, 2 * this.queue.receivers + 4), this.abort.signal);
     this.state = 'running';
     this.loops = Array.from({ length: this.queue.receivers }, (_, i) => this.receiveLoop(i));
     const interval = this.options.depthIntervalMs ?? 15_000;
@@ -212,7 +216,7 @@ export class SqsRunner {
         continue;
       }
       if (this.seen.has(request.id, now)) {
-        intakeDuplicates.inc({ namespace: this.ns.name });
+        intakeDuplicates.inc({ namespace: this.ns.name, backend: 'sqs' });
         await this.deleteAll([message]);
         continue;
       }
@@ -225,7 +229,9 @@ export class SqsRunner {
 
     const byTarget = new Map<string, Received[]>();
     for (const item of due) {
-      const target = this.dispatcher.targetFor(item.request.target);
+      // `wal dlq replay --to-target` sets the override attribute: it wins over the request's own choice.
+      const override = item.message.MessageAttributes?.[SQS_ATTRIBUTES.toTarget]?.StringValue;
+      const target = this.dispatcher.targetFor(override ?? item.request.target);
       if (!target) {
         await this.deadLetter(item.message, item.request, 'permanent', `request names no target and namespace "${this.ns.name}" has no defaultTarget`, item.attempts);
         continue;
@@ -243,8 +249,8 @@ export class SqsRunner {
           if (result.ok) {
             done.push(item.message);
             this.seen.remember(item.request.id, at);
-            delivered.inc({ namespace: this.ns.name, target });
-            fireLateness.observe({ namespace: this.ns.name }, Math.max(0, at - item.dueAt) / 1000);
+            delivered.inc({ namespace: this.ns.name, target, backend: 'sqs' });
+            fireLateness.observe({ namespace: this.ns.name, backend: 'sqs' }, Math.max(0, at - item.dueAt) / 1000);
           } else {
             await this.fail(item, target, result);
           }
@@ -260,7 +266,7 @@ export class SqsRunner {
     if (result.retriable && attempts <= this.ns.maxRetries) {
       const delayMs = backoffDelay(attempts, this.ns.backoff, this.random);
       await this.hide(item.message, delayMs);
-      retries.inc({ namespace: this.ns.name, target });
+      retries.inc({ namespace: this.ns.name, target, backend: 'sqs' });
       return;
     }
     await this.deadLetter(item.message, item.request, result.retriable ? 'exhausted' : 'permanent', result.reason, attempts, target);
@@ -275,13 +281,13 @@ export class SqsRunner {
     const now = this.now();
     if (!ns.dlq.enabled || !this.dlqUrl) {
       if (ns.dlq.onDisabled === 'drop') {
-        dlqDisabled.inc({ namespace: ns.name, action: 'dropped' });
+        dlqDisabled.inc({ namespace: ns.name, action: 'dropped', backend: 'sqs' });
         this.logger.warn({ id: request?.id, kind, reason }, 'no DLQ (onDisabled: drop): message dropped');
         await this.deleteAll([message]);
         return;
       }
       // Never a silent loss: it stays in the queue, tried again at the longest backoff.
-      dlqDisabled.inc({ namespace: ns.name, action: 'retained' });
+      dlqDisabled.inc({ namespace: ns.name, action: 'retained', backend: 'sqs' });
       await this.hide(message, ns.backoff.maxMs);
       return;
     }
@@ -313,7 +319,7 @@ export class SqsRunner {
       this.logger.warn({ id: request?.id, err: describeSqsError(error) }, 'sending to the SQS DLQ failed; the message stays in the queue and surfaces again');
       return;
     }
-    deadLetters.inc({ namespace: ns.name, kind });
+    deadLetters.inc({ namespace: ns.name, kind, backend: 'sqs' });
     await this.deleteAll([message]);
   }
 
@@ -389,6 +395,7 @@ export class SqsRunner {
         set('visible', a.ApproximateNumberOfMessages);
         set('in_flight', a.ApproximateNumberOfMessagesNotVisible);
         set('delayed', a.ApproximateNumberOfMessagesDelayed);
+        if (label === 'dlq') dlqDepthRecords.set({ namespace: this.ns.name, backend: 'sqs' }, Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0));
       } catch (error) {
         this.logger.debug({ queue: label, err: describeSqsError(error) }, 'GetQueueAttributes failed');
       }

@@ -75,4 +75,6 @@ export const SQS_ATTRIBUTES = {
   namespace: INTAKE_HEADERS.namespace,
   /** Epoch ms the request is due: a message surfacing before it is sent again with the remaining delay. */
   dueAt: 'wal-due-at',
+  /** A replay's target override, as on the Kafka intake (`wal dlq replay --to-target`). */
+  toTarget: INTAKE_HEADERS.toTarget,
 } as const;

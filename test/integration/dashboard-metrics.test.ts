@@ -166,6 +166,8 @@ describe('the Grafana dashboard against a running wal start', () => {
         await sleep(300);
       }
 
+      // The delayed queue's series say which queue backend the namespace runs on.
+      expect(samples.filter((s) => s.name === 'wal_delay_delivered_total' && s.labels.namespace === ns).map((s) => s.labels.backend)).toEqual(['kafka']);
       const declared = families(text);
       const sampled = new Set(samples.filter((s) => s.labels.namespace === ns).map((s) => s.name));
       const missing: string[] = [];

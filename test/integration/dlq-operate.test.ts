@@ -84,7 +84,7 @@ async function dlqBounds(): Promise<{ low: string; high: string }> {
 
 async function gauge(): Promise<number | undefined> {
   const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const match = new RegExp(`^wal_dlq_depth_records\\{namespace="${ns.name}"\\} (\\d+)$`, 'm').exec(text);
+  const match = new RegExp(`^wal_dlq_depth_records\\{namespace="${ns.name}",backend="kafka"\\} (\\d+)$`, 'm').exec(text);
   return match ? Number(match[1]) : undefined;
 }
 

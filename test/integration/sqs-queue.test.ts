@@ -13,7 +13,7 @@ import { testCluster } from '../support/clusters';
 import { collect, configFile, header, percentile, stopCollectors } from '../support/delayed-queue';
 import { respond, startHttpTargetServer, type HttpTargetServer } from '../support/http-target';
 import { receiveAll, removeSqsQueues, sqsNamespace } from '../support/sqs';
-import { orTimeout } from '../support/timing';
+import { eventually, orTimeout } from '../support/timing';
 import { killStartedWal, runWal, startWalProcess } from '../support/wal-cli';
 
 jest.setTimeout(180_000);
@@ -79,7 +79,7 @@ describe('SQS-backed delayed queue on ElasticMQ', () => {
     process.stdout.write(
       `[sqs] 5000 records written in ${writeMs} ms (${Math.round((total / writeMs) * 1000)} rec/s); fire lateness p50 ${percentile(lateness, 50)} ms, p99 ${percentile(lateness, 99)} ms, max ${Math.max(...lateness)} ms\n`,
     );
-    expect(await metric('wal_delay_delivered_total', { namespace: namespace.name })).toBe(total);
+    expect(await metric('wal_delay_delivered_total', { namespace: namespace.name, backend: 'sqs' })).toBe(total);
   });
 
   it('holds a delay longer than the SQS maximum by re-sending with the remaining delay: delivered on time, never early', async () => {
@@ -145,7 +145,9 @@ describe('SQS-backed delayed queue on ElasticMQ', () => {
     expect(JSON.parse(dead.Body!).request.id).toBe('doomed');
     expect(server.received.length).toBe(2);
     expect(await receiveAll(client, queueUrl, 1, 2000)).toEqual([]);
-    expect(await metric('wal_dlq_records_total', { namespace: ns.name, kind: 'exhausted' })).toBe(1);
+    expect(await metric('wal_dlq_records_total', { namespace: ns.name, kind: 'exhausted', backend: 'sqs' })).toBe(1);
+    // The shared depth gauge, from the DLQ queue's GetQueueAttributes (every 500 ms here).
+    await eventually(async () => ((await metric('wal_dlq_depth_records', { namespace: ns.name, backend: 'sqs' })) === 1 ? true : undefined), 10_000, 'wal_dlq_depth_records{backend="sqs"} at 1');
   });
 
   it('lists the SQS DLQ with `wal dlq list` and replays a selection with `wal dlq replay`: that request is delivered, the other stays on the DLQ', async () => {

@@ -77,7 +77,7 @@ function healthUrl(check: Healthcheck): URL {
 describe('docker-compose.yml', () => {
   it('has the infrastructure and one wal processor per sample topology, plus the API, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['grafana', 'kafka-a', 'kafka-b', 'memcached', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-multi-table', 'wal-replication'].sort(),
+      ['elasticmq', 'grafana', 'kafka-a', 'kafka-b', 'memcached', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-delayed-queue-sqs', 'wal-multi-table', 'wal-replication'].sort(),
     );
     const samples = readdirSync(path.join(root, 'topologies')).filter((f) => f.endsWith('.yaml'));
     const run = processors.map(([, s]) => path.basename(option(s.command!, '--topology')!)).sort();
@@ -131,6 +131,7 @@ describe('docker-compose.yml', () => {
     // What each processor's topology needs must be up first.
     expect(Object.keys(services['wal-multi-table'].depends_on!).sort()).toEqual(['kafka-a', 'postgres', 'redis', 'registry']);
     expect(Object.keys(services['wal-replication'].depends_on!).sort()).toEqual(['kafka-a', 'kafka-b', 'registry']);
+    expect(Object.keys(services['wal-delayed-queue-sqs'].depends_on!).sort()).toEqual(['elasticmq', 'kafka-a', 'registry']);
   });
 
   it('declares every named volume, mounts files that exist, and gives each processor its own state volume', () => {
@@ -158,6 +159,12 @@ describe('docker-compose.yml', () => {
         for (const cluster of Object.values(config.clusters)) {
           for (const broker of cluster.brokers) expect([f, broker.split(':')[0] in services]).toEqual([f, true]);
           expect([f, new URL(cluster.schemaRegistryUrl).hostname in services]).toEqual([f, true]);
+        }
+        // An SQS namespace's endpoint is the stack's ElasticMQ, which the service waits for.
+        for (const ns of config.namespaces) {
+          if (ns.queue?.type !== 'sqs') continue;
+          const host = new URL(ns.queue.endpoint!).hostname;
+          expect([f, ns.name, host, host in services, service.depends_on?.[host]?.condition]).toEqual([f, ns.name, 'elasticmq', true, 'service_healthy']);
         }
       }
     }

@@ -8,9 +8,10 @@ const TOPOLOGIES = join(__dirname, '../../topologies');
 describe('sample topologies', () => {
   const config = loadConfig([TOPOLOGIES], {});
 
-  it('loads all three samples from the directory, with env defaults for every endpoint', () => {
+  it('loads all four samples from the directory, with env defaults for every endpoint', () => {
     expect(config.sourceFiles.map((f) => basename(f)).sort()).toEqual([
       'cross-region-replication.yaml',
+      'delayed-queue-sqs.yaml',
       'delayed-queue.yaml',
       'multi-table-mutation.yaml',
     ]);
@@ -44,6 +45,27 @@ describe('sample topologies', () => {
     expect(ns.targets.webhook).toMatchObject({ type: 'http', method: 'POST', timeoutMs: 5000 });
     expect(ns.defaultTarget).toBe('events');
     expect(ns.topics.intake).toBe('wal.delayed-notifications.intake');
+  });
+
+  it('delayed-queue-sqs: the same delays, backoff and targets, waiting in an SQS queue of WAL_SQS_ENDPOINT (ElasticMQ by default)', () => {
+    const ns = findNamespace(config, 'delayed-reminders')!;
+    expect(ns.queue).toEqual({
+      type: 'sqs',
+      queueName: 'wal-delayed-reminders',
+      dlqQueueName: 'wal-delayed-reminders-dlq',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9324',
+      receivers: 4,
+      visibilityTimeoutMs: 60_000,
+      maxSqsDelaySeconds: 900,
+      waitTimeSeconds: 20,
+    });
+    expect(ns.delay).toEqual({ defaultDelayMs: 30_000, maxDelayMs: 7 * 86_400_000 });
+    expect(ns.backoff).toEqual({ initialMs: 1000, maxMs: 300_000, multiplier: 2, jitter: 0.2 });
+    expect(ns.targets.events).toEqual({ type: 'kafka', topic: 'reminders.delivered', cluster: 'primary', partitions: ns.partitions });
+    expect(ns.defaultTarget).toBe('events');
+    const live = findNamespace(loadConfig([TOPOLOGIES], { WAL_SQS_ENDPOINT: 'http://elasticmq:9324', AWS_REGION: 'eu-west-1' }), 'delayed-reminders')!;
+    expect(live.queue).toMatchObject({ endpoint: 'http://elasticmq:9324', region: 'eu-west-1' });
   });
 
   it('cross-region-replication: A → B by pattern, prefixed, with translated groups', () => {
@@ -91,5 +113,13 @@ describe('sample topologies', () => {
     expect(byRole('dlq-marks')).toEqual([expect.objectContaining({ topic: `${byRole('dlq')[0].topic}.marks`, partitions: 1, configs: expect.objectContaining({ 'cleanup.policy': 'compact' }) })]);
     expect(byRole('fanout').map((s) => s.topic)).toEqual(['wal.delayed-notifications.target.events', 'wal.delayed-notifications.target.webhook']);
     expect(byRole('delivery')).toEqual([expect.objectContaining({ topic: 'notifications.delivered', cluster: 'primary', partitions: 6 })]);
+  });
+
+  it('plans no intake, timers, completions, fan-out or DLQ topic for an SQS namespace: only the namespace state and its Kafka target', () => {
+    const specs = planTopics(findNamespace(config, 'delayed-reminders')!);
+    expect(specs.map((s) => [s.role, s.topic])).toEqual([
+      ['namespace-state', 'wal.namespace-state'],
+      ['delivery', 'reminders.delivered'],
+    ]);
   });
 });

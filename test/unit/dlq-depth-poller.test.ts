@@ -33,7 +33,7 @@ async function gaugeOf(namespace: string): Promise<number | undefined> {
 describe('the DLQ depth poller of wal start', () => {
   it('logs a poll that cannot reach the cluster at warn and keeps the last depth, without throwing', async () => {
     const { logger, lines } = capturingLogger();
-    dlqDepthRecords.set({ namespace: 'kept' }, 5);
+    dlqDepthRecords.set({ namespace: 'kept', backend: 'kafka' }, 5);
     const poller = new DlqDepthPoller({ namespaces: config.namespaces.map((namespace) => ({ namespace, kafka: unreachable })), intervalMs: 50, logger });
     await expect(poller.pollOnce()).resolves.toBeUndefined();
     await poller.stop();

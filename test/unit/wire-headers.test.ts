@@ -29,7 +29,7 @@ describe('the wire contract: header names', () => {
       'KAFKA_TARGET_HEADERS.op=wal-op', 'KAFKA_TARGET_HEADERS.sequence=wal-sequence', 'KAFKA_TARGET_HEADERS.txnId=wal-txn-id',
       'ORIGIN_HEADERS.alias=wal-origin-alias', 'ORIGIN_HEADERS.clusterId=wal-origin',
       'REDRIVE_HEADERS.chunkCount=wal-redrive-chunk-count', 'REDRIVE_HEADERS.chunkIndex=wal-redrive-chunk-index', 'REDRIVE_HEADERS.target=wal-redrive-target',
-      'SQS_ATTRIBUTES.dueAt=wal-due-at', 'SQS_ATTRIBUTES.id=wal-id', 'SQS_ATTRIBUTES.namespace=wal-namespace',
+      'SQS_ATTRIBUTES.dueAt=wal-due-at', 'SQS_ATTRIBUTES.id=wal-id', 'SQS_ATTRIBUTES.namespace=wal-namespace', 'SQS_ATTRIBUTES.toTarget=wal-to-target',
     ]);
   });
 

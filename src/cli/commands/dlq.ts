@@ -5,6 +5,7 @@ import { DLQ_HEADERS } from '../../wire/headers';
 import {
   deadLetterJson,
   dlqDepth,
+  dlqName,
   listDeadLetters,
   parseDlqFilters,
   purgeDeadLetters,
@@ -14,28 +15,6 @@ import {
   type LedgerDeadLetter,
 } from '../../dlq/operations';
 import { DEFAULT_TOPOLOGY_FILES, loadNamespace } from '../namespace';
-import { listSqsDeadLetters, replaySqsDeadLetters, type SqsDeadLetter } from '../../sqs';
-import type { NamespaceConfig } from '../../namespaces';
-
-/** The namespace when it runs on an SQS queue (its DLQ is an SQS queue), else undefined. */
-function sqsNamespaceOf(options: DlqOptions): NamespaceConfig | undefined {
-  const { namespace } = loadNamespace(options.topology, options.namespace);
-  return namespace.queue?.type === 'sqs' ? namespace : undefined;
-}
-
-function describeSqs(letter: SqsDeadLetter): string {
-  const h = letter.headers;
-  return [
-    `${new Date(letter.timestamp).toISOString()}  id=${h[DLQ_HEADERS.id] ?? '?'}  kind=${h[DLQ_HEADERS.kind] ?? '?'}  attempts=${h[DLQ_HEADERS.attempts] ?? '?'}  target=${h[DLQ_HEADERS.target] ?? '-'}`,
-    `    reason: ${h[DLQ_HEADERS.reason] ?? '?'}`,
-    `    from SQS queue ${h[DLQ_HEADERS.sourceTopic]} message ${h[DLQ_HEADERS.sourceOffset]}, failures ${h[DLQ_HEADERS.firstFailureAt]} … ${h[DLQ_HEADERS.lastFailureAt]}; dlq message ${letter.messageId}`,
-  ].join('\n');
-}
-
-function notForSqs(what: string, namespace: NamespaceConfig): never {
-  process.stderr.write(`wal dlq ${what}: namespace ${namespace.name} runs on an SQS queue; only list and replay (without --to-target) read SQS DLQs so far\n`);
-  process.exit(2);
-}
 
 interface DlqOptions {
   topology: string[];
@@ -60,14 +39,22 @@ function progress(verb: string): (done: number, total: number) => void {
   };
 }
 
-function describe(record: LedgerDeadLetter): string {
+function describe(record: LedgerDeadLetter, sqs: boolean): string {
   const h = record.headers;
   const mark = record.mark ? `  [${record.mark.action} ${record.mark.at}${record.mark.by ? ` by ${record.mark.by}` : ''}${record.mark.toTarget ? ` to ${record.mark.toTarget}` : ''}]` : '';
+  // An SQS dead letter has a queue and a MessageId where a Kafka one has a partition and an offset.
+  const where = sqs
+    ? `from SQS queue ${h[DLQ_HEADERS.sourceTopic]} message ${h[DLQ_HEADERS.sourceOffset]}, failures ${h[DLQ_HEADERS.firstFailureAt]} … ${h[DLQ_HEADERS.lastFailureAt]}; dlq message ${record.offset}`
+    : `from ${h[DLQ_HEADERS.sourceTopic]}[${h[DLQ_HEADERS.sourcePartition]}]@${h[DLQ_HEADERS.sourceOffset]}, failures ${h[DLQ_HEADERS.firstFailureAt]} … ${h[DLQ_HEADERS.lastFailureAt]}; dlq [${record.partition}]@${record.offset}`;
   return [
     `${new Date(record.timestamp).toISOString()}  id=${h[DLQ_HEADERS.id] ?? '?'}  kind=${h[DLQ_HEADERS.kind] ?? '?'}${h[DLQ_HEADERS.errorClass] ? ` (${h[DLQ_HEADERS.errorClass]})` : ''}  attempts=${h[DLQ_HEADERS.attempts] ?? '?'}  target=${h[DLQ_HEADERS.target] ?? '-'}${mark}`,
     `    reason: ${h[DLQ_HEADERS.reason] ?? '?'}`,
-    `    from ${h[DLQ_HEADERS.sourceTopic]}[${h[DLQ_HEADERS.sourcePartition]}]@${h[DLQ_HEADERS.sourceOffset]}, failures ${h[DLQ_HEADERS.firstFailureAt]} … ${h[DLQ_HEADERS.lastFailureAt]}; dlq [${record.partition}]@${record.offset}`,
+    `    ${where}`,
   ].join('\n');
+}
+
+function onSqs(scope: DlqScope): boolean {
+  return scope.namespace.queue?.type === 'sqs';
 }
 
 function filterInput(options: DlqOptions): DlqFilterInput {
@@ -105,17 +92,10 @@ export function registerDlq(program: Command): void {
     .option('--json', 'one JSON object per line (value as base64)')
     .action(async (options: DlqOptions) => {
       const filters = parseDlqFilters(filterInput(options));
-      const sqs = sqsNamespaceOf(options);
-      if (sqs) {
-        const { queue, letters } = await listSqsDeadLetters(sqs, filters, { limit: options.limit === undefined ? undefined : Number(options.limit) });
-        for (const letter of letters) process.stdout.write(`${options.json ? JSON.stringify({ messageId: letter.messageId, timestamp: letter.timestamp, headers: letter.headers, body: letter.body }) : describeSqs(letter)}\n`);
-        if (!options.json) process.stdout.write(`${letters.length} record(s) in SQS queue ${queue}\n`);
-        return;
-      }
       const scope = scopeOf(options);
       const records = await listDeadLetters(scope, filters, { all: options.all, limit: options.limit === undefined ? undefined : Number(options.limit) });
-      for (const record of records) process.stdout.write(`${options.json ? JSON.stringify(deadLetterJson(record)) : describe(record)}\n`);
-      if (!options.json) process.stdout.write(`${records.length} record(s) in ${scope.namespace.topics.dlq}\n`);
+      for (const record of records) process.stdout.write(`${options.json ? JSON.stringify(deadLetterJson(record)) : describe(record, onSqs(scope))}\n`);
+      if (!options.json) process.stdout.write(`${records.length} record(s) in ${dlqName(scope.namespace)}\n`);
     });
 
   common(dlq.command('replay').description('re-produce selected dead letters to the intake with a fresh attempt count, and mark them replayed once acknowledged'))
@@ -123,18 +103,6 @@ export function registerDlq(program: Command): void {
     .option('--dry-run', 'list what would be replayed, send and mark nothing')
     .action(async (options: DlqOptions) => {
       const filters = parseDlqFilters(filterInput(options));
-      const sqs = sqsNamespaceOf(options);
-      if (sqs) {
-        if (options.toTarget) notForSqs('replay --to-target', sqs);
-        const result = await replaySqsDeadLetters(sqs, filters, { dryRun: options.dryRun });
-        if (options.dryRun) {
-          for (const letter of result.letters) process.stdout.write(`${describeSqs(letter)}\n`);
-          process.stdout.write(`would replay ${result.letters.length} record(s) from SQS queue ${result.queue}\n`);
-          return;
-        }
-        process.stdout.write(`replayed ${result.replayed} record(s) from SQS queue ${result.queue} to the namespace's queue\n`);
-        return;
-      }
       const scope = scopeOf(options);
       const result = await replayDeadLetters(scope, filters, {
         by: 'cli',
@@ -145,7 +113,7 @@ export function registerDlq(program: Command): void {
       });
       const to = `${result.intake}${options.toTarget ? ` for target ${options.toTarget}` : ''}`;
       if (options.dryRun) {
-        for (const record of result.records) process.stdout.write(`${describe(record)}\n`);
+        for (const record of result.records) process.stdout.write(`${describe(record, onSqs(scope))}\n`);
         process.stdout.write(`would replay ${result.records.length} record(s) to ${to}\n`);
         return;
       }
@@ -156,17 +124,15 @@ export function registerDlq(program: Command): void {
     .option('--dry-run', 'list what would be purged, mark nothing')
     .action(async (options: DlqOptions) => {
       const filters = parseDlqFilters(filterInput(options));
-      const sqs = sqsNamespaceOf(options);
-      if (sqs) notForSqs('purge', sqs);
       const scope = scopeOf(options);
       const result = await purgeDeadLetters(scope, filters, { by: 'cli', filter: filterRecord(options), dryRun: options.dryRun, onMarked: progress('purged') });
       if (options.dryRun) {
-        for (const record of result.records) process.stdout.write(`${describe(record)}\n`);
-        process.stdout.write(`would purge ${result.records.length} record(s) of ${scope.namespace.topics.dlq}\n`);
+        for (const record of result.records) process.stdout.write(`${describe(record, onSqs(scope))}\n`);
+        process.stdout.write(`would purge ${result.records.length} record(s) of ${dlqName(scope.namespace)}\n`);
         return;
       }
       const deleted = result.deleted.map((d) => `[${d.partition}] below ${d.upTo}`).join(', ');
-      process.stdout.write(`purged ${result.purged} record(s) of ${scope.namespace.topics.dlq}${deleted ? `; deleted the marked prefix of ${deleted}` : ''}\n`);
+      process.stdout.write(`purged ${result.purged} record(s) of ${dlqName(scope.namespace)}${deleted ? `; deleted the marked prefix of ${deleted}` : ''}\n`);
     });
 
   dlq
@@ -176,9 +142,8 @@ export function registerDlq(program: Command): void {
     .option('-t, --topology <files...>', 'topology files or directories', DEFAULT_TOPOLOGY_FILES)
     .option('--json', 'as one JSON object')
     .action(async (options: DlqOptions) => {
-      const sqs = sqsNamespaceOf(options);
-      if (sqs) notForSqs('depth', sqs);
       const depth = await dlqDepth(scopeOf(options));
-      process.stdout.write(options.json ? `${JSON.stringify(depth)}\n` : `${depth.depth} record(s) waiting in ${depth.topic}\n`);
+      const held = depth.inFlight ? ` (${depth.inFlight} of them held by a reader now)` : '';
+      process.stdout.write(options.json ? `${JSON.stringify(depth)}\n` : `${depth.depth} record(s) waiting in ${depth.topic}${held}\n`);
     });
 }

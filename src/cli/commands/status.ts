@@ -65,6 +65,11 @@ async function brokerView(files: string[], names: string[] | undefined): Promise
     : config.namespaces;
   const lines: string[] = [];
   for (const ns of namespaces) {
+    if (ns.queue?.type === 'sqs') {
+      // Its receivers form no Kafka group and it has no intake topic: the queue's depth is on /metrics.
+      lines.push(`namespace ${ns.name}: SQS queue ${ns.queue.queueName ?? ns.queue.queueUrl}, no Kafka group (see wal_sqs_queue_messages on an instance's /metrics)`);
+      continue;
+    }
     const groupId = `wal.${ns.name}`;
     const admin = createKafkaClient(config.clusters[ns.cluster], 'wal-status').admin();
     await admin.connect();
