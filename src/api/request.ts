@@ -26,6 +26,10 @@ export function buildWriteRecord(req: WriteRequest, config: WalConfig, now: numb
     const known = config.namespaces.map((ns) => ns.name).join(', ') || 'none';
     return fail('unknown-namespace', [`namespace: '${raw.namespace}' is not configured (namespaces: ${known})`]);
   }
+  // Its intake is the mirror's copy of another namespace's: a write here would reach this region only.
+  if (namespace.replicaOf !== undefined) {
+    return fail('invalid-request', [`namespace: '${namespace.name}' applies the requests of '${namespace.replicaOf}' that the mirror brings to its cluster: write to '${namespace.replicaOf}'`]);
+  }
 
   const issues: RequestIssue[] = [];
   const invalid = (path: string, message: string): void => {

@@ -9,9 +9,9 @@ import { isAlive, stopProcessGroup } from './process';
 import { findRedisServer, startRedis } from './redis';
 
 /**
- * The delivery targets the sample topologies write to (multi-table-mutation.yaml): one PostgreSQL,
- * one Redis, one memcached and one Cassandra node beside the Kafka clusters, recorded in the same state file so `wal dev
- * down` stops them too.
+ * The delivery targets the sample topologies write to (multi-table-mutation.yaml, cache-replication.yaml):
+ * one PostgreSQL, one Redis, a memcached per region (A and B) and one Cassandra node beside the Kafka
+ * clusters, recorded in the same state file so `wal dev down` stops them too.
  */
 export interface PostgresRecord {
   /** postgres://wal:wal@127.0.0.1:<port>/wal: a role and database the sample topology can use. */
@@ -52,12 +52,14 @@ export interface DevTargetsRecord {
   readonly redis: RedisRecord;
   /** Absent in records written before memcached joined: read as "not running", so it gets started. */
   readonly memcached?: MemcachedRecord;
+  /** Region B's memcached (cache-replication.yaml); absent in older records, read likewise. */
+  readonly memcachedB?: MemcachedRecord;
   /** Likewise for Cassandra (a JVM from Maven Central jars). */
   readonly cassandra?: CassandraRecord;
 }
 
 export interface DevTargetsOptions {
-  /** The dev work dir; servers live in <workDir>/postgres, <workDir>/redis and <workDir>/memcached. */
+  /** The dev work dir; servers live in <workDir>/postgres, <workDir>/redis, <workDir>/memcached, <workDir>/memcached-b, <workDir>/cassandra. */
   workDir: string;
   detach: boolean;
   onProgress?: (message: string) => void;
@@ -90,22 +92,26 @@ export function checkTargetBinaries(): void {
 /** Starts PostgreSQL (role/database `wal`), Redis, memcached and Cassandra concurrently; if one fails the others are stopped. */
 export async function startDevTargets(options: DevTargetsOptions): Promise<{ record: DevTargetsRecord; stop(): Promise<void> }> {
   const progress = options.onProgress ?? (() => undefined);
-  progress('starting PostgreSQL, Redis and memcached (Debian binaries) and Cassandra (Maven Central jars)');
-  const [pg, redis, memcached, cassandra] = await Promise.allSettled([
+  progress('starting PostgreSQL, Redis and two memcached (Debian binaries) and Cassandra (Maven Central jars)');
+  const [pg, redis, memcached, memcachedB, cassandra] = await Promise.allSettled([
     startPostgres({ dir: path.join(options.workDir, 'postgres'), detach: options.detach, app: DEV_POSTGRES_APP }),
     startRedis({ dir: path.join(options.workDir, 'redis'), detach: options.detach }),
     startMemcached({ dir: path.join(options.workDir, 'memcached'), detach: options.detach }),
+    startMemcached({ dir: path.join(options.workDir, 'memcached-b'), detach: options.detach }),
     startCassandra({ dir: path.join(options.workDir, 'cassandra'), detach: options.detach, onProgress: progress }),
   ]);
-  if (pg.status === 'rejected' || redis.status === 'rejected' || memcached.status === 'rejected' || cassandra.status === 'rejected') {
-    await Promise.all([pg, redis, memcached, cassandra].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
-    const reason = ([pg, redis, memcached, cassandra].find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as unknown;
+  const all = [pg, redis, memcached, memcachedB, cassandra];
+  if (pg.status === 'rejected' || redis.status === 'rejected' || memcached.status === 'rejected' || memcachedB.status === 'rejected' || cassandra.status === 'rejected') {
+    await Promise.all(all.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+    const reason = (all.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason as unknown;
     throw reason instanceof Error ? reason : new DevClusterError(String(reason));
   }
+  const memcachedRecord = (server: typeof memcached.value): MemcachedRecord => ({ address: server.address, port: server.port, pid: server.pid, dir: server.dir });
   const record: DevTargetsRecord = {
     postgres: { url: pg.value.url, port: pg.value.port, pid: pg.value.pid, dir: pg.value.dir, version: pg.value.version },
     redis: { url: redis.value.url, port: redis.value.port, pid: redis.value.pid, dir: redis.value.dir },
-    memcached: { address: memcached.value.address, port: memcached.value.port, pid: memcached.value.pid, dir: memcached.value.dir },
+    memcached: memcachedRecord(memcached.value),
+    memcachedB: memcachedRecord(memcachedB.value),
     cassandra: {
       contactPoint: cassandra.value.contactPoint,
       localDataCenter: cassandra.value.localDataCenter,
@@ -114,22 +120,24 @@ export async function startDevTargets(options: DevTargetsOptions): Promise<{ rec
       version: cassandra.value.version,
     },
   };
-  progress(`PostgreSQL ${record.postgres.version} ready at ${record.postgres.url}; Redis ready at ${record.redis.url}; memcached ready at ${record.memcached!.address}; Cassandra ${record.cassandra!.version} ready at ${record.cassandra!.contactPoint}`);
+  progress(`PostgreSQL ${record.postgres.version} ready at ${record.postgres.url}; Redis ready at ${record.redis.url}; memcached ready at ${record.memcached!.address} (region A) and ${record.memcachedB!.address} (region B); Cassandra ${record.cassandra!.version} ready at ${record.cassandra!.contactPoint}`);
   return {
     record,
     stop: async () => {
-      await Promise.all([pg.value.stop(), redis.value.stop(), memcached.value.stop(), cassandra.value.stop()]);
+      await Promise.all([pg.value.stop(), redis.value.stop(), memcached.value.stop(), memcachedB.value.stop(), cassandra.value.stop()]);
     },
   };
 }
 
-/** Whether every recorded server is still running (a record without memcached or Cassandra is not). */
+/** Whether every recorded server is still running (a record without either memcached or Cassandra is not). */
 export function targetsAreRunning(record: DevTargetsRecord): boolean {
   return (
     isAlive(record.postgres.pid) &&
     isAlive(record.redis.pid) &&
     record.memcached !== undefined &&
     isAlive(record.memcached.pid) &&
+    record.memcachedB !== undefined &&
+    isAlive(record.memcachedB.pid) &&
     record.cassandra !== undefined &&
     isAlive(record.cassandra.pid)
   );
@@ -142,7 +150,7 @@ export async function stopRecordedTargets(record: DevTargetsRecord): Promise<num
     await stopPostgresPid(record.postgres.pid);
     stopped += 1;
   }
-  for (const server of [record.redis, record.memcached]) {
+  for (const server of [record.redis, record.memcached, record.memcachedB]) {
     if (server && isAlive(server.pid) && processRunsIn(server.pid, server.dir)) {
       await stopProcessGroup(server.pid, 5000);
       stopped += 1;

@@ -92,8 +92,11 @@ async function createTopic(admin: Admin, spec: TopicSpec, options: ApplyOptions)
   }
 }
 
-/** Waits until every partition of `topics` has a leader, so callers can produce right after applyTopics. */
-async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+/**
+ * Waits until every partition of `topics` has a leader, so callers can produce right after creating them.
+ * kafkajs' own createTopics wait cannot be used on KRaft (see createTopic).
+ */
+export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
   if (topics.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   let waitingFor = topics;

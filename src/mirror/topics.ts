@@ -1,4 +1,5 @@
 import type { ReplicationConfig } from '../namespaces/types';
+import { isInternalTopic, MIRROR_INTERNAL_PREFIX, selects, targetTopicName, topicPatternOf } from '../namespaces/mirrored-topics';
 
 /**
  * Which source topics a mirror copies and what they are called on the target (pure: no Kafka here).
@@ -9,19 +10,8 @@ import type { ReplicationConfig } from '../namespaces/types';
 
 export type RenamePolicy = ReplicationConfig['rename'];
 
-/** Prefix of the topics the mirror itself keeps on the target (positions, offset syncs). */
-export const MIRROR_INTERNAL_PREFIX = 'wal.mirror.';
-
-/** MM2's default exclusions plus the mirror's own topics. */
-const INTERNAL_TOPIC = /(^__)|([-.]internal$)|(\.replica$)|(^wal\.mirror\.)|(^mm2-)/;
-
-export function isInternalTopic(topic: string): boolean {
-  return INTERNAL_TOPIC.test(topic);
-}
-
-export function targetTopicName(sourceTopic: string, policy: RenamePolicy, sourceAlias: string): string {
-  return policy === 'identity' ? sourceTopic : `${sourceAlias}.${sourceTopic}`;
-}
+// The naming rules live with the config (the loader needs them for replica namespaces).
+export { isInternalTopic, MIRROR_INTERNAL_PREFIX, targetTopicName };
 
 /**
  * In prefix mode, true when `topic` already passed through `targetAlias` (`B.orders`, `A.B.orders`
@@ -54,7 +44,7 @@ export interface TopicSelection {
 export function selectionFor(replication: ReplicationConfig, targetAlias: string, knownAliases: Iterable<string>): TopicSelection {
   return {
     topics: [...replication.topics],
-    ...(replication.topicPattern !== undefined ? { pattern: new RegExp(`^(?:${replication.topicPattern})$`) } : {}),
+    ...(replication.topicPattern !== undefined ? { pattern: topicPatternOf(replication) } : {}),
     rename: replication.rename,
     sourceAlias: replication.source,
     targetAlias,
@@ -72,8 +62,7 @@ export function selectTopics(existing: Iterable<string>, selection: TopicSelecti
   const explicit = new Set(selection.topics);
   const out: MirroredTopic[] = [];
   for (const topic of new Set(existing)) {
-    const wanted = explicit.has(topic) || (selection.pattern !== undefined && selection.pattern.test(topic) && !isInternalTopic(topic));
-    if (!wanted) continue;
+    if (!selects(topic, explicit, selection.pattern)) continue;
     if (selection.rename === 'prefix' && isCycle(topic, selection.targetAlias, selection.knownAliases)) continue;
     out.push({ source: topic, target: targetTopicName(topic, selection.rename, selection.sourceAlias) });
   }

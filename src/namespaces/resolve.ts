@@ -1,5 +1,6 @@
 import type { RawCluster, RawNamespace } from './schema';
 import { fieldPath, type Path } from './issues';
+import { resolveReplicas, type ReplicaInput } from './replicas';
 import { readSecret, resolveClusterSecurity, resolveTargetTls } from './security';
 import type { ClusterConfig, NamespaceConfig, NamespaceTopics, ReplicationConfig, TargetConfig, WalConfig } from './types';
 
@@ -40,8 +41,7 @@ export function resolveConfig(
   }
 
   const seen = new Map<string, string>();
-  const owners = new Map<string, string>(); // "<cluster>/<topic>" → namespace that owns it
-  const resolved: NamespaceConfig[] = [];
+  const checked: ReplicaInput[] = [];
   for (const { file, value: raw } of namespaces) {
     const report = (path: Path, problem: string) =>
       issues.push(`${file}: namespace "${raw.name}": ${fieldPath(path)} ${problem}`);
@@ -54,14 +54,19 @@ export function resolveConfig(
 
     const ns = resolveNamespace(raw, file, report);
     checkNamespace(ns, raw, clusters, brokenClusters, report);
+    checked.push({ ns, intakeAsWritten: raw.topics.intake, report });
+  }
+  // A replica's intake is known once every namespace is (its origin and the mirror may come later).
+  const resolved = resolveReplicas(checked, resolvedClusters);
+  const owners = new Map<string, string>(); // "<cluster>/<topic>" → namespace that owns it
+  resolved.forEach((ns, i) => {
     for (const [path, topic] of ownedTopics(ns)) {
       const key = `${ns.cluster}/${topic}`;
       const owner = owners.get(key);
-      if (owner !== undefined) report(path, `topic "${topic}" is already used by ${owner} on cluster "${ns.cluster}"`);
+      if (owner !== undefined) checked[i].report(path, `topic "${topic}" is already used by ${owner} on cluster "${ns.cluster}"`);
       else owners.set(key, `namespace "${ns.name}" (${fieldPath(path)})`);
     }
-    resolved.push(ns);
-  }
+  });
   return { config: { clusters: resolvedClusters, namespaces: resolved, sourceFiles }, issues };
 }
 
@@ -124,6 +129,7 @@ function resolveNamespace(raw: RawNamespace, file: string, report: (path: Path, 
     ...(raw.defaultTarget !== undefined ? { defaultTarget: raw.defaultTarget } : {}),
     chunking: raw.chunking,
     ...(replication ? { replication } : {}),
+    ...(raw.replicaOf !== undefined ? { replicaOf: raw.replicaOf } : {}),
     processingGuarantee: raw.processingGuarantee,
     queue: raw.queue,
     shard: raw.shard,

@@ -313,6 +313,7 @@ export const namespaceSchema = z.strictObject({
     })
     .default({ chunkSize: 100, maxChunkBytes: 512 * 1024 }),
   replication: replicationSchema.optional(),
+  replicaOf: name.optional(),
   processingGuarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
   queue: queueSchema.default({ type: 'kafka' }),
   shard: name.default(DEFAULT_SHARD),

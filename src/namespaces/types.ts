@@ -195,6 +195,11 @@ export interface NamespaceConfig {
   readonly defaultTarget?: string;
   readonly chunking: { readonly chunkSize: number; readonly maxChunkBytes: number };
   readonly replication?: ReplicationConfig;
+  /**
+   * The namespace whose requests this one applies, read from the mirrored copy of that namespace's intake
+   * on this namespace's cluster (region B applying region A's cache writes). Its intake topic is that copy.
+   */
+  readonly replicaOf?: string;
   readonly processingGuarantee: ProcessingGuarantee;
   /** Where requests wait until due; absent = `{ type: 'kafka' }` (the loader fills it). */
   readonly queue?: QueueConfig;

@@ -1,4 +1,5 @@
 import { Admin, ConfigResourceTypes } from 'kafkajs';
+import { waitForLeaders } from '../kafka/apply';
 import type { Logger } from '../observability/logger';
 import { ChangelogTopicError } from './errors';
 
@@ -19,7 +20,9 @@ export async function ensureChangelogTopics(admin: Admin, specs: readonly Change
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' wait fails on a KRaft broker that does not know the new topics yet ("does not host this
+      // topic-partition"), which stopped a runner on a fresh cluster: wait the way provisioning does.
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.topic,
         numPartitions: s.partitions,
@@ -32,6 +35,7 @@ export async function ensureChangelogTopics(admin: Admin, specs: readonly Change
         ],
       })),
     });
+    await waitForLeaders(admin, missing.map((s) => s.topic), 30_000);
     logger.info({ topics: missing.map((s) => s.topic) }, 'created compacted changelog topics');
   }
   const present = specs.filter((s) => existing.has(s.topic));

@@ -154,11 +154,17 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
       } catch (error) {
         throw new SchemaRejectedError(`schema for ${subject} is not valid Avro: ${(error as Error).message}`, { cause: error });
       }
-      try {
-        const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(parsed) }, { subject, compatibility });
-        return id;
-      } catch (error) {
-        throw registryError(error, `registering a schema under subject ${subject}`, registryUrl);
+      const register = () => registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(parsed) }, { subject, compatibility });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await register()).id;
+        } catch (error) {
+          if (attempt <= RACE_RETRIES && lostRegistrationRace(error)) {
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+            continue;
+          }
+          throw registryError(error, `registering a schema under subject ${subject}`, registryUrl);
+        }
       }
     },
 
@@ -179,6 +185,19 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
 
     decodeWithId,
   };
+}
+
+const RACE_RETRIES = 3;
+
+/**
+ * Two first registrations under one subject at once (the tasks of a fan-out, two writers): each registers,
+ * then sets the subject's compatibility. Meanwhile the other sees the subject with compatibility NONE
+ * (a compatibility mismatch) or has its own setting refused (HTTP 409). Once the first is done, a retry
+ * registers plainly; a real mismatch or an incompatible schema (also 409) comes back the same.
+ */
+function lostRegistrationRace(error: unknown): boolean {
+  const err = error as RegistryHttpError | undefined;
+  return err?.status === 409 || err?.name === 'ConfluentSchemaRegistryCompatibilityError';
 }
 
 /**

@@ -63,8 +63,10 @@ export function validateWriteToLogRequest(req: WriteToLogRequest, namespace?: Na
     issues.push({ path, message, code: 'invalid' });
   };
   if (!req.namespace) invalid('namespace', 'is empty');
-  else if (namespace && req.namespace !== namespace.name) {
-    issues.push({ path: 'namespace', message: `'${req.namespace}' is not namespace '${namespace.name}' of this intake topic`, code: 'unknown-namespace' });
+  // A replica reads the mirrored copy of its origin's intake: the requests name the origin.
+  else if (namespace && req.namespace !== namespace.name && req.namespace !== namespace.replicaOf) {
+    const expected = namespace.replicaOf === undefined ? `'${namespace.name}'` : `'${namespace.replicaOf}' (or its replica '${namespace.name}')`;
+    issues.push({ path: 'namespace', message: `'${req.namespace}' is not namespace ${expected} of this intake topic`, code: 'unknown-namespace' });
   }
   if (!req.id) invalid('id', 'is empty');
   else if (req.id.length > MAX_ID_LENGTH) invalid('id', `is ${req.id.length} characters, over ${MAX_ID_LENGTH}`);

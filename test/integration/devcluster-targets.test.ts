@@ -38,12 +38,16 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts PostgreSQL, Redis, memcached, Cassandra and ElasticMQ beside Kafka, prints addresses that answer, and down stops every process', async () => {
+  it('starts PostgreSQL, Redis, two memcached (regions A and B), Cassandra and ElasticMQ beside Kafka, prints addresses that answer, and down stops every process', async () => {
     const up = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 100000 });
     const pgUrl = exported(up.stdout, 'WAL_POSTGRES_URL');
     const redisUrl = exported(up.stdout, 'WAL_REDIS_URL');
     const memcachedServers = exported(up.stdout, 'WAL_MEMCACHED_SERVERS');
     expect(memcachedServers).toMatch(/^127\.0\.0\.1:\d+$/);
+    // Region B's cache (topologies/cache-replication.yaml): a server of its own.
+    const memcachedServersB = exported(up.stdout, 'WAL_MEMCACHED_SERVERS_B');
+    expect(memcachedServersB).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(memcachedServersB).not.toBe(memcachedServers);
     const cassandraContactPoints = exported(up.stdout, 'WAL_CASSANDRA_CONTACT_POINTS');
     expect(cassandraContactPoints).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(exported(up.stdout, 'KAFKA_BROKERS')).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -78,14 +82,16 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     }
     // A real set and get on the printed address.
     expect(await memcachedAnswers(Number(memcachedServers.split(':')[1]), 2000)).toBeNull();
+    expect(await memcachedAnswers(Number(memcachedServersB.split(':')[1]), 2000)).toBeNull();
     // A real CQL query on the printed contact point.
     expect(await cassandraAnswers(cassandraContactPoints)).toBe(true);
 
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as {
       clusters: Array<{ brokerPid: number; registryPid: number }>;
-      targets: { postgres: { pid: number }; redis: { pid: number }; memcached: { pid: number }; cassandra: { pid: number } };
+      targets: { postgres: { pid: number }; redis: { pid: number }; memcached: { pid: number }; memcachedB: { pid: number }; cassandra: { pid: number } };
     };
-    const pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), state.targets.postgres.pid, state.targets.redis.pid, state.targets.memcached.pid, state.targets.cassandra.pid];
+    const { postgres, redis: redisRecord, memcached, memcachedB, cassandra } = state.targets;
+    let pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), postgres.pid, redisRecord.pid, memcached.pid, memcachedB.pid, cassandra.pid];
     expect(pids.every(alive)).toBe(true);
 
     // A second up reuses what runs: same URLs, nothing restarted.
@@ -93,15 +99,29 @@ describe('wal dev up with delivery targets (JVM path)', () => {
     expect(exported(again.stdout, 'WAL_POSTGRES_URL')).toBe(pgUrl);
     expect(exported(again.stdout, 'WAL_REDIS_URL')).toBe(redisUrl);
     expect(exported(again.stdout, 'WAL_MEMCACHED_SERVERS')).toBe(memcachedServers);
+    expect(exported(again.stdout, 'WAL_MEMCACHED_SERVERS_B')).toBe(memcachedServersB);
     expect(exported(again.stdout, 'WAL_CASSANDRA_CONTACT_POINTS')).toBe(cassandraContactPoints);
+
+    // A state file written before region B's memcached existed: read as "not running", so up starts the targets again, B's included.
+    const stateFile = path.join(dir, 'cluster.json');
+    const written = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { targets: Record<string, unknown> };
+    delete written.targets.memcachedB;
+    fs.writeFileSync(stateFile, JSON.stringify(written));
+    process.kill(memcachedB.pid, 'SIGKILL'); // no longer recorded: down would not find it
+    const upgraded = await run('node', [CLI, 'dev', 'up', '--clusters', 'A', '--dir', dir], { env: jvmEnv, timeout: 100000 });
+    const restartedB = exported(upgraded.stdout, 'WAL_MEMCACHED_SERVERS_B');
+    expect(await memcachedAnswers(Number(restartedB.split(':')[1]), 2000)).toBeNull();
+    const after = (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as typeof state).targets;
+    pids = [...state.clusters.flatMap((c) => [c.brokerPid, c.registryPid]), after.postgres.pid, after.redis.pid, after.memcached.pid, after.memcachedB.pid, after.cassandra.pid];
+    expect(pids.every(alive)).toBe(true);
 
     const status = await run('node', [CLI, 'dev', 'status', '--dir', dir], { env: jvmEnv });
     expect(status.stdout).toMatch(/^running since/);
-    expect(status.stdout).toContain(`export WAL_POSTGRES_URL=${pgUrl}`);
+    expect(status.stdout).toContain(`export WAL_MEMCACHED_SERVERS_B=${restartedB}`);
 
     const down = await run('node', [CLI, 'dev', 'down', '--dir', dir], { env: jvmEnv, timeout: 60000 });
-    // Kafka, registry, PostgreSQL, Redis, memcached, Cassandra and ElasticMQ.
-    expect(down.stdout).toContain('stopped 7 processes');
+    // Kafka, registry, PostgreSQL, Redis, two memcached, Cassandra and ElasticMQ.
+    expect(down.stdout).toContain('stopped 8 processes');
     expect(pids.filter(alive)).toEqual([]);
   });
 });

@@ -8,23 +8,13 @@ import {
   liveCacheValues,
   liveEntries,
   memcachedEntries,
+  newestByKey,
   randomMutations,
   seeded,
   startMutationNamespace,
   waitForTxn,
   type MutationNamespace,
 } from '../support/mutations';
-
-/** The newest sequence per key of one target, and whether it deleted the key. */
-function newestByKey(mutations: readonly MutationInput[], target: string): Map<string, { sequence: number; deleted: boolean }> {
-  const newest = new Map<string, { sequence: number; deleted: boolean }>();
-  for (const m of mutations) {
-    if (m.target !== target) continue;
-    const seen = newest.get(m.key);
-    if (!seen || m.sequence > seen.sequence) newest.set(m.key, { sequence: m.sequence, deleted: m.op === 'DELETE' });
-  }
-  return newest;
-}
 
 describe('multi-partition mutations into memcached (two servers) through the runner', () => {
   let servers: MemcachedServer[] = [];

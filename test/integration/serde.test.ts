@@ -56,6 +56,16 @@ describe('AvroCodec over the real registry', () => {
     expect(await fresh.decodeWithId(bytes)).toEqual({ schemaId: id, value: request });
   });
 
+  it('gives concurrent first registrations under one subject (fan-out tasks, several writers) one id, none refused', async () => {
+    // Each codec stands for a task or process of its own: no shared cache, all racing to create the subject.
+    const codecs = Array.from({ length: 6 }, () => createAvroCodec({ registryUrl: cluster.registryUrl }));
+    for (let round = 0; round < 3; round++) {
+      const subject = valueSubject(uniqueTopic('serde-race'));
+      const ids = await Promise.all(codecs.map((c) => c.registerSchema(subject, orderV1)));
+      expect(new Set(ids).size).toBe(1);
+    }
+  });
+
   it('reads v1 records with a v2 reader schema that adds a field with a default; refuses a v3 without one', async () => {
     const subject = valueSubject(uniqueTopic('serde-evolution'));
     const v1 = await codec.registerSchema(subject, orderV1);

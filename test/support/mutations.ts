@@ -247,15 +247,26 @@ export function seeded(seed: number): () => number {
 
 /**
  * `count` mutations over `targets` and `keys` keys per target, sequences increasing in request order;
- * about one in ten a DELETE.
+ * about `deleteShare` of them (one in ten by default) a DELETE.
  */
-export function randomMutations(count: number, targets: readonly string[], keys: number, random: () => number, firstSequence = 1): MutationInput[] {
+export function randomMutations(count: number, targets: readonly string[], keys: number, random: () => number, firstSequence = 1, deleteShare = 0.1): MutationInput[] {
   return Array.from({ length: count }, (_, i): MutationInput => {
     const target = targets[i % targets.length];
     const key = `k${Math.floor(random() * keys)}`;
     const sequence = firstSequence + i;
-    return random() < 0.1 ? { target, key, op: 'DELETE', sequence } : { target, key, op: 'PUT', value: `${target}/${key}@${sequence}`, sequence };
+    return random() < deleteShare ? { target, key, op: 'DELETE', sequence } : { target, key, op: 'PUT', value: `${target}/${key}@${sequence}`, sequence };
   });
+}
+
+/** The newest sequence per key of one target, and whether it deleted the key. */
+export function newestByKey(mutations: readonly MutationInput[], target: string): Map<string, { sequence: number; deleted: boolean }> {
+  const newest = new Map<string, { sequence: number; deleted: boolean }>();
+  for (const m of mutations) {
+    if (m.target !== target) continue;
+    const seen = newest.get(m.key);
+    if (!seen || m.sequence > seen.sequence) newest.set(m.key, { sequence: m.sequence, deleted: m.op === 'DELETE' });
+  }
+  return newest;
 }
 
 /** The bytes the writer stores for a mutation value (the same encoding as a payload). */

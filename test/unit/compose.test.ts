@@ -77,7 +77,24 @@ function healthUrl(check: Healthcheck): URL {
 describe('docker-compose.yml', () => {
   it('has the infrastructure and one wal processor per sample topology, plus the API, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['elasticmq', 'grafana', 'kafka-a', 'kafka-b', 'memcached', 'postgres', 'prometheus', 'redis', 'registry', 'wal-api', 'wal-delayed-queue', 'wal-delayed-queue-sqs', 'wal-multi-table', 'wal-replication'].sort(),
+      [
+        'elasticmq',
+        'grafana',
+        'kafka-a',
+        'kafka-b',
+        'memcached',
+        'memcached-b',
+        'postgres',
+        'prometheus',
+        'redis',
+        'registry',
+        'wal-api',
+        'wal-cache-replication',
+        'wal-delayed-queue',
+        'wal-delayed-queue-sqs',
+        'wal-multi-table',
+        'wal-replication',
+      ].sort(),
     );
     const samples = readdirSync(path.join(root, 'topologies')).filter((f) => f.endsWith('.yaml'));
     const run = processors.map(([, s]) => path.basename(option(s.command!, '--topology')!)).sort();
@@ -132,6 +149,7 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services['wal-multi-table'].depends_on!).sort()).toEqual(['kafka-a', 'postgres', 'redis', 'registry']);
     expect(Object.keys(services['wal-replication'].depends_on!).sort()).toEqual(['kafka-a', 'kafka-b', 'registry']);
     expect(Object.keys(services['wal-delayed-queue-sqs'].depends_on!).sort()).toEqual(['elasticmq', 'kafka-a', 'registry']);
+    expect(Object.keys(services['wal-cache-replication'].depends_on!).sort()).toEqual(['kafka-a', 'kafka-b', 'memcached', 'memcached-b', 'registry']);
   });
 
   it('declares every named volume, mounts files that exist, and gives each processor its own state volume', () => {
@@ -172,6 +190,8 @@ describe('docker-compose.yml', () => {
     expect(new URL(env.WAL_POSTGRES_URL).hostname).toBe('postgres');
     expect(new URL(env.WAL_REDIS_URL).hostname).toBe('redis');
     expect(env.WAL_MEMCACHED_SERVERS).toBe(`memcached:${services.memcached.ports![0].split(':')[1]}`);
+    // Region B's cache: its own server, at the port it listens on inside the network.
+    expect(env.WAL_MEMCACHED_SERVERS_B).toBe(`memcached-b:${services['memcached-b'].ports![0].split(':')[1]}`);
   });
 
   it('uses only commands and options the wal CLI defines', () => {

@@ -10,6 +10,7 @@ describe('sample topologies', () => {
 
   it('loads all four samples from the directory, with env defaults for every endpoint', () => {
     expect(config.sourceFiles.map((f) => basename(f)).sort()).toEqual([
+      'cache-replication.yaml',
       'cross-region-replication.yaml',
       'delayed-queue-sqs.yaml',
       'delayed-queue.yaml',
@@ -82,6 +83,19 @@ describe('sample topologies', () => {
       checkpointIntervalMs: 5000,
     });
     expect(new RegExp(ns.replication!.topicPattern!).test('orders.created')).toBe(true);
+  });
+
+  it('cache-replication: A\'s cache writes into A\'s memcached, mirrored to B and applied there into B\'s', () => {
+    const live = loadConfig([TOPOLOGIES], { WAL_MEMCACHED_SERVERS: '127.0.0.1:1', WAL_MEMCACHED_SERVERS_B: '127.0.0.1:2,127.0.0.1:3' });
+    const [origin, mirror, replica] = ['cache-writes', 'cache-writes-mirror', 'cache-writes-b'].map((name) => findNamespace(live, name)!);
+    expect(origin).toMatchObject({ cluster: 'A', partitions: 3, topics: { intake: 'wal.cache-writes.intake' } });
+    expect(origin.targets.cache).toMatchObject({ type: 'memcached', servers: ['127.0.0.1:1'], keyPrefix: 'cache:' });
+    expect(mirror.replication).toMatchObject({ source: 'A', targets: ['B'], topics: ['wal.cache-writes.intake'], rename: 'prefix', schemas: 'copy' });
+    expect(replica).toMatchObject({ cluster: 'B', replicaOf: 'cache-writes', partitions: 3, topics: { intake: 'A.wal.cache-writes.intake' } });
+    expect(replica.targets.cache).toMatchObject({ type: 'memcached', servers: ['127.0.0.1:2', '127.0.0.1:3'], keyPrefix: 'cache:' });
+    // --create-topics plans the mirrored intake on B exactly as the mirror creates it: same partitions, delete policy.
+    expect(planTopics(replica).find((s) => s.role === 'intake')).toMatchObject({ cluster: 'B', topic: 'A.wal.cache-writes.intake', partitions: 3, configs: { 'cleanup.policy': 'delete' } });
+    expect(planTopics(origin).find((s) => s.role === 'intake')!.configs).toEqual(planTopics(replica).find((s) => s.role === 'intake')!.configs);
   });
 
   it('multi-table-mutation: two Postgres tables and Redis, chunked', () => {

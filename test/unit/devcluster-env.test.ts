@@ -1,4 +1,4 @@
-import { clustersFromEnv, DevClusterError } from '../../src/devcluster';
+import { clustersFromEnv, DevClusterError, targetsAreRunning, type DevTargetsRecord } from '../../src/devcluster';
 import { describeClusters } from '../../src/cli/commands/dev';
 
 describe('clusters named by the environment', () => {
@@ -39,5 +39,29 @@ describe('clusters named by the environment', () => {
       'export KAFKA_BROKERS_B=b:1',
       'export SCHEMA_REGISTRY_URL_B=http://rb',
     ]);
+  });
+});
+
+describe('the recorded delivery targets', () => {
+  // Pids of this process: alive. Only the records' shape matters here.
+  const server = (dir: string) => ({ address: `127.0.0.1:${dir.length}`, port: dir.length, pid: process.pid, dir });
+  const current: DevTargetsRecord = {
+    postgres: { url: 'postgres://wal:wal@127.0.0.1:5/wal', port: 5, pid: process.pid, dir: '/d/postgres', version: '15' },
+    redis: { url: 'redis://127.0.0.1:6', port: 6, pid: process.pid, dir: '/d/redis' },
+    memcached: server('/d/memcached'),
+    memcachedB: server('/d/memcached-b'),
+    cassandra: { contactPoint: '127.0.0.1:9', localDataCenter: 'datacenter1', pid: process.pid, dir: '/d/cassandra', version: '5.0.6' },
+  };
+
+  it('export both regions\' memcached, B as WAL_MEMCACHED_SERVERS_B', () => {
+    const exports = describeClusters([], current).split('\n').filter((l) => l.startsWith('export WAL_MEMCACHED'));
+    expect(exports).toEqual(['export WAL_MEMCACHED_SERVERS=127.0.0.1:12', 'export WAL_MEMCACHED_SERVERS_B=127.0.0.1:14']);
+  });
+
+  it('count as not running when recorded before region B\'s memcached existed, so dev up starts it', () => {
+    expect(targetsAreRunning(current)).toBe(true);
+    const { memcachedB: _omitted, ...older } = current;
+    expect(targetsAreRunning(older)).toBe(false);
+    expect(describeClusters([], older)).not.toContain('WAL_MEMCACHED_SERVERS_B');
   });
 });

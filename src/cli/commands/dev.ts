@@ -45,6 +45,9 @@ export function describeClusters(clusters: ClusterEndpoints[], targets?: DevTarg
         ...(targets.memcached
           ? [`# memcached (in memory), log in ${targets.memcached.dir}`, `export WAL_MEMCACHED_SERVERS=${targets.memcached.address}`]
           : []),
+        ...(targets.memcachedB
+          ? [`# memcached of region B (cache-replication.yaml), log in ${targets.memcachedB.dir}`, `export WAL_MEMCACHED_SERVERS_B=${targets.memcachedB.address}`]
+          : []),
         ...(targets.cassandra
           ? [
               `# Apache Cassandra ${targets.cassandra.version} (datacenter ${targets.cassandra.localDataCenter}), data and log in ${targets.cassandra.dir}`,
