@@ -9,6 +9,8 @@ import { testCluster, uniqueTopic } from '../support/clusters';
 import { countingTopology, testNamespace } from '../support/runtime-fixtures/counting';
 import { addCounts, consumeUntil, countsReached, createTopics, describeCounts, produceKeyed } from '../support/runtime-fixtures/topics';
 import { engineOptionsOf } from '../../src/personas';
+import { Task } from '../../src/engine/internals/task';
+import { eventually } from '../support/timing';
 
 jest.setTimeout(90_000);
 process.env.WAL_LOG_LEVEL ??= 'warn';
@@ -118,6 +120,37 @@ describe('a stateful counting topology on the real broker (at-least-once)', () =
       expect(dead.headers?.[DLQ_HEADERS.sourceOffset]?.toString()).toBe('1');
       await consumeUntil(kafka, output, countsReached(new Map([['a', 2]]), true), 30_000);
     } finally {
+      await runner.stop();
+    }
+  });
+
+  it('opens the task of an idle partition whose first open failed, without waiting for a record', async () => {
+    const ns = uniqueTopic('count-idle');
+    const input = `${ns}.in`;
+    await createTopics(kafka, [
+      { topic: input, partitions: 2 },
+      { topic: `${ns}.out`, partitions: 2 },
+    ]);
+    // As on a new cluster whose changelog leaders are not elected yet: the first open of a task fails.
+    const open = jest.spyOn(Task, 'open').mockRejectedValueOnce(new Error('This server is not the leader for that topic-partition'));
+    const runner = new NamespaceRunner({
+      kafka,
+      engine: engineOptionsOf(testNamespace(ns, { intake: input, partitions: 2 })),
+      topology: countingTopology(input, `${ns}.out`),
+      stateDir,
+      instanceId: 'i1',
+    });
+    await runner.start();
+    try {
+      // No record is ever written: both tasks open all the same (the failed one on its retry).
+      const status = await eventually(async () => {
+        const current = await runner.status();
+        return current.tasks.length === 2 ? current : undefined;
+      }, 20_000, 'both tasks open with no record written');
+      expect(status.tasks.map((t) => t.partition)).toEqual([0, 1]);
+      expect(open.mock.calls.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      open.mockRestore();
       await runner.stop();
     }
   });

@@ -291,7 +291,7 @@ export class NamespaceRunner {
     );
     for (const p of assigned) {
       if (!previous.has(p) || !this.tasks.has(p)) {
-        this.ensureTask(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 'opening task failed; retried on its next batch'));
+        this.openAssigned(p);
       }
     }
   }
@@ -359,6 +359,22 @@ export class NamespaceRunner {
     let m = this.lifecycles.get(p);
     if (!m) this.lifecycles.set(p, (m = new Mutex()));
     return m;
+  }
+
+  /**
+   * Opens (and restores) an assigned partition's task before its records arrive, so `/ready` turns
+   * true on an idle partition too. A failure (a leader not elected yet on a new cluster) is retried
+   * with backoff while the partition stays assigned, not only when its next batch comes.
+   */
+  private openAssigned(p: number, attempt = 0): void {
+    this.ensureTask(p).catch((err: unknown) => {
+      if (this.state === 'stopping' || this.state === 'stopped' || !this.assigned.has(p) || this.tasks.has(p)) return;
+      const retryInMs = Math.min(30_000, 500 * 2 ** attempt);
+      this.logger.warn({ err, partition: p, retryInMs }, 'opening task failed; retrying');
+      setTimeout(() => {
+        if (this.state === 'running' && this.assigned.has(p) && !this.tasks.has(p)) this.openAssigned(p, attempt + 1);
+      }, retryInMs).unref();
+    });
   }
 
   private ensureTask(p: number, keepAlive?: () => Promise<void>): Promise<Task> {
@@ -464,7 +480,7 @@ export class NamespaceRunner {
       if (!this.assigned.has(p) || this.state !== 'running' || this.rebalancing || this.tasks.has(p)) return;
       // While paused, the topic-wide pause holds the partition; resume() lifts it.
       if (this.migrated.delete(p) && !this.paused) consumer?.resume(topics.map((topic) => ({ topic, partitions: [p] })));
-      this.ensureTask(p).catch((err: unknown) => this.logger.error({ err, partition: p }, 're-opening task failed'));
+      this.openAssigned(p);
     }, delay).unref();
   }
 
