@@ -35,6 +35,7 @@ const USAGE = `npm run bench -- [flags]
   --value-bytes <n>        payload size (default 100)
   --http-concurrency <n>   concurrent HTTP clients (default 32)
   --http-duration <dur>    measured time per HTTP run (quick 3s, full 15s)
+  --http-cpu-prof <dir>    write a V8 CPU profile of \`wal api\` there (node --cpu-prof)
   --cluster-dir <dir>      use the running \`wal dev up --dir <dir>\` clusters
   --out <dir>              results directory (default bench/results)
 Clusters: --cluster-dir, else KAFKA_BROKERS/SCHEMA_REGISTRY_URL (+ _B), else a running .wal/dev, else a private JVM cluster.
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
       'value-bytes': { type: 'string' },
       'http-concurrency': { type: 'string' },
       'http-duration': { type: 'string' },
+      'http-cpu-prof': { type: 'string' },
       'cluster-dir': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
@@ -135,6 +137,7 @@ async function main(): Promise<number> {
         valueBytes,
         runs,
         cli: path.join(REPO_ROOT, 'dist', 'cli', 'main.js'),
+        ...(typeof flags['http-cpu-prof'] === 'string' ? { cpuProfileDir: path.resolve(flags['http-cpu-prof']) } : {}),
       }),
     );
     await section('fanout', () => benchFanout(ctx, quick, runs, mutations));

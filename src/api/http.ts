@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import type { WalConfig } from '../namespaces/types';
@@ -9,9 +8,11 @@ import { refuseNamespaces, requireKey } from './auth';
 import { WriteBody, writeBodySchema, writeRequestFromBody } from './body';
 import { registerDlqRoutes } from './dlq-routes';
 import { registerNamespaceRoutes } from './namespace-routes';
+import { lazyChildLogger } from './request-logger';
+import { helmetHeaders } from './security-headers';
 import type { RegistryAdmin } from '../registry/operations';
 import type { LiveNamespaces } from './writer';
-import type { ApiKeys, RateLimit } from './keys';
+import type { ApiKeys, ApiRole, RateLimit } from './keys';
 import { batchOkSchema, exampleWrite, registerOpenApi, securityOf, writeOkSchema, writeResponses } from './openapi';
 import type { FailureReason, WriteResult } from './types';
 import type { WalWriter } from './writer';
@@ -132,15 +133,23 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
     genReqId: requestIdOf,
   }) as unknown as FastifyInstance;
+  app.setChildLoggerFactory((_parent, bindings, childOptions) => lazyChildLogger(logger, bindings, childOptions));
 
   const routes: KnownRoute[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push(knownRoute(method, route.url));
   });
-  app.addHook('onRequest', async (request, reply) => {
-    void reply.header(REQUEST_ID_HEADER, request.id);
+  // Helmet's headers, set on every reply (the plugins load before the server listens).
+  let securityHeaders: Array<[string, string]> = [];
+  void app.register(async () => {
+    securityHeaders = await helmetHeaders();
   });
-  void app.register(helmet, { global: true });
+  // A callback hook: an async one costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
+    done();
+  });
   void app.register(rateLimit, { global: false });
   registerOpenApi(app, walVersion());
 
@@ -167,14 +176,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
         message: `nothing was written: over the rate limit of ${request.apiKey ? `API key '${request.apiKey.id}'` : `client ${request.ip}`} (${context.max} requests per ${limitOf(request).timeWindowMs} ms); retry in ${context.after}`,
       }),
     });
-    const writeGuard = [requireKey(options.keys, 'write'), rateLimited];
+    // Keyless, the key hook (async: a promise per request) has nothing to check.
+    const guard = (role: ApiRole) => (keyed ? [requireKey(options.keys, role), rateLimited] : [rateLimited]);
+    const writeGuard = guard('write');
     const security = securityOf(keyed);
     const example = exampleWrite(config.namespaces);
 
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
-    registerDlqRoutes(api, { config: configNow, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
-    if (options.registryAdmin) registerNamespaceRoutes(api, { admin: options.registryAdmin, guard: [requireKey(options.keys, 'admin'), rateLimited], security });
+    registerDlqRoutes(api, { config: configNow, guard: guard('admin'), security });
+    if (options.registryAdmin) registerNamespaceRoutes(api, { admin: options.registryAdmin, guard: guard('admin'), security });
 
     api.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 

@@ -51,6 +51,8 @@ export function createKafkaIntake(options: KafkaIntakeOptions): KafkaIntake {
   const codecs = new Map<string, AvroCodec>();
   const senders = new Map<string, ClusterSender>();
   const schemaIds = new Map<string, Promise<number>>();
+  // The same ids once registered: read without a promise and a deadline timer per write.
+  const registeredIds = new Map<string, number>();
 
   const codecFor = (cluster: ClusterConfig): AvroCodec => {
     let codec = codecs.get(cluster.name);
@@ -82,7 +84,10 @@ export function createKafkaIntake(options: KafkaIntakeOptions): KafkaIntake {
     let pending = schemaIds.get(ns.name);
     if (!pending) {
       pending = codec.registerSchema(valueSubject(ns.topics.intake), writeToLogRequestSchema());
-      pending.catch(() => schemaIds.delete(ns.name));
+      pending.then(
+        (id) => registeredIds.set(ns.name, id),
+        () => schemaIds.delete(ns.name),
+      );
       schemaIds.set(ns.name, pending);
     }
     return pending;
@@ -97,7 +102,7 @@ export function createKafkaIntake(options: KafkaIntakeOptions): KafkaIntake {
       try {
         cluster = clusterOf(ns);
         const codec = codecFor(cluster);
-        const schemaId = await beforeDeadline(schemaIdFor(ns, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`);
+        const schemaId = registeredIds.get(ns.name) ?? (await beforeDeadline(schemaIdFor(ns, codec), deadline, now, `the schema registry did not answer within ${timeoutMs} ms`));
         value = await codec.encode(schemaId, request);
       } catch (error) {
         return { status: 'unencodable', error };

@@ -31,10 +31,29 @@ export interface ClusterSenderOptions {
   readonly logger: Logger;
   /** Records of one flush stay under this many bytes (the broker's message.max.bytes is 1 MiB by default). */
   readonly maxBatchBytes?: number;
+  /** Longest a flush waits for the records it expects (default 1 ms; see SENDER_TUNING). */
+  readonly lingerMs?: number;
   /** Turns a failed connect into what it means for this cluster (a refused password, a TLS mismatch), if it can. */
   readonly explainConnectError?: (error: unknown) => Promise<Error | undefined>;
   readonly now?: () => number;
 }
+
+const DEFAULT_MAX_BATCH_BYTES = 768 * 1024;
+const DEFAULT_LINGER_MS = 1;
+
+/**
+ * The flush policy (the http bench records it with its figures). One flush in flight: kafkajs'
+ * idempotent producer sends one produce request at a time to a broker anyway. What is queued
+ * meanwhile travels in the next flush, which waits one macrotask, and up to `lingerMs` more while
+ * fewer records are queued than were waiting when the last flush ended (see `schedule`).
+ */
+export const SENDER_TUNING = {
+  flushesInFlight: 1,
+  linger: 'one macrotask; then up to lingerMs while fewer records are queued than were waiting when the last flush ended',
+  lingerMs: DEFAULT_LINGER_MS,
+  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+  producer: { idempotent: true, acks: 'all', maxInFlightRequests: 1 },
+} as const;
 
 interface Pending {
   readonly record: OutgoingRecord;
@@ -116,7 +135,8 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 export function createClusterSender(options: ClusterSenderOptions): ClusterSender {
   const { kafka, clusterName, timeoutMs, logger } = options;
   const now = options.now ?? Date.now;
-  const maxBatchBytes = options.maxBatchBytes ?? 768 * 1024;
+  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
   const queue: Pending[] = [];
   const partitionOf = new WeakMap<object, number>();
   let producer: Producer | undefined;
@@ -125,6 +145,9 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
   let inFlight: Promise<void> | undefined;
   let sending: Promise<RecordMetadata[]> | undefined;
   let scheduled = false;
+  let lingering: NodeJS.Timeout | undefined;
+  // Records the next flush waits for: those of the last flush plus those queued when it was answered.
+  let expected = 1;
   let closed = false;
 
   // Records which partition kafkajs picked for each message, to report per-record offsets.
@@ -219,6 +242,14 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
     }
   };
 
+  /**
+   * Set as a batch's answer comes, before its callers hear it: the queue then holds only records
+   * of other callers (one answered at once and writing again must not count twice).
+   */
+  const expectNext = (sent: number): void => {
+    expected = Math.max(1, sent + queue.length);
+  };
+
   const flush = async (): Promise<void> => {
     let p: Producer;
     try {
@@ -237,8 +268,11 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
         timeout: Math.min(timeoutMs, 30000),
         topicMessages: [{ topic: batch[0].record.topic, messages: batch.map((item) => item.message) }],
       });
-      acknowledge(batch, await sending);
+      const metadata = await sending;
+      expectNext(batch.length);
+      acknowledge(batch, metadata);
     } catch (error) {
+      expectNext(batch.length);
       const outcome = classifySendError(error);
       logger.warn({ cluster: clusterName, topic: batch[0].record.topic, records: batch.length, outcome: outcome.status, err: outcome.detail }, 'send failed');
       batch.forEach((item) => settle(item, outcome));
@@ -248,17 +282,38 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
     }
   };
 
+  const startFlush = (): void => {
+    clearTimeout(lingering);
+    lingering = undefined;
+    scheduled = false;
+    if (closed) return;
+    inFlight = flush().finally(() => {
+      inFlight = undefined;
+      schedule();
+    });
+  };
+
+  /**
+   * Sends issued in the same tick travel together (one macrotask). Fewer queued than `expected`, the
+   * flush waits up to `lingerMs` for the rest: callers answered by the last flush are writing again
+   * (clients in a loop), and one produce request for all of them costs this process and the broker
+   * far less than two (on 2 shared cores, 8k instead of 5.5k writes/s at 32 clients). A lone caller
+   * expects itself only, so waits for nothing.
+   */
   const schedule = (): void => {
     if (scheduled || inFlight || closed || queue.length === 0) return;
     scheduled = true;
-    // One macrotask of linger: sends issued in the same tick travel together.
-    setImmediate(() => {
-      scheduled = false;
-      inFlight = flush().finally(() => {
-        inFlight = undefined;
-        schedule();
-      });
-    });
+    if (queue.length >= expected) setImmediate(startFlush);
+    else lingering = setTimeout(startFlush, lingerMs);
+  };
+
+  /** A record queued while the flush lingers: go once all it waits for are there. */
+  const queued = (): void => {
+    if (lingering && queue.length >= expected) {
+      clearTimeout(lingering);
+      lingering = undefined;
+      setImmediate(startFlush);
+    } else schedule();
   };
 
   return {
@@ -278,7 +333,7 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
           }
         }, Math.max(0, record.deadline - now()));
         queue.push(item);
-        schedule();
+        queued();
       });
     },
 
@@ -290,6 +345,7 @@ export function createClusterSender(options: ClusterSenderOptions): ClusterSende
 
     async close() {
       closed = true;
+      clearTimeout(lingering);
       for (const item of queue.splice(0)) settle(item, { status: 'not-sent', reason: 'writer-closed', detail: 'the writer was closed before this record was sent' });
       // A connect in progress would keep retrying a dead broker: stop it now rather than wait for it.
       if (connecting && producer) await within(producer.disconnect().catch(() => undefined), 2000);

@@ -80,6 +80,37 @@ describe('cluster sender', () => {
     expect(await sender.send(record('a', Date.now() + 5000))).toMatchObject({ status: 'rejected' });
   });
 
+  it('lets the next flush wait for as many records as the last one carried, and goes as soon as they are queued', async () => {
+    const { kafka, batches } = scriptedKafka({});
+    // A linger far beyond the test's timeout: only the count can release the second flush.
+    const sender = createClusterSender({ kafka, clusterName: 'A', timeoutMs: 60_000, lingerMs: 60_000, logger });
+    await Promise.all(['a', 'b', 'c', 'd'].map((k) => sender.send(record(k, Date.now() + 60_000))));
+    const next: Array<Promise<unknown>> = [];
+    for (const k of ['e', 'f', 'g', 'h']) {
+      next.push(sender.send(record(k, Date.now() + 60_000)));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await Promise.all(next)).every((o) => (o as { status: string }).status === 'acked')).toBe(true);
+    expect(batches.map((b) => b.topicMessages![0].messages.length)).toEqual([4, 4]);
+    await sender.close();
+  });
+
+  it('sends a lone caller at once, and waits no longer than lingerMs for callers that do not come back', async () => {
+    const { kafka, batches } = scriptedKafka({});
+    const lone = createClusterSender({ kafka, clusterName: 'A', timeoutMs: 60_000, lingerMs: 60_000, logger });
+    // Each flush carried one record: the next expects one, so the 60 s linger never applies.
+    for (const k of ['a', 'b', 'c']) expect(await lone.send(record(k, Date.now() + 60_000))).toMatchObject({ status: 'acked' });
+    await lone.close();
+
+    const sender = createClusterSender({ kafka, clusterName: 'A', timeoutMs: 60_000, lingerMs: 100, logger });
+    await Promise.all(['d', 'e', 'f', 'g'].map((k) => sender.send(record(k, Date.now() + 60_000))));
+    const started = Date.now();
+    expect(await sender.send(record('h', Date.now() + 60_000))).toMatchObject({ status: 'acked' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(batches.map((b) => b.topicMessages![0].messages.length)).toEqual([1, 1, 1, 4, 1]);
+    await sender.close();
+  });
+
   it('answers queued records not-sent when closed', async () => {
     const { kafka } = scriptedKafka({ connect: () => new Promise(() => undefined) });
     const sender = createClusterSender({ kafka, clusterName: 'A', timeoutMs: 5000, logger });

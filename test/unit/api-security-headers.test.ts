@@ -1,0 +1,12 @@
+import { helmetHeaders } from '../../src/api/security-headers';
+
+describe('security headers', () => {
+  it("are helmet's, taken once: CSP, HSTS, nosniff, frame options, and none of the server's own", async () => {
+    const headers = new Map(await helmetHeaders());
+    expect(headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+    expect(headers.get('x-content-type-options')).toBe('nosniff');
+    expect(headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    for (const own of ['content-type', 'content-length', 'date', 'connection']) expect(headers.has(own)).toBe(false);
+  });
+});
