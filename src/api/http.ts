@@ -139,11 +139,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push(knownRoute(method, route.url));
   });
-  // Helmet's headers, set on every reply (the plugins load before the server listens).
-  let securityHeaders: Array<[string, string]> = [];
-  void app.register(async () => {
-    securityHeaders = await helmetHeaders();
-  });
+  // Helmet's headers, set on every reply.
+  const securityHeaders = helmetHeaders();
   // A callback hook: an async one costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
