@@ -41,6 +41,14 @@ export interface RecoveryResult {
   readonly durationMs: number;
 }
 
+/** A fetched batch on its way into the store. */
+interface PendingWrite {
+  readonly batch: StoreWrite[];
+  readonly count: number;
+  /** Offset of its last record. */
+  readonly last: string;
+}
+
 /**
  * Brings one store partition up to date with its changelog partition before the task processes:
  * replays from the checkpointed offset to the changelog's last stable offset (read_committed).
@@ -96,18 +104,26 @@ export class RecoveryPartition {
     let nextLog = logEvery;
     // One LevelDB write in flight while kafkajs fetches and decodes the next batch (it fetches only
     // after the handler returns). Writes are chained, never concurrent: LevelDB does not order two
-    // batches in flight, and a later record of a key must win.
+    // batches in flight, and a later record of a key must win. A batch whose write failed is written
+    // again before anything after it, by the next handler call (kafkajs retries a failing handler).
     let writing: Promise<void> = Promise.resolve();
-    let failed: { error: unknown } | undefined;
-    const applied = (count: number, last: string): void => {
-      restored += count;
+    let unwritten: PendingWrite | undefined;
+    const write = async (pending: PendingWrite): Promise<void> => {
+      await store.write(pending.batch);
+      restored += pending.count;
       writes += 1;
-      restoreRecords.labels(namespace, store.name).inc(count);
-      gauge.set(Math.max(0, Number(BigInt(end) - BigInt(last) - 1n)));
+      restoreRecords.labels(namespace, store.name).inc(pending.count);
+      gauge.set(Math.max(0, Number(BigInt(end) - BigInt(pending.last) - 1n)));
       if (restored >= nextLog) {
         nextLog += logEvery;
         logger.info({ store: store.name, restored, remaining: Number(total) - restored }, 'restore progress');
       }
+    };
+    const writeUnwritten = async (): Promise<void> => {
+      await writing;
+      if (!unwritten) return;
+      await write(unwritten);
+      unwritten = undefined;
     };
     try {
       await readPartitionRange(kafka, {
@@ -120,24 +136,20 @@ export class RecoveryPartition {
         onStall: (position) => new RestoreTimeoutError(topic, partition, position, end, stallTimeoutMs),
         onTick: () => this.options.keepAlive?.(),
         onRecords: async (messages) => {
-          await writing;
-          if (failed) throw failed.error;
+          await writeUnwritten();
           const batch: StoreWrite[] = [];
           for (const m of messages) if (m.key) batch.push({ key: m.key, value: m.value ?? null });
-          const last = messages[messages.length - 1].offset;
-          writing = store.write(batch).then(
-            () => applied(messages.length, last),
-            (error: unknown) => {
-              failed = { error };
-            },
-          );
+          const pending = { batch, count: messages.length, last: messages[messages.length - 1].offset };
+          writing = write(pending).catch(() => {
+            unwritten = pending;
+          });
         },
       });
     } finally {
       // Never leave a write running against a store that is about to be closed or handed over.
       await writing;
     }
-    if (failed) throw failed.error;
+    await writeUnwritten();
     gauge.set(0);
     const durationMs = Date.now() - started;
     logger.info({ store: store.name, restored, writes, end, durationMs, rebuilt }, 'store restored');

@@ -110,6 +110,28 @@ describe('an exactly-once changelog (committed and aborted transactions)', () =>
     }
   });
 
+  test('a batch whose write fails is written again before the batches after it: the store still equals the changelog', async () => {
+    const realWrite = LevelStore.prototype.write;
+    let calls = 0;
+    jest.spyOn(LevelStore.prototype, 'write').mockImplementation(function (this: LevelStore, writes) {
+      calls++;
+      return calls === 3 ? Promise.reject(new Error('disk hiccup')) : realWrite.call(this, writes);
+    });
+    try {
+      const recovery = new RecoveryPartition({ kafka, namespace: 'ns', topic, partition: 0, checkpointed: null, logger, fetchBytes: FETCH_BYTES });
+      const { store, result } = await recovery.recover(await LevelStore.open('s', path.join(dir, 's')));
+      try {
+        expect(await contents(store)).toEqual(expected([[0, 100, 'v1'], [100, 200, 'v2'], [250, 300, 'v1']]));
+        expect(result.restored).toBe(450);
+        expect(calls).toBe(result.writes + 1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
   test('from a checkpoint, only the records after it are replayed onto the local store', async () => {
     const local = await LevelStore.open('s', path.join(dir, 's'));
     await local.write([{ key: Buffer.from('k200'), value: Buffer.from('before') }, { key: Buffer.from('local'), value: Buffer.from('kept') }]);
