@@ -16,13 +16,13 @@ import type { Report } from './lib/results';
 import { openSession, runMain } from './lib/session';
 import { figuresTable } from './lib/table';
 
-const BENCHES = ['runtime', 'delay', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale', 'sqs'];
+const BENCHES = ['runtime', 'restore', 'delay', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale', 'sqs'];
 
 const USAGE = `npm run bench -- [flags]
   --quick                  small sizes and 2 runs (~1 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
   --runs <n>               runs per figure (default 3, quick 2; median, min, max are reported)
-  --records <n>            records for runtime, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
+  --records <n>            records for runtime, restore, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
   --mutations <n>          mutations for the fan-out and cassandra benches (quick 10k, full 50k)
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
   --firing <n>             timers made due per timers run (quick 1k, full 10k)
@@ -110,14 +110,29 @@ async function main(): Promise<number> {
     await section('runtime', () =>
       benchExternal(ctx, {
         name: 'runtime',
-        title: 'engine restore speed and passthrough vs raw kafkajs (bench/runtime.ts)',
+        title: 'engine passthrough vs raw kafkajs (bench/runtime.ts)',
         script: compiled('bench/runtime.js'),
-        env: { RESTORE_RECORDS: String(records), PASS_RECORDS: String(quick ? Math.max(records, 30_000) : records), VALUE_BYTES: String(valueBytes), PARTITIONS: String(partitions) },
+        env: { PASS_RECORDS: String(quick ? Math.max(records, 30_000) : records), VALUE_BYTES: String(valueBytes), PARTITIONS: String(partitions) },
         runs,
         timeoutMs: quick ? 300_000 : 1_200_000,
         ratios: [
           { key: 'ratio-alo', label: 'engine at-least-once / raw (same run)', of: /engine passthrough \(at-least-once\)/, to: /^raw kafkajs/ },
           { key: 'ratio-eos', label: 'engine exactly-once / raw (same run)', of: /engine passthrough \(exactly-once\)/, to: /^raw kafkajs/ },
+        ],
+      }),
+    );
+    await section('restore', () =>
+      benchExternal(ctx, {
+        name: 'restore',
+        title: 'changelog restore into LevelDB vs its read and write ceilings; several partitions one by one and at once (bench/restore.ts)',
+        script: compiled('bench/restore.js'),
+        env: { RESTORE_RECORDS: String(records), VALUE_BYTES: String(valueBytes), PARTITIONS: String(partitions) },
+        runs,
+        timeoutMs: quick ? 300_000 : 1_200_000,
+        ratios: [
+          { key: 'ratio-read', label: 'restore, warm / read ceiling (same run)', of: /^restore again, warm/, to: /^read ceiling/ },
+          { key: 'ratio-write', label: 'restore, warm / write ceiling (same run)', of: /^restore again, warm/, to: /^write ceiling/ },
+          { key: 'ratio-at-once', label: 'partitions at once / one by one (same run)', of: /partitions at once/, to: /partitions one by one/ },
         ],
       }),
     );

@@ -3,10 +3,10 @@
  *
  *   KAFKA_BROKERS=host:port node -r ./test/support/runtime-fixtures/register-ts.js bench/runtime.ts
  *
- * 1. Restore speed: a changelog partition of RESTORE_RECORDS records replayed into an empty store.
- * 2. Steady-state throughput, same broker, same run, same input: a raw kafkajs consume→produce loop
- *    (eachBatch → sendBatch acks=all → commit) versus the engine running the passthrough topology.
- * Env: RESTORE_RECORDS (default 200000; 0 skips), PASS_RECORDS (200000), VALUE_BYTES (100), PARTITIONS (4),
+ * Steady-state throughput, same broker, same run, same input: a raw kafkajs consume→produce loop
+ * (eachBatch → sendBatch acks=all → commit) versus the engine running the passthrough topology.
+ * (Restore speed is bench/restore.ts.)
+ * Env: PASS_RECORDS (200000), VALUE_BYTES (100), PARTITIONS (4),
  * BENCH_ONLY (run only the loops whose name contains it, e.g. "raw" or "at-least-once"),
  * CONCURRENCY (engine partitionsConsumedConcurrently, default the namespace default; the raw loop uses that default too).
  */
@@ -18,43 +18,17 @@ import { DEFAULT_PARTITION_CONCURRENCY } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
 import { NamespaceRunner } from '../src/engine';
 import { passthroughTopology } from '../src/personas/passthrough';
-import { LevelStore, RecoveryPartition } from '../src/state';
 import { testNamespace } from '../test/support/runtime-fixtures/counting';
 import { engineOptionsOf } from '../src/personas';
+import { createTopics, fillTopic } from './lib/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const RESTORE_RECORDS = Number(process.env.RESTORE_RECORDS ?? 200_000);
 const PASS_RECORDS = Number(process.env.PASS_RECORDS ?? 200_000);
 const VALUE_BYTES = Number(process.env.VALUE_BYTES ?? 100);
 const PARTITIONS = Number(process.env.PARTITIONS ?? 4);
 const kafka = new Kafka({ clientId: 'wal-bench', brokers, logLevel: logLevel.NOTHING });
 const logger = createLogger({ bench: 'runtime' }, { level: 'warn' });
 const run = `bench-${Date.now().toString(36)}`;
-
-async function createTopic(topic: string, partitions: number, compacted = false): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, configEntries: compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [] }],
-  });
-  await admin.disconnect();
-}
-
-async function fill(topic: string, count: number, keyOf: (i: number) => string, partition?: number): Promise<void> {
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
-  const value = Buffer.alloc(VALUE_BYTES, 'x');
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i += 2000) {
-    const messages = [];
-    for (let j = i; j < Math.min(i + 2000, count); j++) messages.push({ key: keyOf(j), value, ...(partition !== undefined ? { partition } : {}) });
-    inFlight.push(producer.send({ topic, acks: -1, messages }));
-    if (inFlight.length >= 8) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-}
 
 async function totalEnd(topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -91,23 +65,6 @@ interface Timing {
 
 function timing(started: number, w: Window): Timing {
   return { total: (w.done - started) / 1000, steady: (PASS_RECORDS * 0.9) / ((w.done - w.tenth) / 1000) };
-}
-
-async function benchRestore(): Promise<void> {
-  const topic = `${run}.restore-changelog`;
-  await createTopic(topic, 1, true);
-  await fill(topic, RESTORE_RECORDS, (i) => `key-${i}`, 0);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-restore-'));
-  try {
-    const store = await LevelStore.open('bench', path.join(dir, 'store'));
-    const started = Date.now();
-    const { store: restored, result } = await new RecoveryPartition({ kafka, namespace: run, topic, partition: 0, checkpointed: null, logger }).recover(store);
-    const seconds = (Date.now() - started) / 1000;
-    await restored.close();
-    print(`restore: ${result.restored} changelog records (${VALUE_BYTES} B values) in ${seconds.toFixed(2)} s = ${Math.round(result.restored / seconds)} records/s`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** The baseline: what kafkajs alone does for consume → produce → commit, with the same settings. */
@@ -167,11 +124,9 @@ function print(line: string): void {
 
 async function main(): Promise<void> {
   print(`wal engine bench on ${brokers.join(',')} (${os.cpus().length} cores), run ${run}`);
-  if (RESTORE_RECORDS > 0) await benchRestore();
-
   const input = `${run}.in`;
-  await createTopic(input, PARTITIONS);
-  await fill(input, PASS_RECORDS, (i) => `k${i % 10_000}`);
+  await createTopics(kafka, [{ topic: input, partitions: PARTITIONS }]);
+  await fillTopic(kafka, input, PASS_RECORDS, { keyOf: (i) => `k${i % 10_000}`, valueBytes: VALUE_BYTES });
   for (const [name, loop] of [
     ['raw kafkajs consume→produce', (o: string) => rawLoop(input, o)],
     ['engine passthrough (at-least-once)', (o: string) => engineLoop(input, o, 'at-least-once')],
@@ -179,7 +134,7 @@ async function main(): Promise<void> {
   ] as const) {
     if (process.env.BENCH_ONLY && !name.includes(process.env.BENCH_ONLY)) continue;
     const output = `${run}.out-${name.replace(/[^a-z]+/g, '-')}`;
-    await createTopic(output, PARTITIONS);
+    await createTopics(kafka, [{ topic: output, partitions: PARTITIONS }]);
     const t = await loop(output);
     print(
       `${name}: ${PASS_RECORDS} records (${VALUE_BYTES} B values, ${PARTITIONS} partitions) in ${t.total.toFixed(2)} s from start; ` +

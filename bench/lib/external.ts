@@ -11,6 +11,8 @@ import { formatNumber, ReportBuilder, type FigureSpec, type Report } from './res
  *  - a JSON line `{"figures": {"<key>": {"label": "...", "unit": "...", "value": 123}}}`;
  *  - human lines `<label>: … <number> <unit>/s` (records/s, mutations/s, req/s): the last such
  *    number of the line is the figure, the text before the first colon its label.
+ * A JSON line `{"settings": {...}}` (fetch sizes, batch sizes, concurrency) goes into the report's
+ * params, so that runs can be compared.
  */
 export interface ExternalBench {
   readonly name: string;
@@ -64,12 +66,28 @@ export function parseFigures(output: string): Parsed {
   return figures;
 }
 
+/** The last `{"settings": {...}}` line of a child's output. */
+export function parseSettings(output: string): Record<string, unknown> | undefined {
+  let settings: Record<string, unknown> | undefined;
+  for (const line of output.split('\n')) {
+    const text = line.trim();
+    if (!text.startsWith('{"settings"')) continue;
+    try {
+      settings = (JSON.parse(text) as { settings: Record<string, unknown> }).settings;
+    } catch {
+      /* a log line */
+    }
+  }
+  return settings;
+}
+
 export async function benchExternal(ctx: BenchContext, b: ExternalBench): Promise<Report | undefined> {
   if (!fs.existsSync(b.script)) {
     ctx.log(`  ${b.name}: ${path.relative(process.cwd(), b.script)} does not exist (yet): skipped`);
     return undefined;
   }
   const runs: Parsed[] = [];
+  let settings: Record<string, unknown> | undefined;
   let error: string | undefined;
   for (let run = 0; run < b.runs; run += 1) {
     const child = spawnChild(process.execPath, ['--expose-gc', b.script], { ...clusterEnv(ctx.clusters), WAL_LOG_LEVEL: 'warn', ...b.env });
@@ -77,6 +95,7 @@ export async function benchExternal(ctx: BenchContext, b: ExternalBench): Promis
     const code = await child.exited;
     clearTimeout(timer);
     const figures = parseFigures(child.output());
+    settings = parseSettings(child.output()) ?? settings;
     if (code !== 0 || figures.size === 0) {
       error = `${path.basename(b.script)} exited with ${code ?? 'a signal (timeout?)'} and ${figures.size} figures; last output: ${child.output().slice(-600)}`;
       ctx.log(`  ${b.name} run ${run + 1}/${b.runs} failed: ${error}`);
@@ -93,7 +112,7 @@ export async function benchExternal(ctx: BenchContext, b: ExternalBench): Promis
   }
   const specs = new Map<string, FigureSpec>();
   for (const r of runs) for (const [key, f] of r) if (!specs.has(key)) specs.set(key, f.spec);
-  const builder = new ReportBuilder(b.name, b.title, [...specs.values()], { script: path.relative(process.cwd(), b.script), env: b.env });
+  const builder = new ReportBuilder(b.name, b.title, [...specs.values()], { script: path.relative(process.cwd(), b.script), env: b.env, ...(settings ? { settings } : {}) });
   for (const r of runs) builder.addRun(Object.fromEntries([...r].map(([key, f]) => [key, f.value])));
   if (error) builder.fail(error);
   return builder.build();

@@ -13,13 +13,39 @@ export function runId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function createTopics(kafka: Kafka, topics: Array<{ topic: string; partitions: number }>): Promise<void> {
+export async function createTopics(kafka: Kafka, topics: Array<{ topic: string; partitions: number; config?: Record<string, string> }>): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })),
+    });
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Writes `count` records of `valueBytes` (idempotent, acks=all, 2000 a send, 8 sends in flight), to
+ * `partition` or spread by key.
+ */
+export async function fillTopic(kafka: Kafka, topic: string, count: number, options: { keyOf: (i: number) => string; valueBytes: number; partition?: number }): Promise<void> {
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    const value = Buffer.alloc(options.valueBytes, 'x');
+    const partition = options.partition !== undefined ? { partition: options.partition } : {};
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i += 2000) {
+      const messages = [];
+      for (let j = i; j < Math.min(i + 2000, count); j++) messages.push({ key: options.keyOf(j), value, ...partition });
+      inFlight.push(producer.send({ topic, acks: -1, messages }));
+      if (inFlight.length >= 8) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await producer.disconnect();
   }
 }
 

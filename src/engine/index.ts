@@ -4,6 +4,7 @@ export type { Topology } from './topology';
 export * from './errors';
 export { NamespaceRunner } from './internals/namespace-runner';
 export type { NamespaceRunnerOptions, RunnerTuning } from './internals/namespace-runner';
+export { DEFAULT_RESTORE_CONCURRENCY } from './internals/task-stores';
 export type { NamespaceStatus, TaskStatus } from './internals/runner-status';
 export { TopologyTestDriver } from './test-driver';
 export type { TestInputRecord, TestOutputRecord, TopologyTestDriverOptions } from './test-driver';

@@ -99,7 +99,7 @@ export async function readPartitionRange(kafka: Kafka, options: PartitionReadOpt
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
         if (batch.partition !== partition) return;
-        const messages = batch.messages.filter((m) => BigInt(m.offset) >= position && BigInt(m.offset) < until);
+        const messages = inRange(batch.messages, position, until);
         if (messages.length > 0) await options.onRecords(messages);
         if (messages.length > 0) advance(BigInt(messages[messages.length - 1].offset) + 1n);
       },
@@ -109,6 +109,15 @@ export async function readPartitionRange(kafka: Kafka, options: PartitionReadOpt
     clearInterval(ticker);
     await consumer.disconnect().catch(() => undefined);
   }
+}
+
+/** The messages with `from <= offset < until`. Offsets ascend in a batch: only its ends are parsed. */
+function inRange(messages: KafkaMessage[], from: bigint, until: bigint): KafkaMessage[] {
+  let start = 0;
+  let stop = messages.length;
+  while (start < stop && BigInt(messages[start].offset) < from) start++;
+  while (stop > start && BigInt(messages[stop - 1].offset) >= until) stop--;
+  return start === 0 && stop === messages.length ? messages : messages.slice(start, stop);
 }
 
 /**

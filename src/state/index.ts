@@ -7,7 +7,7 @@ export { ChangelogWriter } from './changelog-writer';
 export type { ChangelogSink } from './changelog-writer';
 export { Checkpoint } from './checkpoint';
 export type { CheckpointOffsets } from './checkpoint';
-export { RecoveryPartition } from './restore';
+export { RecoveryPartition, RESTORE_FETCH_BYTES } from './restore';
 export type { RecoveryOptions, RecoveryResult } from './restore';
 export { ensureChangelogTopics } from './changelog-topics';
 export type { ChangelogTopicSpec } from './changelog-topics';

@@ -67,9 +67,19 @@ export class LevelStore {
   async write(writes: readonly StoreWrite[]): Promise<void> {
     this.check();
     if (writes.length === 0) return;
-    await this.db.batch(
-      writes.map((w) => (w.value === null ? { type: 'del' as const, key: w.key } : { type: 'put' as const, key: w.key, value: w.value })),
-    );
+    // A chained batch hands each write to LevelDB in one native call; an array batch is cloned op by
+    // op and read back property by property, about twice the main-thread time (a restore's hot path).
+    const batch = this.db.batch();
+    try {
+      for (const w of writes) {
+        if (w.value === null) batch.del(w.key);
+        else batch.put(w.key, w.value);
+      }
+    } catch (error) {
+      await batch.close();
+      throw error;
+    }
+    await batch.write();
   }
 
   async *range(options: RangeOptions = {}): AsyncIterable<[Buffer, Buffer]> {

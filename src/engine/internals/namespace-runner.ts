@@ -8,11 +8,12 @@ import type { Topology } from '../topology';
 import { coPartitionedAssigner } from './assignor';
 import { committedOffsets, isRebalancing, rewindTarget, withHeartbeat } from '../../kafka/consumer-helpers';
 import { toWalRecord } from './wal-record';
-import { Mutex } from 'async-mutex';
+import { Mutex, Semaphore } from 'async-mutex';
 import { taskStatus, type NamespaceStatus } from './runner-status';
 
 export type { NamespaceStatus, TaskStatus } from './runner-status';
 import { Task } from './task';
+import { DEFAULT_RESTORE_CONCURRENCY } from './task-stores';
 import { atLeastOnceOutput, exactlyOnceOutput, type TaskOutput } from './task-output';
 
 export interface RunnerTuning {
@@ -24,6 +25,8 @@ export interface RunnerTuning {
   /** Longest fetch long-poll; also bounds how long leaving the group waits for an idle fetch. */
   readonly maxWaitTimeMs?: number;
   readonly restoreStallTimeoutMs?: number;
+  /** Changelog restores running at once over this runner's tasks (default DEFAULT_RESTORE_CONCURRENCY). */
+  readonly restoreConcurrency?: number;
   /** Backoff before re-creating a consumer that kafkajs gave up on. */
   readonly restartBackoffMs?: { readonly initial: number; readonly max: number };
 }
@@ -66,6 +69,8 @@ export class NamespaceRunner {
   private commitTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
   private restartDelayMs: number;
+  /** Shared by the tasks' restores: newly assigned partitions restore at once, a bounded number at a time. */
+  private readonly restoreSlots: Semaphore;
 
   constructor(private readonly options: NamespaceRunnerOptions) {
     this.groupId = `wal.${options.engine.name}`;
@@ -73,6 +78,7 @@ export class NamespaceRunner {
     this.clock = options.clock ?? systemClock;
     this.tuning = options.tuning ?? {};
     this.restartDelayMs = this.tuning.restartBackoffMs?.initial ?? 1000;
+    this.restoreSlots = new Semaphore(this.tuning.restoreConcurrency ?? DEFAULT_RESTORE_CONCURRENCY);
   }
 
   get guarantee(): ProcessingGuarantee {
@@ -397,6 +403,7 @@ export class NamespaceRunner {
         output: this.createOutput(p),
         loadCommitted: () => this.withAdmin((admin) => committedOffsets(admin, this.groupId, topology.sourceTopics, p)),
         restoreStallTimeoutMs: this.tuning.restoreStallTimeoutMs ?? 60000,
+        restoreSlots: this.restoreSlots,
         keepAlive,
         isPaused: () => this.paused,
         onFailure: (error) => void this.onTaskError(p, task, error),
