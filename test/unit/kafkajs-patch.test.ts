@@ -14,6 +14,7 @@ describe('kafkajs as patched on install (patches/kafkajs+2.2.4.patch)', () => {
     expect(readFileSync(require.resolve('kafkajs/src/protocol/encoder'), 'utf8')).toContain('Patched by wal');
     expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0'), 'utf8')).toContain('Patched by wal');
     expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('Patched by wal');
+    expect(readFileSync(require.resolve('kafkajs/src/producer/partitioners/default/murmur2'), 'utf8')).toContain('Patched by wal');
   });
 
   it('groups a produce by partition keeping each partition\'s order, as the original did', () => {
@@ -107,6 +108,25 @@ describe('kafkajs record encoding as patched (numbers without Long objects, reco
       const expected = Object.fromEntries(Object.entries(record.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]));
       expect(headers).toEqual(expected);
       expect(Object.keys(decoded.headers)).toEqual(Object.keys(record.headers ?? {}));
+    }
+  });
+});
+
+describe('kafkajs murmur2 as patched (32-bit arithmetic)', () => {
+  const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: string | Buffer) => number;
+
+  it("gives Kafka's own test vectors (UtilsTest.testMurmur2), so keys land on the partitions the Java client picks", () => {
+    const vectors: Record<string, number> = {
+      '21': -973932308,
+      foobar: -790332482,
+      'a-little-bit-long-string': -985981536,
+      'a-little-bit-longer-string': -1486304829,
+      lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8: -58897971,
+      abc: 479470107,
+    };
+    for (const [key, hash] of Object.entries(vectors)) {
+      expect(murmur2(key)).toBe(hash);
+      expect(murmur2(Buffer.from(key))).toBe(hash);
     }
   });
 });
