@@ -318,18 +318,20 @@ export class Task {
     const targets = to !== undefined ? [to] : (this.options.topology.children.get(node) ?? []);
     if (!record) return targets.map((child) => ({ node: child, record: base }));
     // The input's metadata, and exactly what was forwarded: fields a decoder added to the input do not
-    // ride along on a forward that does not carry them. (A spread, not a rest pattern: the record's
-    // own partition is overwritten below, and a rest copy cost a tenth of a passthrough's CPU.)
+    // ride along on a forward that does not carry them. Built field by field: an object spread here
+    // took V8's slow path (1.5 µs a record, a tenth of a passthrough's CPU), this takes 60 ns.
     const outPartition = record.partition;
-    const next: WalRecord = {
-      ...record,
+    const next: Record<string, unknown> = {
+      key: record.key,
+      value: record.value,
       headers: record.headers ?? base.headers,
       timestamp: record.timestamp ?? base.timestamp,
       topic: base.topic,
       partition: base.partition,
       offset: base.offset,
     };
-    return targets.map((child) => ({ node: child, record: next, outPartition }));
+    for (const name in record) if (!(name in next)) next[name] = (record as unknown as Record<string, unknown>)[name];
+    return targets.map((child) => ({ node: child, record: next as unknown as WalRecord, outPartition }));
   }
 
   /** Depth-first, like Kafka Streams: a child's own forwards run before its next sibling. */
