@@ -220,14 +220,17 @@ export class DelayProcessor implements Processor<IntakeRecord> {
       [...byTarget].map(async ([target, items]) => {
         const results = this.inTransaction.has(target) ? this.sendInTransaction(target, items) : await this.dispatcher.deliver(target, items.map((i) => toDelivery(i)));
         const now = this.context.now();
+        // Label lookups once per batch: prom-client hashes the label object on every call.
+        const deliveredHere = delivered.labels({ namespace: this.options.namespace.name, target, backend: 'kafka' });
+        const lateness = fireLateness.labels({ namespace: this.options.namespace.name, backend: 'kafka' });
         for (let i = 0; i < items.length; i += 1) {
           const item = items[i];
           const result = results[i] ?? { ok: false, retriable: true, reason: 'target gave no result' };
           if (result.ok) {
             if (item.fromStore) await this.timers.remove(item.entry.id);
             await this.remember(item.entry);
-            delivered.inc({ namespace: this.options.namespace.name, target, backend: 'kafka' });
-            fireLateness.observe({ namespace: this.options.namespace.name, backend: 'kafka' }, Math.max(0, now - item.entry.dueAt) / 1000);
+            deliveredHere.inc();
+            lateness.observe(Math.max(0, now - item.entry.dueAt) / 1000);
           } else {
             await this.fail(item.entry, item.fromStore, target, result);
           }
