@@ -97,7 +97,10 @@ export async function benchExternal(ctx: BenchContext, b: ExternalBench): Promis
     const figures = parseFigures(child.output());
     settings = parseSettings(child.output()) ?? settings;
     if (code !== 0 || figures.size === 0) {
-      error = `${path.basename(b.script)} exited with ${code ?? 'a signal (timeout?)'} and ${figures.size} figures; last output: ${child.output().slice(-600)}`;
+      // The first line of a failure says what failed; a stack's tail says only where.
+      const output = child.output();
+      const failure = output.split('\n').find((line) => /failed|Error/.test(line) && !line.trimStart().startsWith('at ')) ?? output.slice(-600);
+      error = `${path.basename(b.script)} exited with ${code ?? 'a signal (timeout?)'} and ${figures.size} figures: ${failure.slice(0, 600)}`;
       ctx.log(`  ${b.name} run ${run + 1}/${b.runs} failed: ${error}`);
       break;
     }

@@ -1,5 +1,6 @@
 import { Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { kafkaSecurity } from '../../src/kafka';
+import { waitForLeaders } from '../../src/kafka/apply';
 import { DEFAULT_PARTITION_CONCURRENCY, type ClusterConfig } from '../../src/namespaces/types';
 
 /** Bench-side kafkajs helpers: topics, bulk fill, end offsets, and collecting what a topic receives. */
@@ -17,10 +18,13 @@ export async function createTopics(kafka: Kafka, topics: Array<{ topic: string; 
   const admin = kafka.admin();
   await admin.connect();
   try {
+    // Without kafkajs' own leader wait, which fails on a KRaft cluster started a moment ago ("does not
+    // host this topic-partition"): the runtime bench, first in a full run, died on it.
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })) })),
     });
+    await waitForLeaders(admin, topics.map((t) => t.topic), 60_000);
   } finally {
     await admin.disconnect();
   }
