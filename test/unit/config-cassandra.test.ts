@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { configErrorOf, PRIMARY_CLUSTER, tempDirsFor } from '../support/config';
 
-const CLUSTER = `
-clusters:
-  primary:
-    brokers: 127.0.0.1:9092
-    schemaRegistryUrl: http://127.0.0.1:8081/apis/ccompat/v7
-`;
+const CLUSTER = PRIMARY_CLUSTER;
 
 /** A file whose one namespace has one cassandra target `rows` with these fields (YAML flow mapping body). */
 function withRows(fields: string): string {
@@ -16,22 +11,10 @@ function withRows(fields: string): string {
 }
 const BASE = 'contactPoints: "127.0.0.1:9042", localDataCenter: datacenter1, keyspace: wal, table: items';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wal-config-cass-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirsFor('wal-config-cass-');
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}, file = 'topologies/x.yaml'): string[] {
-  try {
-    parseConfig(text, file, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
+  return configErrorOf(text, file, env).issues;
 }
 
 describe('cassandra target config', () => {

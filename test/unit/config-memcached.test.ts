@@ -1,36 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { configErrorOf, PRIMARY_CLUSTER, tempDirsFor } from '../support/config';
 
-const CLUSTER = `
-clusters:
-  primary:
-    brokers: 127.0.0.1:9092
-    schemaRegistryUrl: http://127.0.0.1:8081/apis/ccompat/v7
-`;
+const CLUSTER = PRIMARY_CLUSTER;
 
 /** A file whose one namespace has one memcached target `cache` with these fields (YAML flow mapping body). */
 function withCache(fields: string): string {
   return `${CLUSTER}\nnamespaces:\n  - name: orders\n    targets:\n      cache: { type: memcached, ${fields} }\n`;
 }
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wal-config-mc-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirsFor('wal-config-mc-');
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}, file = 'topologies/x.yaml'): string[] {
-  try {
-    parseConfig(text, file, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
+  return configErrorOf(text, file, env).issues;
 }
 
 describe('memcached target config', () => {

@@ -1,7 +1,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { configErrorOf } from '../support/config';
 import { kafkaSecurity } from '../../src/kafka';
 import { registryOf } from '../../src/wire';
 
@@ -9,13 +10,7 @@ const CA = '-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEkey\n-----END PRIVATE KEY-----\n';
 
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(text, 'topologies/s.yaml', env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
+  return configErrorOf(text, 'topologies/s.yaml', env).issues;
 }
 
 const cluster = (body: string) => `clusters:\n  S:\n    brokers: 127.0.0.1:9093\n${body.replace(/^/gm, '    ')}\n`;

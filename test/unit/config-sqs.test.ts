@@ -1,30 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { loadConfig, parseConfig, saveConfig } from '../../src/namespaces';
+import { configErrorOf, PRIMARY_CLUSTER } from '../support/config';
 import { delaySecondsUntil } from '../../src/sqs/intake';
 import { DeliveredIds } from '../../src/sqs/delivered-ids';
 import { decodeSqsBody, encodeSqsBody } from '../../src/wire/sqs-envelope';
 
-const CLUSTER = `
-clusters:
-  primary:
-    brokers: 127.0.0.1:9092
-    schemaRegistryUrl: http://127.0.0.1:8081/apis/ccompat/v7
-`;
+const CLUSTER = PRIMARY_CLUSTER;
 
 function withQueue(queue: string, extra = ''): string {
   return `${CLUSTER}\nnamespaces:\n  - name: orders\n    queue: ${queue}\n${extra}`;
 }
 
 function issuesOf(text: string, file = 'topologies/x.yaml'): string[] {
-  try {
-    parseConfig(text, file, {});
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
+  return configErrorOf(text, file).issues;
 }
 
 describe('namespace queue backend config', () => {

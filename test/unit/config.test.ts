@@ -1,14 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, findNamespace, loadConfig, parseConfig, parseDuration, parseSize, saveConfig, type WalConfig } from '../../src/namespaces';
+import { findNamespace, loadConfig, parseConfig, parseDuration, parseSize, saveConfig, type WalConfig } from '../../src/namespaces';
+import { configErrorOf, PRIMARY_CLUSTER } from '../support/config';
 
-const CLUSTER = `
-clusters:
-  primary:
-    brokers: 127.0.0.1:9092
-    schemaRegistryUrl: http://127.0.0.1:8081/apis/ccompat/v7
-`;
+const CLUSTER = PRIMARY_CLUSTER;
 
 /** A file with the primary cluster and one namespace whose body is `body` (indented YAML lines). */
 function withNamespace(body: string, name = 'orders'): string {
@@ -20,16 +16,7 @@ function withNamespace(body: string, name = 'orders'): string {
   return `${CLUSTER}\nnamespaces:\n  - name: ${name}\n${body.trim() ? `${indented}\n` : ''}`;
 }
 
-/** The ConfigError thrown by parsing `text`, or a failure when it parses. */
-function errorOf(text: string, file = 'topologies/x.yaml', env: NodeJS.ProcessEnv = {}): ConfigError {
-  try {
-    parseConfig(text, file, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError, but the configuration was accepted');
-}
+const errorOf = configErrorOf;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'wal-config-'));
