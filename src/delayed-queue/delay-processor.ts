@@ -223,18 +223,20 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         // Label lookups once per batch: prom-client hashes the label object on every call.
         const deliveredHere = delivered.labels({ namespace: this.options.namespace.name, target, backend: 'kafka' });
         const lateness = fireLateness.labels({ namespace: this.options.namespace.name, backend: 'kafka' });
+        let deliveredCount = 0;
         for (let i = 0; i < items.length; i += 1) {
           const item = items[i];
           const result = results[i] ?? { ok: false, retriable: true, reason: 'target gave no result' };
           if (result.ok) {
             if (item.fromStore) await this.timers.remove(item.entry.id);
             await this.remember(item.entry);
-            deliveredHere.inc();
+            deliveredCount += 1;
             lateness.observe(Math.max(0, now - item.entry.dueAt) / 1000);
           } else {
             await this.fail(item.entry, item.fromStore, target, result);
           }
         }
+        if (deliveredCount > 0) deliveredHere.inc(deliveredCount);
       }),
     );
   }

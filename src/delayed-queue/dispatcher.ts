@@ -35,8 +35,11 @@ export class Dispatcher {
       results = batch.map(() => ({ ok: false, retriable: true, reason }));
     }
     stop();
-    for (const result of results) {
-      targetResults.inc({ namespace: this.namespace.name, target: targetName, result: result.ok ? 'ok' : result.retriable ? 'retriable' : 'permanent', backend: queueBackend(this.namespace) });
+    // Counted per outcome, one inc each: prom-client hashes the label object on every call.
+    const outcomes = { ok: 0, retriable: 0, permanent: 0 };
+    for (const result of results) outcomes[result.ok ? 'ok' : result.retriable ? 'retriable' : 'permanent'] += 1;
+    for (const [result, n] of Object.entries(outcomes)) {
+      if (n > 0) targetResults.inc({ namespace: this.namespace.name, target: targetName, result, backend: queueBackend(this.namespace) }, n);
     }
     return results;
   }

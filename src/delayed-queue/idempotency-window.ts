@@ -1,5 +1,5 @@
 import type { KeyValueStore, LocalIndex } from '../engine/api';
-import { timeOrderedKey } from '../state/layouts';
+import { readU64, taggedKey, timeOrderedKey, u64 } from '../state/layouts';
 
 // Key layout (store `ids`, changelogged like the timer store, so the window moves with its partition):
 //   'a' + id                          → deliveredAt (8 bytes big-endian)  was this id delivered within the window?
@@ -8,14 +8,11 @@ import { timeOrderedKey } from '../state/layouts';
 const ACCEPTED = 0x61;
 const EXPIRY = 0x78;
 
-function acceptedKey(id: string): Buffer {
-  return Buffer.concat([Buffer.from([ACCEPTED]), Buffer.from(id)]);
-}
+// An expiry entry's value: shared, since a store keeps the buffers it is given and nothing writes into this one.
+const EMPTY = Buffer.alloc(0);
 
-function u64(n: number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(n))));
-  return b;
+function acceptedKey(id: string): Buffer {
+  return taggedKey(ACCEPTED, id);
 }
 
 /**
@@ -28,7 +25,7 @@ export function windowIndex(windowMs: number): LocalIndex {
     // A tombstone of an 'a' entry does not say its expiry: the sweep checks the 'a' entry, so a stale 'x' is only swept.
     derive: (key, value) =>
       key[0] === ACCEPTED && value?.length === 8
-        ? { key: timeOrderedKey(EXPIRY, Number(value.readBigUInt64BE(0)) + windowMs, key.subarray(1).toString()), value: Buffer.alloc(0) }
+        ? { key: timeOrderedKey(EXPIRY, readU64(value) + windowMs, key.subarray(1).toString()), value: EMPTY }
         : null,
   };
 }
@@ -55,7 +52,7 @@ export class IdempotencyWindow {
     const values = await this.store.getMany(ids.map(acceptedKey));
     const seen = new Set<string>();
     values.forEach((value, i) => {
-      if (value && Number(value.readBigUInt64BE(0)) + this.windowMs > now) seen.add(ids[i]);
+      if (value && readU64(value) + this.windowMs > now) seen.add(ids[i]);
     });
     return seen;
   }
@@ -63,7 +60,7 @@ export class IdempotencyWindow {
   async remember(id: string, now: number): Promise<void> {
     if (!this.enabled) return;
     await this.store.put(acceptedKey(id), u64(now));
-    await this.store.put(timeOrderedKey(EXPIRY, now + this.windowMs, id), Buffer.alloc(0));
+    await this.store.put(timeOrderedKey(EXPIRY, now + this.windowMs, id), EMPTY);
   }
 
   /** Drops ids whose window ended at or before `now`, at most `limit` of them; returns how many expiry entries it read. */
@@ -75,7 +72,7 @@ export class IdempotencyWindow {
       const id = key.subarray(9).toString();
       const accepted = await this.store.get(acceptedKey(id));
       // An id accepted again since (new once its window ended) has a later expiry entry: keep it.
-      if (accepted && Number(accepted.readBigUInt64BE(0)) + this.windowMs <= now) await this.store.delete(acceptedKey(id));
+      if (accepted && readU64(accepted) + this.windowMs <= now) await this.store.delete(acceptedKey(id));
       await this.store.delete(key);
     }
     return expired.length;

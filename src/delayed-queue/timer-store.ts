@@ -1,5 +1,5 @@
 import type { KeyValueStore, LocalIndex } from '../engine/api';
-import { decodeHeldRecord, encodeHeldRecord, timeOrderedKey, type Attempts, type HeldRecord } from '../state/layouts';
+import { decodeHeldRecord, encodeHeldRecord, readU64, taggedKey, timeOrderedKey, u64, type Attempts, type HeldRecord } from '../state/layouts';
 
 /**
  * A pending delivery as the timer store keeps it: the original intake record (bytes, for the DLQ
@@ -26,7 +26,7 @@ export function isPendingTimerKey(key: Buffer): boolean {
 }
 
 function idKey(id: string): Buffer {
-  return Buffer.concat([Buffer.from([BY_ID]), Buffer.from(id)]);
+  return taggedKey(BY_ID, id);
 }
 
 /**
@@ -40,7 +40,7 @@ export const timerIdIndex: LocalIndex = {
 };
 
 function metaKey(name: string): Buffer {
-  return Buffer.concat([Buffer.from([META]), Buffer.from(name)]);
+  return taggedKey(META, name);
 }
 
 /**
@@ -59,7 +59,7 @@ export class TimerStore {
   async schedule(entry: TimerEntry, options: { replace?: boolean } = {}): Promise<boolean> {
     const existing = await this.store.get(idKey(entry.id));
     if (existing && !options.replace) return false;
-    if (existing) await this.store.delete(timeOrderedKey(TIMER, Number(existing.readBigUInt64BE(0)), entry.id));
+    if (existing) await this.store.delete(timeOrderedKey(TIMER, readU64(existing), entry.id));
     await this.write(entry);
     if (!existing) await this.adjustPending(1);
     return true;
@@ -73,6 +73,8 @@ export class TimerStore {
 
   /** Which of `ids` are pending, in one read batch (the intake admits records a batch at a time). */
   async pendingAmong(ids: readonly string[]): Promise<Set<string>> {
+    // Nothing pending (the count is exact: every schedule and remove moves it), nothing to read.
+    if ((await this.pendingCount()) === 0) return new Set();
     const found = await this.store.getMany(ids.map(idKey));
     return new Set(ids.filter((_, i) => found[i] !== undefined));
   }
@@ -84,7 +86,7 @@ export class TimerStore {
   async get(id: string): Promise<TimerEntry | undefined> {
     const due = await this.store.get(idKey(id));
     if (!due) return undefined;
-    const value = await this.store.get(timeOrderedKey(TIMER, Number(due.readBigUInt64BE(0)), id));
+    const value = await this.store.get(timeOrderedKey(TIMER, readU64(due), id));
     return value ? decodeHeldRecord<TimerEntry>(value) : undefined;
   }
 
@@ -92,7 +94,7 @@ export class TimerStore {
   async remove(id: string): Promise<boolean> {
     const due = await this.store.get(idKey(id));
     if (!due) return false;
-    await this.store.delete(timeOrderedKey(TIMER, Number(due.readBigUInt64BE(0)), id));
+    await this.store.delete(timeOrderedKey(TIMER, readU64(due), id));
     await this.store.delete(idKey(id));
     await this.adjustPending(-1);
     return true;
@@ -111,7 +113,7 @@ export class TimerStore {
   /** The earliest pending due time, or undefined when nothing is pending. */
   async nextDueAt(): Promise<number | undefined> {
     for await (const [key] of this.store.range({ gte: Buffer.from([TIMER]), lt: Buffer.from([TIMER + 1]), limit: 1 })) {
-      return Number(key.readBigUInt64BE(1));
+      return readU64(key, 1);
     }
     return undefined;
   }
@@ -154,10 +156,8 @@ export class TimerStore {
   }
 
   private async write(entry: TimerEntry): Promise<void> {
-    const due = Buffer.alloc(8);
-    due.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(entry.dueAt))));
     await this.store.put(timeOrderedKey(TIMER, entry.dueAt, entry.id), encodeHeldRecord(entry));
-    await this.store.put(idKey(entry.id), due);
+    await this.store.put(idKey(entry.id), u64(entry.dueAt));
   }
 
   private async adjustPending(delta: number): Promise<void> {

@@ -52,12 +52,14 @@ export class ChangeloggedStore implements KeyValueStore {
     return result;
   }
 
+  // No defensive copies: the caller hands the buffers over (KeyValueStore.put). Two copies a write
+  // were a tenth of the delayed queue's store time.
   async put(key: Buffer, value: Buffer): Promise<void> {
-    this.write(Buffer.from(key), Buffer.from(value));
+    this.write(key, value);
   }
 
   async delete(key: Buffer): Promise<void> {
-    this.write(Buffer.from(key), null);
+    this.write(key, null);
   }
 
   async *range(options: RangeOptions = {}): AsyncIterable<[Buffer, Buffer]> {

@@ -19,6 +19,10 @@ export interface KeyValueStore {
   get(key: Buffer): Promise<Buffer | undefined>;
   /** Several lookups in one trip to disk (one LevelDB read batch instead of a round trip per key). */
   getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
+  /**
+   * The store keeps the buffers it is given (no copy, like a Kafka Streams in-memory store keeps its
+   * byte[]s): do not change them afterwards. Build a fresh key and value per write.
+   */
   put(key: Buffer, value: Buffer): Promise<void>;
   delete(key: Buffer): Promise<void>;
   range(options?: RangeOptions): AsyncIterable<[Buffer, Buffer]>;
