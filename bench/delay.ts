@@ -12,12 +12,15 @@ import { benchKafka, collect, createTopics, deleteTopics, endCounter, runId, sta
 import { collectGarbage, provisionQueue, queueConfig, rssMiB, startQueue, writeAll } from './lib/queue';
 import { repeat, ReportBuilder, type Report } from './lib/results';
 import { distribution } from './lib/stats';
+import { profiled } from './lib/profile';
 
 export interface DelayZeroOptions {
   readonly records: number;
   readonly partitions: number;
   readonly valueBytes: number;
   readonly runs: number;
+  /** Write a CPU profile of each delay-0 phase (the queue only) there. */
+  readonly cpuProfileDir?: string;
 }
 
 /** Generous bound for draining `records` (a stuck pipeline fails the run instead of hanging it). */
@@ -73,7 +76,7 @@ export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Pr
           const counter = await endCounter(kafka, rawOut);
           const loop = await startRawLoop(kafka, setup.namespace.topics.intake, rawOut, `${name}.raw`);
           try {
-            return steadyRate(await waitForCount('raw loop output', counter.count, o.records, drainTimeoutMs(o.records)));
+            return steadyRate(await profiled(o.cpuProfileDir, 'passthrough', () => waitForCount('raw loop output', counter.count, o.records, drainTimeoutMs(o.records))));
           } finally {
             await loop.stop();
             await counter.close();
@@ -83,7 +86,7 @@ export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Pr
           const counter = await endCounter(kafka, setup.out);
           const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger });
           try {
-            return steadyRate(await waitForCount('delayed queue output', counter.count, o.records, drainTimeoutMs(o.records)));
+            return steadyRate(await profiled(o.cpuProfileDir, 'delay-0', () => waitForCount('delayed queue output', counter.count, o.records, drainTimeoutMs(o.records))));
           } finally {
             await runner.stop();
             await counter.close();
@@ -119,6 +122,8 @@ export interface TimersOptions {
   readonly partitions: number;
   readonly valueBytes: number;
   readonly runs: number;
+  /** Write a CPU profile of each run's puts phase (intake → timer store) there. */
+  readonly cpuProfileDir?: string;
 }
 
 async function pendingTimers(namespace: string): Promise<number> {
@@ -181,7 +186,7 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
         const clock = { now: () => Date.now() + skew };
         const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger, clock });
         try {
-          const puts = await waitForCount('pending timers', () => pendingTimers(name), o.pending, drainTimeoutMs(o.pending), 250);
+          const puts = await profiled(o.cpuProfileDir, 'timer-puts', () => waitForCount('pending timers', () => pendingTimers(name), o.pending, drainTimeoutMs(o.pending), 250));
           collectGarbage();
           const rssPending = rssMiB();
 

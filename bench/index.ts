@@ -36,6 +36,7 @@ const USAGE = `npm run bench -- [flags]
   --http-concurrency <n>   concurrent HTTP clients (default 32)
   --http-duration <dur>    measured time per HTTP run (quick 3s, full 15s)
   --http-cpu-prof <dir>    write a V8 CPU profile of \`wal api\` there (node --cpu-prof)
+  --cpu-prof <dir>         write V8 CPU profiles there: delay's raw loop and queue phases, timers' puts
   --cluster-dir <dir>      use the running \`wal dev up --dir <dir>\` clusters
   --out <dir>              results directory (default bench/results)
 Clusters: --cluster-dir, else KAFKA_BROKERS/SCHEMA_REGISTRY_URL (+ _B), else a running .wal/dev, else a private JVM cluster.
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
       'http-concurrency': { type: 'string' },
       'http-duration': { type: 'string' },
       'http-cpu-prof': { type: 'string' },
+      'cpu-prof': { type: 'string' },
       'cluster-dir': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
@@ -136,11 +138,12 @@ async function main(): Promise<number> {
         ],
       }),
     );
-    await section('delay', () => benchDelayZero(ctx, { records, partitions, valueBytes, runs }));
+    const cpuProfile = typeof flags['cpu-prof'] === 'string' ? { cpuProfileDir: path.resolve(flags['cpu-prof']) } : {};
+    await section('delay', () => benchDelayZero(ctx, { records, partitions, valueBytes, runs, ...cpuProfile }));
     await section('timers', async () => {
       const out: Report[] = [];
       for (const pending of timerSizes) {
-        out.push(await benchTimers(ctx, { pending, firing: Math.min(firing, pending), fireWindowMs, partitions, valueBytes, runs: pending >= 1_000_000 ? 1 : runs }));
+        out.push(await benchTimers(ctx, { pending, firing: Math.min(firing, pending), fireWindowMs, partitions, valueBytes, runs: pending >= 1_000_000 ? 1 : runs, ...cpuProfile }));
       }
       return out;
     });
