@@ -214,7 +214,9 @@ export class DelayProcessor implements Processor<IntakeRecord> {
         await this.fail(item.entry, item.fromStore, 'unrouted', { ok: false, retriable: false, reason: `request names no target and namespace "${this.options.namespace.name}" has no defaultTarget` });
         continue;
       }
-      byTarget.set(target, [...(byTarget.get(target) ?? []), item]);
+      const items = byTarget.get(target);
+      if (items) items.push(item);
+      else byTarget.set(target, [item]);
     }
     await Promise.all(
       [...byTarget].map(async ([target, items]) => {

@@ -11,8 +11,14 @@ export const MAX_REQUEST_BYTES = 512 * 1024;
 export function messageBytes(message: Message): number {
   const length = (v: unknown): number => (v === null || v === undefined ? 0 : Buffer.byteLength(v as Buffer | string));
   let bytes = length(message.key) + length(message.value) + 64;
-  for (const [k, v] of Object.entries(message.headers ?? {})) {
-    for (const x of Array.isArray(v) ? v : [v]) bytes += k.length + length(x);
+  const headers = message.headers;
+  // for-in, not Object.entries: this runs for every record sent, and the entries arrays were garbage.
+  if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      if (Array.isArray(v)) for (const x of v) bytes += k.length + length(x);
+      else bytes += k.length + length(v);
+    }
   }
   return bytes;
 }

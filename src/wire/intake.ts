@@ -77,9 +77,9 @@ export function validateWriteToLogRequest(req: WriteToLogRequest, namespace?: Na
   if (deliverAt !== null && !isNonNegativeInt(deliverAt)) invalid('lifecycle.deliverAt', `must be a non-negative epoch-ms integer, got ${deliverAt}`);
   if (delayMs !== null && deliverAt !== null) invalid('lifecycle', 'has both delayMs and deliverAt: give one');
 
-  for (const [key, value] of Object.entries(req.headers)) {
+  for (const key in req.headers) {
     if (!key) invalid('headers', 'has an empty header name');
-    if (typeof value !== 'string') invalid(`headers.${key}`, 'must be a string');
+    if (typeof req.headers[key] !== 'string') invalid(`headers.${key}`, 'must be a string');
   }
 
   req.mutations.forEach((m, i) => {
@@ -97,18 +97,20 @@ export function validateWriteToLogRequest(req: WriteToLogRequest, namespace?: Na
 }
 
 function checkNamespaceLimits(req: WriteToLogRequest, ns: NamespaceConfig, issues: RequestIssue[]): void {
-  const known = Object.keys(ns.targets);
-  const knownList = known.length > 0 ? known.join(', ') : 'none';
+  // Runs for every intake record: the target list is spelled out only for a message.
+  const knownList = (): string => (Object.keys(ns.targets).length > 0 ? Object.keys(ns.targets).join(', ') : 'none');
   if (req.target !== null && !(req.target in ns.targets)) {
-    issues.push({ path: 'target', message: `'${req.target}' is not a target of namespace '${ns.name}' (targets: ${knownList})`, code: 'invalid' });
+    issues.push({ path: 'target', message: `'${req.target}' is not a target of namespace '${ns.name}' (targets: ${knownList()})`, code: 'invalid' });
   }
-  req.mutations.forEach((m, i) => {
+  let bytes = req.payload.length;
+  for (let i = 0; i < req.mutations.length; i += 1) {
+    const m = req.mutations[i];
     if (m.target && !(m.target in ns.targets)) {
-      issues.push({ path: `mutations[${i}].target`, message: `'${m.target}' is not a target of namespace '${ns.name}' (targets: ${knownList})`, code: 'invalid' });
+      issues.push({ path: `mutations[${i}].target`, message: `'${m.target}' is not a target of namespace '${ns.name}' (targets: ${knownList()})`, code: 'invalid' });
     }
-  });
+    bytes += m.value?.length ?? 0;
+  }
 
-  const bytes = req.payload.length + req.mutations.reduce((sum, m) => sum + (m.value?.length ?? 0), 0);
   if (bytes > ns.maxPayloadBytes) {
     issues.push({ path: 'payload', message: `is ${bytes} bytes, over the ${ns.maxPayloadBytes}-byte limit (maxPayloadBytes) of namespace '${ns.name}'`, code: 'too-large' });
   }

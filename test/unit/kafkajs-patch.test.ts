@@ -130,3 +130,22 @@ describe('kafkajs murmur2 as patched (32-bit arithmetic)', () => {
     }
   });
 });
+
+describe('kafkajs default partitioner as patched (no per-message array for keyed messages)', () => {
+  type Partitioner = (args: { topic: string; partitionMetadata: { partitionId: number; leader: number }[]; message: { key?: Buffer | string | null; partition?: number | null } }) => number;
+  const createPartitioner = require('kafkajs/src/producer/partitioners/default') as () => Partitioner;
+  const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: string | Buffer) => number;
+  const metadata = [0, 1, 2, 3, 4, 5].map((partitionId) => ({ partitionId, leader: partitionId === 2 ? -1 : 1 }));
+
+  it('keeps an explicit partition, hashes keys over all partitions like the Java client, and round-robins keyless ones over those with a leader', () => {
+    expect(readFileSync(require.resolve('kafkajs/src/producer/partitioners/legacy/partitioner'), 'utf8')).toContain('Patched by wal');
+    const partition = createPartitioner();
+    expect(partition({ topic: 't', partitionMetadata: metadata, message: { partition: 4, key: 'k' } })).toBe(4);
+    for (const key of ['21', 'foobar', 'abc', 'r-17']) {
+      expect(partition({ topic: 't', partitionMetadata: metadata, message: { key: Buffer.from(key) } })).toBe((murmur2(key) & 0x7fffffff) % 6);
+    }
+    const keyless = Array.from({ length: 10 }, () => partition({ topic: 't', partitionMetadata: metadata, message: { key: null } }));
+    expect(keyless).not.toContain(2);
+    expect(new Set(keyless)).toEqual(new Set([0, 1, 3, 4, 5]));
+  });
+});

@@ -52,7 +52,8 @@ export class Task {
   private readonly processed = new Map<string, bigint>();
   private readonly flushed = new Map<string, bigint>();
   private readonly committed = new Map<string, bigint>();
-  private currentRecord: WalRecord;
+  /** The record being processed; null between records (an idle record is made when a forward needs one). */
+  private currentRecord: WalRecord | null = null;
   private forwarded: QueueItem[] | null = null;
   private sources?: Map<string, string>;
   private sentSinceCommit = false;
@@ -77,7 +78,6 @@ export class Task {
       this.flushed.set(topic, o);
       this.committed.set(topic, o);
     }
-    this.currentRecord = this.idleRecord();
   }
 
   /** Claims the task (exactly-once fencing), restores its stores, then initialises its processors. */
@@ -140,7 +140,7 @@ export class Task {
       await this.handleError(error, record);
     } finally {
       this.forwarded = null;
-      this.currentRecord = this.idleRecord();
+      this.currentRecord = null; // not a fresh idle record per input record: most are never needed
     }
     this.processed.set(record.topic, BigInt(record.offset) + 1n);
   }
@@ -242,7 +242,7 @@ export class Task {
         this.options.logger.error({ err: error }, 'punctuator failed; it runs again at its next interval');
       } finally {
         this.forwarded = null;
-        this.currentRecord = this.idleRecord();
+        this.currentRecord = null;
       }
       try {
         await this.flush();
@@ -259,7 +259,7 @@ export class Task {
   private async flushProcessors(): Promise<void> {
     for (const processor of this.processors.values()) {
       if (!processor.flush) continue;
-      this.currentRecord = this.idleRecord();
+      this.currentRecord = null;
       this.forwarded = [];
       try {
         await processor.flush();
@@ -277,7 +277,7 @@ export class Task {
     const host = {
       namespace: this.options.namespace,
       partition: this.partition,
-      current: () => this.currentRecord,
+      current: () => this.current(),
       forward: (from: string, record: OutputRecord, to?: string) => this.forward(from, record, to),
       schedule: (intervalMs: number, p: Punctuator) => this.scheduler.schedule(intervalMs, p),
       store: (name: string) => this.store(name),
@@ -311,7 +311,7 @@ export class Task {
     if (!this.forwarded) throw new RuntimeError(`"${from}" forwarded outside process() or a punctuator`, false);
     const children = this.options.topology.children.get(from) ?? [];
     if (to !== undefined && !children.includes(to)) throw new TopologyError(`"${from}" has no child "${to}"`);
-    this.forwarded.push(...this.childrenOf(from, this.currentRecord, record, to));
+    this.forwarded.push(...this.childrenOf(from, this.current(), record, to));
   }
 
   private childrenOf(node: string, base: WalRecord, record: OutputRecord | undefined, to?: string): QueueItem[] {
@@ -374,6 +374,10 @@ export class Task {
       logger.error({ err: policyError, offset: record.offset }, 'error policy failed; dead-lettering the record');
       actions.deadLetter(`error policy failed: ${(policyError as Error)?.message ?? String(policyError)}`);
     }
+  }
+
+  private current(): WalRecord {
+    return (this.currentRecord ??= this.idleRecord());
   }
 
   private idleRecord(now = this.options.clock.now()): WalRecord {
