@@ -177,7 +177,10 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
       try {
         await provisionQueue(kafka, setup.namespace);
         const writer = createWalWriter({ config: setup.config, logger: ctx.logger });
-        const fill = await writeAll(writer, o.pending, (i) => ({ namespace: name, id: `t-${i}`, lifecycle: { deliverAt: dueOf(i) }, payload }));
+        const fill = await writeAll(writer, o.pending, (i) => ({ namespace: name, id: `t-${i}`, lifecycle: { deliverAt: dueOf(i) }, payload }), {
+          progress: ctx.log,
+          deadlineMs: drainTimeoutMs(o.pending),
+        });
         await writer.close();
         collectGarbage();
         const rssStart = rssMiB();
@@ -186,7 +189,7 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
         const clock = { now: () => Date.now() + skew };
         const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger, clock });
         try {
-          const puts = await profiled(o.cpuProfileDir, 'timer-puts', () => waitForCount('pending timers', () => pendingTimers(name), o.pending, drainTimeoutMs(o.pending), 250));
+          const puts = await profiled(o.cpuProfileDir, 'timer-puts', () => waitForCount('pending timers', () => pendingTimers(name), o.pending, drainTimeoutMs(o.pending), 250, ctx.log));
           collectGarbage();
           const rssPending = rssMiB();
 

@@ -95,13 +95,19 @@ export interface Window {
  * Polls `count()` until it reaches `target`, keeping every sample so that a rate can leave out the
  * start-up (group join, task open). Rejects after `timeoutMs`, naming the count reached.
  */
-export async function waitForCount(what: string, count: () => Promise<number>, target: number, timeoutMs: number, pollMs = 50): Promise<Window> {
+export async function waitForCount(what: string, count: () => Promise<number>, target: number, timeoutMs: number, pollMs = 50, progress?: (line: string) => void): Promise<Window> {
   const deadline = Date.now() + timeoutMs;
   const samples: Sample[] = [];
+  let reported = Date.now();
   for (;;) {
     const n = await count();
     samples.push({ t: Date.now(), n });
     if (n >= target) return { samples, done: Date.now() };
+    // A long wait (10 M timers take minutes) says how far it got every 30 s.
+    if (progress && Date.now() - reported >= 30_000) {
+      reported = Date.now();
+      progress(`  ${what}: ${n.toLocaleString('en-US')} of ${target.toLocaleString('en-US')}`);
+    }
     if (Date.now() > deadline) throw new Error(`${what}: ${n} of ${target} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, pollMs));
   }

@@ -108,15 +108,20 @@ export async function writeAll(
   writer: WalWriter,
   count: number,
   make: (i: number) => WriteRequest,
-  options: { batch?: number; concurrency?: number; deadlineMs?: number } = {},
+  options: { batch?: number; concurrency?: number; deadlineMs?: number; progress?: (line: string) => void } = {},
 ): Promise<WriteSummary> {
   const batch = options.batch ?? 1000;
   const concurrency = options.concurrency ?? 4;
   const deadline = Date.now() + (options.deadlineMs ?? 600_000);
   const started = Date.now();
+  let reported = started;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
+      if (options.progress && Date.now() - reported >= 30_000) {
+        reported = Date.now();
+        options.progress(`  writing: ${next.toLocaleString('en-US')} of ${count.toLocaleString('en-US')}`);
+      }
       const from = next;
       next = Math.min(count, next + batch);
       let pending: WriteRequest[] = [];
