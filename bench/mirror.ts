@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ProcessingGuarantee } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
-import { MirrorRunner } from '../src/mirror';
+import { DEFAULT_COMMIT_POLICY, MIRROR_CONSUMER_DEFAULTS, MirrorRunner } from '../src/mirror';
+import { metricsRegistry } from '../src/observability/metrics';
 import { createTopic, mirrorConfig } from '../test/support/mirror-fixture';
 import { DEFAULT_KAFKA_VERSION } from '../src/devcluster/types';
 import { mm2Classpath, startMm2, stopMm2 } from './lib/mm2';
@@ -99,6 +100,14 @@ async function rawLoop(source: string): Promise<Timing> {
   return timing;
 }
 
+/** A counter's value for one namespace on the process registry (the runners run in this process). */
+async function counter(name: string, namespace: string): Promise<number> {
+  const metric = (await metricsRegistry.getMetricsAsJSON()).find((m) => m.name === name);
+  return ((metric?.values ?? []) as Array<{ value: number; labels: Record<string, unknown> }>).filter((v) => v.labels.namespace === namespace).reduce((n, v) => n + v.value, 0);
+}
+
+let transactions = 0;
+
 async function mirror(source: string, guarantee: ProcessingGuarantee): Promise<Timing> {
   const ns = `${run}-${guarantee === 'exactly-once' ? 'eos' : 'alos'}`;
   const { config, namespace } = mirrorConfig(clusters, { namespace: ns, source: 'A', target: 'B', topics: [source], guarantee, checkpointIntervalMs: 5000 });
@@ -115,6 +124,7 @@ async function mirror(source: string, guarantee: ProcessingGuarantee): Promise<T
   }
   const timing = { total: (Date.now() - started) / 1000, steady: (Date.now() - first) / 1000 };
   await runner.stop();
+  if (guarantee === 'exactly-once') transactions = await counter('wal_mirror_transactions_total', ns);
   const onTarget = await endOffsetsSum(kafkaB, `A.${source}`);
   if (onTarget < RECORDS) throw new Error(`mirror reported ${RECORDS} records but the target holds ${onTarget}`);
   return timing;
@@ -153,6 +163,12 @@ async function main(): Promise<void> {
   rows.push(['MirrorRunner at-least-once', await mirror(source, 'at-least-once')]);
   rows.push(['MirrorRunner exactly-once', await mirror(source, 'exactly-once')]);
   if (process.env.MM2 !== '0') rows.push(['MirrorMaker 2 (dedicated, tasks.max=4)', await mirrorMaker2(source)]);
+  // The settings that shape the figures, and how many records each exactly-once transaction held.
+  const { lingerMs, maxRecords } = DEFAULT_COMMIT_POLICY;
+  process.stdout.write(`${JSON.stringify({ settings: { records: RECORDS, partitions: PARTITIONS, valueBytes: VALUE_BYTES, ...MIRROR_CONSUMER_DEFAULTS, transactionLingerMs: lingerMs, transactionMaxRecords: maxRecords } })}\n`);
+  if (transactions > 0) {
+    process.stdout.write(`${JSON.stringify({ figures: { 'eos-records-per-transaction': { label: 'exactly-once records per transaction', unit: 'records', value: Math.round(RECORDS / transactions) } } })}\n`);
+  }
   // One line per loop, `<label>: <n> records/s (...)`, the form bench/lib/external.ts reads.
   for (const [name, t] of rows) {
     const steady = Math.round(RECORDS / t.steady).toLocaleString('en-US');

@@ -1,6 +1,8 @@
 export { MirrorRunner } from './runner';
 export type { MirrorRunnerOptions, MirrorStatus } from './runner';
-export { MirrorLink, internalTopics } from './link';
+export { MirrorLink, internalTopics, MIRROR_CONSUMER_DEFAULTS } from './link';
+export { DEFAULT_COMMIT_POLICY } from './commit-policy';
+export type { CommitPolicy } from './commit-policy';
 export type { MirrorLinkStatus, MirrorPartitionStatus, MirrorTuning } from './link';
 export { selectTopics, selectionFor, targetTopicName, isCycle, isInternalTopic } from './topics';
 export type { MirroredTopic, TopicSelection, RenamePolicy } from './topics';

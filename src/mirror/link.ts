@@ -3,13 +3,15 @@ import type { ProcessingGuarantee, ReplicationConfig } from '../namespaces/types
 import type { Logger } from '../observability/logger';
 import { GroupCheckpointer, type CheckpointRound } from './checkpoints';
 import { readLatestByKey } from './compacted';
-import { AtLeastOnceWriter, ExactlyOnceWriter, type TargetWriter } from './target-writer';
+import { AtLeastOnceWriter, type BatchSlot, type TargetWriter } from './target-writer';
+import { ExactlyOnceWriter } from './exactly-once-writer';
+import { DEFAULT_COMMIT_POLICY } from './commit-policy';
 import { MirrorConfigError } from './errors';
 import { Mutex } from 'async-mutex';
-import { checkpointAge, groupCheckpoints, groupOffsetsApplied, groupOffsetsSyncedAt, lagRecords, lagSeconds, mirroredRecords, mirroredTopics, skippedRecords } from './metrics';
+import { checkpointAge, groupCheckpoints, groupOffsetsApplied, groupOffsetsSyncedAt, lagRecords, lagSeconds, mirroredRecords, mirrorTransactions, mirroredTopics, skippedRecords } from './metrics';
 import { decodeSyncs, encodeSyncs, OffsetSyncStore } from './offset-syncs';
 import { shouldMirror, withOrigin, type ClusterIdentity } from './origin';
-import { PositionStore } from './positions';
+import { GroupOffsetsDue, PositionStore } from './positions';
 import { looksLikeWireFormat, type SchemaTranslator } from './schema-translator';
 import { PartitionProgress } from './progress';
 import { ensureInternalTopics, ensureTargetTopics, type TopicLayout } from './provision';
@@ -28,7 +30,14 @@ export interface MirrorTuning {
   readonly rebalanceTimeoutMs?: number;
   /** Delay before re-creating a consumer that kafkajs gave up on. */
   readonly restartBackoffMs?: number;
+  /** Exactly-once: longest a transaction waits for the other batches of its fetch to join (CommitPolicy.lingerMs). */
+  readonly transactionLingerMs?: number;
+  /** Exactly-once: records at which a transaction commits without waiting for more batches. */
+  readonly transactionMaxRecords?: number;
 }
+
+/** The source consumer's defaults (the mirror bench reports them with its figures). */
+export const MIRROR_CONSUMER_DEFAULTS = { partitionsConsumedConcurrently: 4, maxBytesPerPartition: 512 * 1024, maxWaitTimeMs: 500 } as const;
 
 export interface MirrorLinkOptions {
   readonly namespace: string;
@@ -96,6 +105,7 @@ export class MirrorLink {
   private readonly topicsOnTarget: ReturnType<typeof internalTopics>;
   private readonly syncs = new OffsetSyncStore();
   private readonly positions?: PositionStore;
+  private readonly groupOffsetsDue = new GroupOffsetsDue();
   private readonly writer: TargetWriter;
   private readonly consumerLock = new Mutex();
   private readonly progress = new Map<string, PartitionProgress>();
@@ -126,7 +136,15 @@ export class MirrorLink {
     this.labels = { namespace, source: source.alias, target: target.alias };
     if (guarantee === 'exactly-once') {
       this.positions = new PositionStore(this.topicsOnTarget.positions);
-      this.writer = new ExactlyOnceWriter(target.kafka, `wal.mirror.${namespace}.${source.alias}.${target.alias}.${instanceId}`, this.positions);
+      const t = options.tuning;
+      this.writer = new ExactlyOnceWriter({
+        kafka: target.kafka,
+        transactionalId: `wal.mirror.${namespace}.${source.alias}.${target.alias}.${instanceId}`,
+        positions: this.positions,
+        policy: { lingerMs: t.transactionLingerMs ?? DEFAULT_COMMIT_POLICY.lingerMs, maxRecords: t.transactionMaxRecords ?? DEFAULT_COMMIT_POLICY.maxRecords },
+        onCommitted: () => mirrorTransactions.inc(this.labels),
+        now: options.now,
+      });
     } else {
       this.writer = new AtLeastOnceWriter(target.kafka);
     }
@@ -168,6 +186,7 @@ export class MirrorLink {
     const t = this.options.tuning;
     this.every(t.discoveryIntervalMs ?? 5000, () => this.discover());
     this.every(t.lagIntervalMs ?? 5000, () => this.refreshLag());
+    if (this.positions) this.every(t.lagIntervalMs ?? 5000, () => this.commitGroupOffsets());
     this.every(this.options.replication.checkpointIntervalMs, () => this.checkpointRound());
     this.state = 'running';
     logger.info({ groupId: this.groupId, source: source.alias, target: target.alias, topics: [...this.layouts.keys()] }, 'mirror link started');
@@ -293,8 +312,8 @@ export class MirrorLink {
     const consumer = this.options.source.kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
-      maxWaitTimeInMs: t.maxWaitTimeMs ?? 500,
-      maxBytesPerPartition: t.maxBytesPerPartition ?? 512 * 1024,
+      maxWaitTimeInMs: t.maxWaitTimeMs ?? MIRROR_CONSUMER_DEFAULTS.maxWaitTimeMs,
+      maxBytesPerPartition: t.maxBytesPerPartition ?? MIRROR_CONSUMER_DEFAULTS.maxBytesPerPartition,
       sessionTimeout: t.sessionTimeoutMs ?? 30000,
       heartbeatInterval: t.heartbeatIntervalMs ?? 3000,
       rebalanceTimeout: t.rebalanceTimeoutMs ?? 60000,
@@ -315,6 +334,8 @@ export class MirrorLink {
       // Partitions may come from another instance: their positions are whatever the target committed last.
       consumer.on(consumer.events.GROUP_JOIN, () => {
         this.positionsReady = this.positions!.reload(this.options.target.kafka);
+        // Partitions may have moved: their offsets are the new owner's to commit.
+        this.groupOffsetsDue.take();
       });
     }
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -330,15 +351,17 @@ export class MirrorLink {
     await consumer.connect();
     await consumer.subscribe({ topics: layouts.map((l) => l.source), fromBeginning: true });
     await consumer.run({
-      autoCommit: true,
+      // Exactly-once: the positions on the target are the truth; the group offset follows by interval.
+      autoCommit: !this.positions,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? 4,
+      partitionsConsumedConcurrently: t.partitionsConsumedConcurrently ?? MIRROR_CONSUMER_DEFAULTS.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.onBatch(payload),
     });
     if (this.paused) this.holdFetches();
   }
 
   private async stopConsumer(): Promise<void> {
+    if (this.positions) await this.commitGroupOffsets();
     const consumer = this.consumer;
     this.consumer = undefined;
     this.consumerJoined = false;
@@ -346,7 +369,17 @@ export class MirrorLink {
     await consumer?.disconnect().catch((err: unknown) => this.options.logger.warn({ err }, 'mirror consumer disconnect failed'));
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    // Announced at once: an exactly-once transaction waits for the batches fetched with this one.
+    const slot = this.writer.announce();
+    try {
+      await this.mirrorBatch(payload, slot);
+    } finally {
+      slot.release();
+    }
+  }
+
+  private async mirrorBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, slot: BatchSlot): Promise<void> {
     const layout = this.layouts.get(batch.topic);
     // Not resolved while paused: fetched again from here once resumed.
     if (!layout || batch.isEmpty() || this.paused) return;
@@ -381,7 +414,7 @@ export class MirrorLink {
     const next = BigInt(batch.lastOffset()) + 1n;
     if (messages.length > 0) {
       const preserved = batch.partition < layout.targetPartitions;
-      const pairs = await this.writer.deliver({
+      const pairs = await slot.deliver({
         sourceTopic: batch.topic,
         sourcePartition: batch.partition,
         targetTopic: layout.target,
@@ -397,11 +430,20 @@ export class MirrorLink {
     }
     if (skipped > 0) skippedRecords.inc({ ...this.labels, topic: batch.topic }, skipped);
     resolveOffset(batch.lastOffset());
+    if (this.positions) this.groupOffsetsDue.set(batch.topic, batch.partition, next);
     const progress = this.progressOf(batch.topic, batch.partition);
     const last = fresh[fresh.length - 1];
     progress.advance(next, last ? Number(last.timestamp) : undefined, messages.length, skipped, now);
     progress.observeHighWatermark(BigInt(batch.highWatermark), this.options.now());
     await heartbeat();
+  }
+
+  /** Exactly-once: commits the source group offsets of batches committed on the target (a restart hint). */
+  private async commitGroupOffsets(): Promise<void> {
+    const offsets = this.groupOffsetsDue.take();
+    if (offsets.length === 0 || !this.consumer) return;
+    // A commit refused during a rebalance costs a new owner some records read again and filtered.
+    await this.consumer.commitOffsets(offsets).catch((err: unknown) => this.options.logger.debug({ err }, 'group offset commit skipped'));
   }
 
   private progressOf(topic: string, partition: number): PartitionProgress {

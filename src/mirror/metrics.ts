@@ -10,6 +10,13 @@ export const mirroredRecords = new Counter({
   registers: [metricsRegistry],
 });
 
+export const mirrorTransactions = new Counter({
+  name: 'wal_mirror_transactions_total',
+  help: 'Exactly-once: target transactions committed (records per transaction = wal_mirror_records_total / this)',
+  labelNames: ['namespace', 'source', 'target'] as const,
+  registers: [metricsRegistry],
+});
+
 export const skippedRecords = new Counter({
   name: 'wal_mirror_records_skipped_total',
   help: 'Source records not mirrored because their origin is the target cluster (loop prevention)',

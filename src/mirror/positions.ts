@@ -46,3 +46,23 @@ export class PositionStore {
     return this.positions.size;
   }
 }
+
+/**
+ * Exactly-once: source offsets already committed on the target, waiting to be committed to the source
+ * group now and then rather than after every batch (a round trip on the batch's path). The group
+ * offset is only where a new owner starts reading; PositionStore filters what it reads again.
+ */
+export class GroupOffsetsDue {
+  private readonly due = new Map<string, { topic: string; partition: number; offset: string }>();
+
+  set(topic: string, partition: number, next: bigint): void {
+    this.due.set(`${partition}\u0000${topic}`, { topic, partition, offset: next.toString() });
+  }
+
+  /** The offsets due since the last take (emptied). */
+  take(): Array<{ topic: string; partition: number; offset: string }> {
+    const offsets = [...this.due.values()];
+    this.due.clear();
+    return offsets;
+  }
+}

@@ -3,12 +3,12 @@ import { MAX_REQUEST_BYTES, messageBytes, splitByBytes } from '../kafka/request-
 import { MirrorWriteError } from './errors';
 import { Mutex } from 'async-mutex';
 import type { SyncPair } from './offset-syncs';
-import type { PositionStore } from './positions';
 
 /**
- * Writing one source batch to the target. At-least-once: an idempotent producer, acks=all; the
- * source position is committed by the consumer only after this resolves. Exactly-once: one target
- * transaction holds the records and the new source position (see PositionStore).
+ * Writing source batches to the target. At-least-once: an idempotent producer, acks=all; the
+ * source position is committed by the consumer only after this resolves. Exactly-once: a target
+ * transaction holds the records and the new source positions of the batches fetched together (see
+ * ExactlyOnceWriter and PositionStore).
  */
 
 export interface OutgoingBatch {
@@ -26,10 +26,18 @@ export interface OutgoingBatch {
   readonly heartbeat?: () => Promise<void>;
 }
 
-export interface TargetWriter {
-  start(): Promise<void>;
+/** One source batch on its way: announced when its eachBatch call starts, then delivered or released. */
+export interface BatchSlot {
   /** Resolves once the batch is durable on the target; returns (source, target) offset pairs when the partition was preserved. */
   deliver(batch: OutgoingBatch): Promise<SyncPair[]>;
+  /** The batch delivers nothing (all skipped, paused, stale): nobody waits for it. Harmless after deliver. */
+  release(): void;
+}
+
+export interface TargetWriter {
+  start(): Promise<void>;
+  /** A source batch is being prepared (exactly-once: its transaction may wait for it to join). */
+  announce(): BatchSlot;
   stop(): Promise<void>;
 }
 
@@ -47,15 +55,40 @@ export function chunkByBytes(messages: readonly Message[], maxBytes = MAX_REQUES
 export const SYNC_EVERY = 100;
 
 /** The records of one produce request occupy base, base+1, … on the target partition, in order. */
-export function pairsOf(batch: Pick<OutgoingBatch, 'targetPartition' | 'sourceOffsets'>, from: number, to: number, meta: RecordMetadata[]): SyncPair[] {
+export function pairsOf(batch: Pick<OutgoingBatch, 'targetTopic' | 'targetPartition' | 'sourceOffsets'>, from: number, to: number, meta: RecordMetadata[]): SyncPair[] {
   if (batch.targetPartition === undefined) return [];
-  const entry = meta.find((m) => m.partition === batch.targetPartition);
+  // A request of several batches acks each topic-partition once.
+  const entry = meta.find((m) => m.partition === batch.targetPartition && m.topicName === batch.targetTopic);
   if (!entry || entry.baseOffset === undefined) return [];
   const base = BigInt(entry.baseOffset);
   const pairs: SyncPair[] = [];
   for (let i = from; i < to; i += SYNC_EVERY) pairs.push({ source: batch.sourceOffsets[i], target: base + BigInt(i - from) });
   if ((to - 1 - from) % SYNC_EVERY !== 0) pairs.push({ source: batch.sourceOffsets[to - 1], target: base + BigInt(to - 1 - from) });
   return pairs;
+}
+
+/** Messages [from, to) of a batch, pinned to its target partition when preserved. */
+export function slice(batch: OutgoingBatch, from: number, to: number): Message[] {
+  const messages = batch.messages.slice(from, to);
+  return batch.targetPartition === undefined ? messages : messages.map((m) => ({ ...m, partition: batch.targetPartition }));
+}
+
+/**
+ * The produce requests of several batches sent in one transaction, each a list of (batch index,
+ * [from, to)) parts. A partition's records of one request form one record batch, which must stay
+ * under the broker's limit (chunkByBytes), so request k carries chunk k of every partition-preserving
+ * batch; a batch partitioned by key may share target partitions with another, its chunks go alone.
+ */
+export function requestsFor(batches: ReadonlyArray<Pick<OutgoingBatch, 'messages' | 'targetPartition'>>, maxBytes = MAX_REQUEST_BYTES): Array<Array<{ index: number; from: number; to: number }>> {
+  const shared: Array<Array<{ index: number; from: number; to: number }>> = [];
+  const alone: Array<Array<{ index: number; from: number; to: number }>> = [];
+  batches.forEach((batch, index) => {
+    chunkByBytes(batch.messages, maxBytes).forEach((chunk, k) => {
+      if (batch.targetPartition === undefined) alone.push([{ index, ...chunk }]);
+      else (shared[k] ??= []).push({ index, ...chunk });
+    });
+  });
+  return [...shared, ...alone];
 }
 
 export class AtLeastOnceWriter implements TargetWriter {
@@ -70,11 +103,15 @@ export class AtLeastOnceWriter implements TargetWriter {
     await this.producer.connect();
   }
 
-  async deliver(batch: OutgoingBatch): Promise<SyncPair[]> {
+  announce(): BatchSlot {
+    return { deliver: (batch) => this.deliver(batch), release: () => undefined };
+  }
+
+  private async deliver(batch: OutgoingBatch): Promise<SyncPair[]> {
     const send = async (): Promise<SyncPair[]> => {
       const pairs: SyncPair[] = [];
       for (const { from, to } of chunkByBytes(batch.messages)) {
-        const messages = batch.messages.slice(from, to).map((m) => (batch.targetPartition === undefined ? m : { ...m, partition: batch.targetPartition }));
+        const messages = slice(batch, from, to);
         try {
           const meta = await this.producer!.send({ topic: batch.targetTopic, acks: -1, messages });
           pairs.push(...pairsOf(batch, from, to, meta));
@@ -93,55 +130,5 @@ export class AtLeastOnceWriter implements TargetWriter {
 
   async stop(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);
-  }
-}
-
-export class ExactlyOnceWriter implements TargetWriter {
-  private producer?: Producer;
-  private readonly lock = new Mutex();
-
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly transactionalId: string,
-    private readonly positions: PositionStore,
-  ) {}
-
-  /** Initialising the transactional id fences an earlier incarnation and aborts its open transaction. */
-  async start(): Promise<void> {
-    this.producer = this.kafka.producer({ transactionalId: this.transactionalId, idempotent: true, maxInFlightRequests: 1 });
-    await this.producer.connect();
-  }
-
-  deliver(batch: OutgoingBatch): Promise<SyncPair[]> {
-    return this.lock.runExclusive(async () => {
-      if (!this.producer) await this.start();
-      const txn = await this.producer!.transaction();
-      const pairs: SyncPair[] = [];
-      try {
-        for (const { from, to } of chunkByBytes(batch.messages)) {
-          const messages = batch.messages.slice(from, to).map((m) => (batch.targetPartition === undefined ? m : { ...m, partition: batch.targetPartition }));
-          pairs.push(...pairsOf(batch, from, to, await txn.send({ topic: batch.targetTopic, acks: -1, messages })));
-          await batch.heartbeat?.();
-        }
-        await txn.send({ topic: this.positions.topic, acks: -1, messages: [this.positions.record(batch.sourceTopic, batch.sourcePartition, batch.next)] });
-        await txn.commit();
-      } catch (error) {
-        await txn.abort().catch(async () => {
-          // A producer whose abort fails (fenced, coordinator lost) is replaced before the next batch.
-          const broken = this.producer;
-          this.producer = undefined;
-          await broken?.disconnect().catch(() => undefined);
-        });
-        throw new MirrorWriteError(`transaction to ${batch.targetTopic} failed: ${(error as Error).message}`, { cause: error });
-      }
-      this.positions.set(batch.sourceTopic, batch.sourcePartition, batch.next);
-      return pairs;
-    });
-  }
-
-  async stop(): Promise<void> {
-    await this.lock.runExclusive(async () => {
-      await this.producer?.disconnect().catch(() => undefined);
-    });
   }
 }

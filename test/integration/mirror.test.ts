@@ -135,6 +135,46 @@ describe('mirror A → B (at-least-once, prefix names)', () => {
   });
 });
 
+describe('mirror A → B (exactly-once)', () => {
+  it('commits the batches fetched together in one transaction: exactly the source records in order, more records per transaction than one partition fetch holds', async () => {
+    const ns = uniqueTopic('mirror-eos-group');
+    const topic = `${ns}.orders`;
+    await createTopic(kafkaA, topic, 4);
+    const written = await produceRecords(kafkaA, topic, { count: 8000, partitions: 4, tag: 'e', chunk: 100 });
+    // 8 KiB fetches: one partition's batch holds at most ~300 of these ~33-byte records (one 25-record producer batch over the limit at most).
+    const onePartitionFetch = 300;
+    const { config, namespace } = mirrorConfig([A, B], { namespace: ns, source: 'A', target: 'B', topics: [topic], guarantee: 'exactly-once' });
+    const runner = new MirrorRunner({ config, namespace, instanceId: 'test', tuning: { ...TEST_TUNING, maxBytesPerPartition: 8 * 1024 } });
+    running.push(runner);
+    await runner.start();
+    const copied = await readTopic(kafkaB, `A.${topic}`, (r) => r.length >= 8000, 75_000, { settleMs: 1000 });
+
+    expect(copied).toHaveLength(8000);
+    const want = byPartition(written);
+    const got = byPartition(copied);
+    for (const [partition, records] of want) {
+      expect({ partition, values: got.get(partition)!.map((r) => r.message.value!.toString()) }).toEqual({ partition, values: records.map((r) => r.value) });
+    }
+    const labels = { namespace: ns, source: 'A', target: 'B' };
+    await eventually(async () => ((await metricValue('wal_mirror_records_total', { ...labels, topic })) === 8000 ? true : undefined), 15_000, 'all records counted');
+    const transactions = (await metricValue('wal_mirror_transactions_total', labels))!;
+    process.stdout.write(`exactly-once: 8000 records in ${transactions} transactions\n`);
+    expect(8000 / transactions).toBeGreaterThan(onePartitionFetch);
+
+    // The source group offsets follow the committed positions: all of them once stopped.
+    const groupId = (await runner.status()).mirror.links[0].groupId;
+    await runner.stop();
+    const sourceAdmin = kafkaA.admin();
+    await sourceAdmin.connect();
+    try {
+      const [committed] = await sourceAdmin.fetchOffsets({ groupId, topics: [topic] });
+      expect(committed.partitions.map((p) => Number(p.offset)).reduce((a, b) => a + b, 0)).toBe(8000);
+    } finally {
+      await sourceAdmin.disconnect();
+    }
+  });
+});
+
 describe('active-active A ⇄ B with identity names', () => {
   it('delivers records written on each side once to the other side, and none loops back', async () => {
     const ns = uniqueTopic('mirror-aa');

@@ -56,14 +56,14 @@ describe('offset syncs and translation', () => {
 
   it('samples exact pairs from a produce ack: every SYNC_EVERY records and the last', () => {
     const sourceOffsets = Array.from({ length: 250 }, (_, i) => BigInt(1000 + 2 * i)); // gaps: skipped records
-    const pairs = pairsOf({ targetPartition: 1, sourceOffsets }, 0, 250, [{ topicName: 't', partition: 1, errorCode: 0, baseOffset: '40' }]);
+    const pairs = pairsOf({ targetTopic: 't', targetPartition: 1, sourceOffsets }, 0, 250, [{ topicName: 't', partition: 1, errorCode: 0, baseOffset: '40' }]);
     expect(pairs).toEqual([
       { source: 1000n, target: 40n },
       { source: 1000n + 2n * BigInt(SYNC_EVERY), target: 40n + BigInt(SYNC_EVERY) },
       { source: 1400n, target: 240n },
       { source: 1498n, target: 289n },
     ]);
-    expect(pairsOf({ sourceOffsets }, 0, 250, [])).toEqual([]);
+    expect(pairsOf({ targetTopic: 't', sourceOffsets }, 0, 250, [])).toEqual([]);
   });
 
   it('round-trips through the compacted-topic record and reports only changed partitions', () => {
