@@ -152,6 +152,9 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
       { key: 'early', label: 'fired before due', unit: 'records', digits: 0 },
       { key: 'rssStart', label: 'RSS before the puts', unit: 'MiB' },
       { key: 'rssPending', label: 'RSS with all timers pending', unit: 'MiB' },
+      // Where RSS is: V8's heap, buffers outside it, and the rest (LevelDB's caches and memtables, code).
+      { key: 'heapPending', label: 'of which V8 heap (total) with all pending', unit: 'MiB' },
+      { key: 'externalPending', label: 'of which buffers outside the V8 heap with all pending', unit: 'MiB' },
       { key: 'rssEnd', label: 'RSS at the end', unit: 'MiB' },
     ],
     { pending: o.pending, firing: o.firing, fireWindowMs: o.fireWindowMs, partitions: o.partitions, valueBytes: o.valueBytes },
@@ -192,6 +195,7 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
           const puts = await profiled(o.cpuProfileDir, 'timer-puts', () => waitForCount('pending timers', () => pendingTimers(name), o.pending, drainTimeoutMs(o.pending), 250, ctx.log));
           collectGarbage();
           const rssPending = rssMiB();
+          const { heapTotal, external } = process.memoryUsage();
 
           const out = await collect(kafka, setup.out, { keepValues: false });
           // From here the queue's clock reads one second before the first near timer is due.
@@ -222,6 +226,8 @@ export async function benchTimers(ctx: BenchContext, o: TimersOptions): Promise<
             early,
             rssStart,
             rssPending,
+            heapPending: heapTotal / 2 ** 20,
+            externalPending: external / 2 ** 20,
             rssEnd: rssMiB(),
           };
         } finally {
