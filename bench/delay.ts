@@ -5,11 +5,12 @@
  *  - timers-<N>: N pending timers (puts/s, RSS), then a slice of them firing (lateness p50/p99/max).
  */
 import { rm } from 'node:fs/promises';
+import type { Kafka } from 'kafkajs';
 import { createWalWriter } from '../src/api';
 import { metricsRegistry } from '../src/observability/metrics';
 import { clusterA, type BenchContext } from './lib/context';
-import { benchKafka, collect, createTopics, deleteTopics, endCounter, runId, startRawLoop, steadyRate, waitForCount } from './lib/kafka';
-import { collectGarbage, provisionQueue, queueConfig, rssMiB, startQueue, writeAll } from './lib/queue';
+import { benchKafka, collect, createTopics, deleteTopics, drainRate, drainTimeoutMs, runId, startRawLoop, steadyRate, waitForCount } from './lib/kafka';
+import { collectGarbage, provisionQueue, queueConfig, rssMiB, startQueue, writeAll, type QueueSetup, type WriteSummary } from './lib/queue';
 import { repeat, ReportBuilder, type Report } from './lib/results';
 import { distribution } from './lib/stats';
 import { profiled } from './lib/profile';
@@ -19,13 +20,8 @@ export interface DelayZeroOptions {
   readonly partitions: number;
   readonly valueBytes: number;
   readonly runs: number;
-  /** Write a CPU profile of each delay-0 phase (the queue only) there. */
+  /** Write CPU and heap profiles of each run's raw loop and queue there. */
   readonly cpuProfileDir?: string;
-}
-
-/** Generous bound for draining `records` (a stuck pipeline fails the run instead of hanging it). */
-function drainTimeoutMs(records: number): number {
-  return 60_000 + records * 2;
 }
 
 /**
@@ -34,8 +30,7 @@ function drainTimeoutMs(records: number): number {
  */
 export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Promise<Report[]> {
   const params = { records: o.records, partitions: o.partitions, valueBytes: o.valueBytes };
-  // CPU per record is this process's (user + system) over the whole drain: unlike rates, it hardly moves
-  // with what else runs on the machine, so it compares runs on a busy box. The broker's CPU is not in it.
+  // CPU per record is this process's over the whole drain (withCpu); the broker's CPU is not in it.
   const cpuFigure = { key: 'cpu', label: 'CPU per record in this process', unit: 'µs', digits: 1 };
   const baseline = new ReportBuilder('passthrough', 'raw kafkajs consume → produce (same broker, same intake records)', [{ key: 'rate', label: 'records/s (steady)', unit: 'rec/s' }, cpuFigure], params);
   const queue = new ReportBuilder(
@@ -51,7 +46,6 @@ export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Pr
     params,
   );
   const kafka = benchKafka(clusterA(ctx).brokers, 'wal-bench-delay0');
-  const payload = 'x'.repeat(o.valueBytes);
   await repeat(
     queue,
     o.runs,
@@ -59,48 +53,22 @@ export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Pr
       const name = runId('bench-dq0');
       const setup = queueConfig(clusterA(ctx), name, { partitions: o.partitions });
       try {
-        await provisionQueue(kafka, setup.namespace);
         const rawOut = `${name}.raw-out`;
+        const fill = await fillDelayZero(ctx, kafka, setup, o);
         await createTopics(kafka, [{ topic: rawOut, partitions: o.partitions }]);
-        const writer = createWalWriter({ config: setup.config, logger: ctx.logger });
-        const fill = await writeAll(writer, o.records, (i) => ({ namespace: name, id: `r-${i}`, lifecycle: { delayMs: 0 }, payload }));
-        await writer.close();
 
-        const cpuPerRecord = async (measure: () => Promise<number>): Promise<{ rate: number; cpu: number }> => {
-          const before = process.cpuUsage();
-          const rate = await measure();
-          const used = process.cpuUsage(before);
-          return { rate, cpu: (used.user + used.system) / o.records };
-        };
-        const measureRaw = async (): Promise<number> => {
-          const counter = await endCounter(kafka, rawOut);
-          const loop = await startRawLoop(kafka, setup.namespace.topics.intake, rawOut, `${name}.raw`);
-          try {
-            return steadyRate(await profiled(o.cpuProfileDir, 'passthrough', () => waitForCount('raw loop output', counter.count, o.records, drainTimeoutMs(o.records))));
-          } finally {
-            await loop.stop();
-            await counter.close();
-          }
-        };
-        const measureQueue = async (): Promise<number> => {
-          const counter = await endCounter(kafka, setup.out);
-          const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger });
-          try {
-            return steadyRate(await profiled(o.cpuProfileDir, 'delay-0', () => waitForCount('delayed queue output', counter.count, o.records, drainTimeoutMs(o.records))));
-          } finally {
-            await runner.stop();
-            await counter.close();
-            await rm(stateDir, { recursive: true, force: true });
-          }
-        };
+        // Profiled from the loop's start: the group join is in the profile, a small part of a drain.
+        const measureRaw = () =>
+          profiled(o.cpuProfileDir, 'passthrough', () => drainRate(kafka, 'raw loop output', rawOut, o.records, () => startRawLoop(kafka, setup.namespace.topics.intake, rawOut, `${name}.raw`)));
+        const measureQueue = () => profiled(o.cpuProfileDir, 'delay-0', () => measureDelayZero(ctx, kafka, setup, o.records));
         let raw: { rate: number; cpu: number };
         let queued: { rate: number; cpu: number };
         if (run % 2 === 0) {
-          raw = await cpuPerRecord(measureRaw);
-          queued = await cpuPerRecord(measureQueue);
+          raw = await withCpu(o.records, measureRaw);
+          queued = await withCpu(o.records, measureQueue);
         } else {
-          queued = await cpuPerRecord(measureQueue);
-          raw = await cpuPerRecord(measureRaw);
+          queued = await withCpu(o.records, measureQueue);
+          raw = await withCpu(o.records, measureRaw);
         }
         baseline.addRun({ rate: raw.rate, cpu: raw.cpu });
         return { rate: queued.rate, ratio: queued.rate / raw.rate, cpu: queued.cpu, cpuRatio: queued.cpu / raw.cpu, writes: fill.written / fill.seconds };
@@ -111,6 +79,45 @@ export async function benchDelayZero(ctx: BenchContext, o: DelayZeroOptions): Pr
     ctx.log,
   );
   return [baseline.build(), queue.build()];
+}
+
+/**
+ * The delay-0 input of a run: the queue's topics, and `records` requests (delay 0) written to its
+ * intake through the WriteToLog library.
+ */
+export async function fillDelayZero(ctx: BenchContext, kafka: Kafka, setup: QueueSetup, o: Pick<DelayZeroOptions, 'records' | 'valueBytes'>): Promise<WriteSummary> {
+  await provisionQueue(kafka, setup.namespace);
+  const writer = createWalWriter({ config: setup.config, logger: ctx.logger });
+  const payload = 'x'.repeat(o.valueBytes);
+  try {
+    return await writeAll(writer, o.records, (i) => ({ namespace: setup.namespace.name, id: `r-${i}`, lifecycle: { delayMs: 0 }, payload }));
+  } finally {
+    await writer.close();
+  }
+}
+
+/**
+ * A drain's rate and this process's CPU (user + system) per record over it, in µs: unlike rates,
+ * CPU hardly moves with what else runs on the machine, so it compares runs on a busy box.
+ */
+export async function withCpu(records: number, measure: () => Promise<number>): Promise<{ rate: number; cpu: number }> {
+  const before = process.cpuUsage();
+  const rate = await measure();
+  const used = process.cpuUsage(before);
+  return { rate, cpu: (used.user + used.system) / records };
+}
+
+/** Runs the delayed queue in this process over a filled intake until `records` are on its Kafka target; the steady rate. */
+export function measureDelayZero(ctx: BenchContext, kafka: Kafka, setup: QueueSetup, records: number): Promise<number> {
+  return drainRate(kafka, 'delayed queue output', setup.out, records, async () => {
+    const { runner, stateDir } = await startQueue(kafka, setup, { logger: ctx.logger });
+    return {
+      stop: async () => {
+        await runner.stop();
+        await rm(stateDir, { recursive: true, force: true });
+      },
+    };
+  });
 }
 
 export interface TimersOptions {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { benchDelayZero, benchTimers } from './delay';
 import { benchHttp } from './http';
+import { benchKStreams } from './kstreams';
 import { benchScale } from './scale';
 import { benchSqs } from './sqs';
 import type { BenchContext } from './lib/context';
@@ -16,13 +17,13 @@ import type { Report } from './lib/results';
 import { openSession, runMain } from './lib/session';
 import { figuresTable } from './lib/table';
 
-const BENCHES = ['runtime', 'restore', 'delay', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale', 'sqs'];
+const BENCHES = ['runtime', 'restore', 'delay', 'kstreams', 'timers', 'http', 'fanout', 'cassandra', 'mirror', 'scale', 'sqs'];
 
 const USAGE = `npm run bench -- [flags]
   --quick                  small sizes and 2 runs (~1 min on 2 cores); default is the full run (~7 min there, 4 of them 1M timers)
   --only <names>           comma-separated subset of: ${BENCHES.join(', ')}
   --runs <n>               runs per figure (default 3, quick 2; median, min, max are reported)
-  --records <n>            records for runtime, restore, passthrough / delay-0 (quick 10k, full 100k); mirror uses half
+  --records <n>            records for runtime, restore, passthrough / delay-0, kstreams (quick 10k, full 100k); mirror uses half
   --mutations <n>          mutations for the fan-out and cassandra benches (quick 10k, full 50k)
   --timers <n,...>         pending-timer sizes (quick 10k, full 100k,1M); 1M+ sizes run once
   --firing <n>             timers made due per timers run (quick 1k, full 10k)
@@ -31,6 +32,9 @@ const USAGE = `npm run bench -- [flags]
   --sqs-delays <dur,dur>   the sqs bench's delay range (default 2s,5s)
   --sqs-receivers <n>      long-polling receivers of the SQS namespace (default 4)
   --partitions <n>         intake partitions (default 4; scale uses 6)
+  --ks-threads <n>         kstreams: the Kafka Streams app's num.stream.threads (default 2)
+  --ks-commit-interval <dur>  its commit.interval.ms (default 1s, wal's in this bench; Kafka Streams' own default is 30s)
+  --ks-cache <bytes>       its statestore.cache.max.bytes (default 10485760, Kafka Streams' default; 0 turns the cache off)
   --instances <n,...>      wal start processes per scale step (default 1,2,3)
   --value-bytes <n>        payload size (default 100)
   --http-concurrency <n>   concurrent HTTP clients (default 32)
@@ -58,6 +62,9 @@ async function main(): Promise<number> {
       'sqs-delays': { type: 'string' },
       'sqs-receivers': { type: 'string' },
       partitions: { type: 'string' },
+      'ks-threads': { type: 'string' },
+      'ks-commit-interval': { type: 'string' },
+      'ks-cache': { type: 'string' },
       instances: { type: 'string' },
       'value-bytes': { type: 'string' },
       'http-concurrency': { type: 'string' },
@@ -84,6 +91,12 @@ async function main(): Promise<number> {
   const fireWindowMs = durationFlag(flags, 'fire-window', quick ? 2_000 : 10_000);
   const partitions = intFlag(flags, 'partitions', 4);
   const valueBytes = intFlag(flags, 'value-bytes', 100);
+
+  const streamsSettings = {
+    threads: intFlag(flags, 'ks-threads', 2),
+    commitIntervalMs: durationFlag(flags, 'ks-commit-interval', 1_000),
+    cacheMaxBytes: flags['ks-cache'] === '0' ? 0 : intFlag(flags, 'ks-cache', 10 * 2 ** 20),
+  };
 
   const sqsRecords = intFlag(flags, 'sqs-records', quick ? 5_000 : 20_000);
   const [minDelayMs, maxDelayMs] = durationListFlag(flags, 'sqs-delays', [2_000, 5_000]);
@@ -140,6 +153,16 @@ async function main(): Promise<number> {
     );
     const cpuProfile = typeof flags['cpu-prof'] === 'string' ? { cpuProfileDir: path.resolve(flags['cpu-prof']) } : {};
     await section('delay', () => benchDelayZero(ctx, { records, partitions, valueBytes, runs, ...cpuProfile }));
+    await section('kstreams', () =>
+      benchKStreams(ctx, {
+        // A JVM's start and group join take seconds: too few records leave no steady state to measure.
+        records: quick ? Math.max(records, 30_000) : records,
+        partitions,
+        valueBytes,
+        runs,
+        ...streamsSettings,
+      }),
+    );
     await section('timers', async () => {
       const out: Report[] = [];
       for (const pending of timerSizes) {

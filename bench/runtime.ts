@@ -10,17 +10,12 @@
  * BENCH_ONLY (run only the loops whose name contains it, e.g. "raw" or "at-least-once"),
  * CONCURRENCY (engine partitionsConsumedConcurrently, default the namespace default; the raw loop uses that default too).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_PARTITION_CONCURRENCY } from '../src/namespaces/types';
 import { createLogger } from '../src/observability/logger';
-import { NamespaceRunner } from '../src/engine';
-import { passthroughTopology } from '../src/personas/passthrough';
-import { testNamespace } from '../test/support/runtime-fixtures/counting';
-import { engineOptionsOf } from '../src/personas';
 import { createTopics, fillTopic } from './lib/kafka';
+import { startEnginePassthrough } from './lib/passthrough';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const PASS_RECORDS = Number(process.env.PASS_RECORDS ?? 200_000);
@@ -107,21 +102,19 @@ async function rawLoop(input: string, output: string): Promise<Timing> {
 }
 
 async function engineLoop(input: string, output: string, guarantee: 'at-least-once' | 'exactly-once'): Promise<Timing> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'wal-bench-engine-'));
-  const runner = new NamespaceRunner({
-    kafka,
-    engine: engineOptionsOf(testNamespace(`${run}-${guarantee}`, { intake: input, partitions: PARTITIONS, guarantee, commitIntervalMs: 1000 })),
-    topology: passthroughTopology(input, output),
-    stateDir: dir,
-    instanceId: 'bench',
+  const started = Date.now();
+  const engine = await startEnginePassthrough(kafka, {
+    name: `${run}-${guarantee}`,
+    input,
+    output,
+    partitions: PARTITIONS,
+    guarantee,
+    commitIntervalMs: 1000,
     logger,
     tuning: process.env.CONCURRENCY ? { partitionsConsumedConcurrently: Number(process.env.CONCURRENCY) } : undefined,
   });
-  const started = Date.now();
-  await runner.start();
   const result = timing(started, await waitForEnd(output, PASS_RECORDS));
-  await runner.stop();
-  await rm(dir, { recursive: true, force: true });
+  await engine.stop();
   return result;
 }
 

@@ -126,14 +126,56 @@ export function steadyRate(w: Window): number {
   return (last.n - empty.n) / (Math.max(1, last.t - empty.t) / 1000);
 }
 
-/** End offsets of a topic over one admin connection (polling it should not cost a connect each time). */
+/**
+ * End offsets of a topic over one admin connection (polling it should not cost a connect each time).
+ * A retriable error (a topic created a moment ago: "not the leader") is retried a few times.
+ */
 export async function endCounter(kafka: Kafka, topic: string): Promise<{ count(): Promise<number>; close(): Promise<void> }> {
   const admin = kafka.admin();
   await admin.connect();
-  return {
-    count: async () => (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0),
-    close: () => admin.disconnect(),
+  const count = async (attempt = 0): Promise<number> => {
+    try {
+      return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+    } catch (error) {
+      if (attempt >= 10 || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+      return count(attempt + 1);
+    }
   };
+  return { count: () => count(), close: () => admin.disconnect() };
+}
+
+/** Generous bound for draining `records` (a stuck pipeline fails the run instead of hanging it). */
+export function drainTimeoutMs(records: number): number {
+  return 60_000 + records * 2;
+}
+
+/** A loop under measurement: `check` throws when it died (its output would never come). */
+export interface DrainLoop {
+  stop(): Promise<void>;
+  check?(): void;
+}
+
+/**
+ * Starts a loop over records already waiting, waits until `records` of them are on `output` and
+ * stops it: the steady rate (steadyRate).
+ */
+export async function drainRate(kafka: Kafka, what: string, output: string, records: number, start: () => Promise<DrainLoop>): Promise<number> {
+  const counter = await endCounter(kafka, output);
+  try {
+    const loop = await start();
+    try {
+      const count = (): Promise<number> => {
+        loop.check?.();
+        return counter.count();
+      };
+      return steadyRate(await waitForCount(what, count, records, drainTimeoutMs(records)));
+    } finally {
+      await loop.stop();
+    }
+  } finally {
+    await counter.close();
+  }
 }
 
 export interface Collected {
