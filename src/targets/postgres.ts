@@ -2,6 +2,7 @@ import { escapeIdentifier, Pool, PoolClient } from 'pg';
 import type { PostgresTargetConfig } from '../namespaces/types';
 import { createLogger } from '../observability/logger';
 import { sendIsolatingFailures } from './batch';
+import { boolArray, bytesArray, int8Array, textArray } from './postgres-arrays';
 import { describeError, TargetConfigError, TargetError } from './errors';
 import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target, TargetMutation } from './target';
 
@@ -61,14 +62,17 @@ export function createPostgresTarget(name: string, config: PostgresTargetConfig,
   const upsert = async (rows: Row[]): Promise<void> => {
     const encoding = await prepare();
     const latest = latestPerKey(rows);
-    const values = latest.map((r) => (r.value === null ? null : encoding === 'bytea' ? r.value : r.value.toString('utf8')));
+    // Binary arrays (postgres-arrays.ts). A value for a text, json or jsonb column travels as text,
+    // decoded as before (invalid UTF-8 becomes U+FFFD rather than failing the chunk).
+    const values = encoding === 'bytea' ? bytesArray(latest.map((r) => r.value)) : textArray(latest.map((r) => (r.value === null ? null : r.value.toString('utf8'))));
+    const valueType = encoding === 'bytea' ? 'bytea[]' : encoding === 'text' ? 'text[]' : `text[]::${encoding}[]`;
     await pool.query(
       `INSERT INTO ${table} AS t (${keyCol}, ${valueCol}, ${seqCol}, ${deletedCol})
-       SELECT * FROM unnest($1::text[], $2::${encoding}[], $3::bigint[], $4::boolean[])
+       SELECT * FROM unnest($1::text[], $2::${valueType}, $3::bigint[], $4::boolean[])
        ON CONFLICT (${keyCol}) DO UPDATE
          SET ${valueCol} = EXCLUDED.${valueCol}, ${seqCol} = EXCLUDED.${seqCol}, ${deletedCol} = EXCLUDED.${deletedCol}
          WHERE t.${seqCol} < EXCLUDED.${seqCol}`,
-      [latest.map((r) => r.key), values, latest.map((r) => String(r.sequence)), latest.map((r) => r.deleted)],
+      [textArray(latest.map((r) => r.key)), values, int8Array(latest.map((r) => r.sequence)), boolArray(latest.map((r) => r.deleted))],
     );
   };
 
