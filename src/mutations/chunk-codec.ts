@@ -25,9 +25,10 @@ export class ChunkCodec {
 
   constructor(private readonly codec: AvroCodec) {}
 
+  /** `chunk` holds mutations of a decoded request: encoded without a second validation walk. */
   async encode(topic: string, chunk: ChunkRecord): Promise<Buffer> {
     chunkSchema ??= loadSchema('Chunk');
-    return this.codec.encode(await this.idFor(valueSubject(topic), chunkSchema), chunk);
+    return this.codec.encode(await this.idFor(valueSubject(topic), chunkSchema), chunk, { validate: false });
   }
 
   decode(buffer: Buffer | null): Promise<ChunkRecord> {
