@@ -8,7 +8,7 @@ import { dlqDisabled } from '../delayed-queue/metrics';
 import { rootLogger, type Logger } from '../observability/logger';
 import { deadLetterHeaders, type DeadLetterKind } from '../wire/dlq';
 import { INTAKE_HEADERS } from '../wire/headers';
-import { ChunkCodec, type ChunkRecord } from './chunk-codec';
+import { chunkCodecOf, type ChunkCodec, type ChunkRecord } from './chunk-codec';
 import { ChunkQueue, type QueuedChunk } from './chunk-queue';
 import type { TxnEvent } from './events';
 import { txnEventRecord } from './fanout-processor';
@@ -72,7 +72,7 @@ export class ApplierProcessor implements Processor {
   async init(context: ProcessorContext): Promise<void> {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.codec = new ChunkCodec(this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster])));
+    this.codec = chunkCodecOf(this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster])));
     this.queue = new ChunkQueue(context.getStore(HELD_STORE));
     for (const target of Object.keys(namespace.targets)) {
       if (!(await this.queue.isEmpty(target))) this.held.add(target);

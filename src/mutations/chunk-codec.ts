@@ -51,3 +51,12 @@ export class ChunkCodec {
     return pending;
   }
 }
+
+const shared = new WeakMap<AvroCodec, ChunkCodec>();
+
+/** The ChunkCodec of an Avro codec, one per codec, so that the processors of all tasks register each subject once. */
+export function chunkCodecOf(codec: AvroCodec): ChunkCodec {
+  let chunks = shared.get(codec);
+  if (!chunks) shared.set(codec, (chunks = new ChunkCodec(codec)));
+  return chunks;
+}
