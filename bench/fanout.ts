@@ -23,7 +23,7 @@ import { parseConfig } from '../src/namespaces';
 import { DEFAULT_PARTITION_CONCURRENCY } from '../src/namespaces/types';
 import { applyTopics } from '../src/kafka';
 import { planTopics } from '../src/namespaces/topic-plan';
-import { DEFAULT_APPLY_BATCH_CHUNKS, DEFAULT_MAX_MUTATIONS_PER_APPLY, mutationTopology, readTxnStatus } from '../src/mutations';
+import { DEFAULT_APPLY_BATCH_CHUNKS, DEFAULT_MAX_MUTATIONS_PER_APPLY, keyPartition, mutationTopology, readTxnStatus } from '../src/mutations';
 import { NamespaceRunner } from '../src/engine';
 import { startPostgres } from '../test/support/postgres';
 import { benchKafka } from './lib/kafka';
@@ -91,11 +91,15 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
   try {
     await runner.start();
     await writer.connect();
-    // Warm-up: one small request, so table creation, schema registration and group join are not timed.
-    const warm = await writer.writeToLog({ namespace: run, id: `${run}-warm`, mutations: targets.map((t) => ({ target: t, key: 'warm', op: 'PUT', value: 'x', sequence: 0 })) });
+    // Warm-up: one small request with a key on every partition, so that table creation, schema
+    // registration, each task's target connections and the group join are not timed (the plain loop's
+    // table and connection exist before its clock starts too).
+    const warmKeys = keysOnEveryPartition(PARTITIONS);
+    const warm = await writer.writeToLog({ namespace: run, id: `${run}-warm`, mutations: targets.flatMap((t) => warmKeys.map((key) => ({ target: t, key, op: 'PUT' as const, value: 'x', sequence: 0 }))) });
     if (warm.durable !== 'true') throw new Error(`warm-up write failed: ${warm.message}`);
     const tables = targets.map((t) => `${run}_wal_${t}`);
-    while ((await count(sql, tables)) < targets.length) await new Promise((r) => setTimeout(r, 100));
+    const warmRows = targets.length * warmKeys.length;
+    while ((await count(sql, tables)) < warmRows) await new Promise((r) => setTimeout(r, 100));
 
     const started = Date.now();
     const cpuAtStart = process.cpuUsage();
@@ -107,7 +111,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
     const bad = results.find((r) => r.durable !== 'true');
     if (bad) throw new Error(`write failed: ${bad.message}`);
     const written = Date.now();
-    const expected = mutations.length + targets.length;
+    const expected = mutations.length + warmRows;
     while ((await count(sql, tables)) < expected) await new Promise((r) => setTimeout(r, 50));
     const elapsed = Date.now() - started;
     const cpu = process.cpuUsage(cpuAtStart);
@@ -122,6 +126,17 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
     await writer.close();
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/** One warm-up key per partition (the mutations' keys are k0…kN, so these never collide with them). */
+function keysOnEveryPartition(partitions: number): string[] {
+  const keys = new Map<number, string>();
+  for (let i = 0; keys.size < partitions; i += 1) {
+    const key = `warm-${i}`;
+    const p = keyPartition(key, partitions);
+    if (!keys.has(p)) keys.set(p, key);
+  }
+  return [...keys.values()];
 }
 
 /** The same rows with a plain loop: one connection, batches of CHUNK_SIZE, the applier's own statement shape. */
