@@ -138,8 +138,10 @@ async function ensureTable(
         `${cols.seqCol} bigint NOT NULL, ${cols.deletedCol} boolean NOT NULL DEFAULT false)`,
     );
   } catch (error) {
-    // Two targets creating the same table at once: the loser sees a duplicate; the table is there.
-    if (!['42P07', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
+    // Two targets creating the same table at once (the appliers of several tasks starting together):
+    // the loser sees a duplicate table, row type (42710, "type … already exists") or catalog key; the
+    // table is there. Before 42710 was on this list, the loser's chunk went to the DLQ as permanent.
+    if (!['42P07', '42710', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
   }
   await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${cols.deletedCol} boolean NOT NULL DEFAULT false`);
   const { rows } = await client.query<{ attname: string; type: string }>(

@@ -88,6 +88,17 @@ describe('PostgreSQL target', () => {
     expect((await sql.query(`SELECT v FROM ${table}_json`)).rows).toEqual([{ v: { a: [1, 'é'] } }]);
   });
 
+  it('lets the targets of several tasks create one new table at once, none of them failing', async () => {
+    const targets = Array.from({ length: 8 }, () => postgresTarget(table));
+    try {
+      const results = await Promise.all(targets.map((t, i) => t.applyMutations!(chunk([put(`k${i}`, `v${i}`, 1)], i))));
+      expect(results).toEqual(targets.map(() => ({ ok: true })));
+    } finally {
+      await Promise.all(targets.map((t) => t.close()));
+    }
+    expect((await rows()).map((r) => r.k)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+  });
+
   it('is idempotent: applying the same chunk twice leaves identical rows', async () => {
     const same = chunk([put('a', 'A', 3), del('b', 4), put('c', 'C', 5), put('a', 'A-newer', 6)]);
     await target.applyMutations!(same);
