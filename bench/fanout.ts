@@ -61,6 +61,15 @@ async function count(sql: Client, tables: string[]): Promise<number> {
   return total;
 }
 
+/** Polls until the tables hold `rows`; a lost row (a chunk dead-lettered) fails the run instead of hanging it. */
+async function waitForRows(sql: Client, tables: string[], rows: number, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let n = await count(sql, tables); n < rows; n = await count(sql, tables)) {
+    if (Date.now() > deadline) throw new Error(`${what}: ${n} of ${rows} rows in PostgreSQL after ${timeoutMs / 1000} s (a chunk in the DLQ?)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /**
  * Through wal: from the first write until every row is in (keys are distinct, so rows = mutations).
  * Output lines keep stable labels before the colon: bench/index.ts parses `<label>: <n> mutations/s`.
@@ -99,7 +108,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
     if (warm.durable !== 'true') throw new Error(`warm-up write failed: ${warm.message}`);
     const tables = targets.map((t) => `${run}_wal_${t}`);
     const warmRows = targets.length * warmKeys.length;
-    while ((await count(sql, tables)) < warmRows) await new Promise((r) => setTimeout(r, 100));
+    await waitForRows(sql, tables, warmRows, 60_000, 'the warm-up');
 
     const started = Date.now();
     const cpuAtStart = process.cpuUsage();
@@ -112,7 +121,7 @@ ${targets.map((t) => `      ${t}: { type: postgres, connectionString: "${pgUrl}"
     if (bad) throw new Error(`write failed: ${bad.message}`);
     const written = Date.now();
     const expected = mutations.length + warmRows;
-    while ((await count(sql, tables)) < expected) await new Promise((r) => setTimeout(r, 50));
+    await waitForRows(sql, tables, expected, 600_000, 'the timed writes');
     const elapsed = Date.now() - started;
     const cpu = process.cpuUsage(cpuAtStart);
     report(JSON.stringify({ figures: { 'wal-cpu': { label: 'CPU per mutation in the wal process (writer + engine, all threads)', unit: 'µs', value: Number(((cpu.user + cpu.system) / mutations.length).toFixed(1)) } } }));
