@@ -25,9 +25,10 @@ export class ChunkCodec {
 
   constructor(private readonly codec: AvroCodec) {}
 
+  /** `chunk` holds mutations of a decoded request: encoded without a second validation walk. */
   async encode(topic: string, chunk: ChunkRecord): Promise<Buffer> {
     chunkSchema ??= loadSchema('Chunk');
-    return this.codec.encode(await this.idFor(valueSubject(topic), chunkSchema), chunk);
+    return this.codec.encode(await this.idFor(valueSubject(topic), chunkSchema), chunk, { validate: false });
   }
 
   decode(buffer: Buffer | null): Promise<ChunkRecord> {
@@ -49,4 +50,13 @@ export class ChunkCodec {
     }
     return pending;
   }
+}
+
+const shared = new WeakMap<AvroCodec, ChunkCodec>();
+
+/** The ChunkCodec of an Avro codec, one per codec, so that the processors of all tasks register each subject once. */
+export function chunkCodecOf(codec: AvroCodec): ChunkCodec {
+  let chunks = shared.get(codec);
+  if (!chunks) shared.set(codec, (chunks = new ChunkCodec(codec)));
+  return chunks;
 }

@@ -5,7 +5,7 @@ import { createAvroCodec, registryOf, SerdeError, type AvroCodec, type WithIntak
 import { deadLetterHeaders, replayTargetConflict, type DeadLetterKind } from '../wire/dlq';
 import { planChunks, type PlannedChunk } from './chunking';
 import { CHUNK_HEADERS, INTAKE_HEADERS } from '../wire/headers';
-import { ChunkCodec } from './chunk-codec';
+import { chunkCodecOf, type ChunkCodec } from './chunk-codec';
 import { encodeTxnEvent, type TxnEvent } from './events';
 import { dlqDisabled } from '../delayed-queue/metrics';
 import { chunksDeadLettered, chunksWritten } from './metrics';
@@ -52,7 +52,7 @@ export class FanoutProcessor implements Processor<WithIntake<WalRecord>> {
   init(context: ProcessorContext): void {
     this.context = context;
     const { namespace, clusters } = this.options;
-    this.chunks = new ChunkCodec(this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster])));
+    this.chunks = chunkCodecOf(this.options.codec ?? createAvroCodec(registryOf(clusters[namespace.cluster])));
   }
 
   async process(record: WithIntake<WalRecord>): Promise<void> {

@@ -4,7 +4,7 @@ export { planChunks, mutationBytes } from './chunking';
 export type { ChunkPlan, ChunkingLimits, PlannedChunk } from './chunking';
 export { keyPartition } from './partitioner';
 export { FanoutProcessor, FanoutRetryError } from './fanout-processor';
-export { ApplierProcessor } from './applier-processor';
+export { ApplierProcessor, DEFAULT_APPLY_BATCH_CHUNKS, DEFAULT_MAX_MUTATIONS_PER_APPLY } from './applier-processor';
 export type { ApplierProcessorOptions } from './applier-processor';
 export { TxnTracker, DEFAULT_TXN_RETENTION_MS } from './txn-tracker';
 export { applyTxnEvent, formatTxnStatus } from './txn-status';

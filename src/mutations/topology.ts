@@ -1,6 +1,6 @@
 import type { ClusterConfig, NamespaceConfig } from '../namespaces/types';
 import { TopologyBuilder, type Topology } from '../engine';
-import type { AvroCodec } from '../wire';
+import { createAvroCodec, registryOf, type AvroCodec } from '../wire';
 import { intakeDecoderSupplier } from '../wire/intake-record';
 import type { Target } from '../targets';
 import { ApplierProcessor } from './applier-processor';
@@ -45,7 +45,8 @@ export interface MutationDeps {
  * partition p of each.
  */
 export function addMutationNodes(builder: TopologyBuilder, namespace: NamespaceConfig, deps: MutationDeps, parent = 'delay'): TopologyBuilder {
-  const { clusters, codec, targetFactory } = deps;
+  const { clusters, targetFactory } = deps;
+  const codec = sharedCodec(namespace, deps);
   const dlq = namespace.dlq.enabled;
   const targets = Object.keys(namespace.targets).sort();
 
@@ -72,9 +73,19 @@ export function addMutationNodes(builder: TopologyBuilder, namespace: NamespaceC
 
 /** A topology of mutations alone: intake → fanout → …, for namespaces (and tests) without the delayed queue. */
 export function mutationTopology(namespace: NamespaceConfig, deps: MutationDeps): Topology {
-  const decoder = intakeDecoderSupplier(namespace, deps.clusters, { controlCommands: false, codec: deps.codec });
+  const codec = sharedCodec(namespace, deps);
+  const decoder = intakeDecoderSupplier(namespace, deps.clusters, { controlCommands: false, codec });
   const builder = new TopologyBuilder().addSource('intake', namespace.topics.intake, { decoder });
-  addMutationNodes(builder, namespace, deps, 'intake');
+  addMutationNodes(builder, namespace, { ...deps, codec }, 'intake');
   if (namespace.dlq.enabled) builder.setDeadLetterTopic(namespace.topics.dlq);
   return builder.build();
+}
+
+/**
+ * One codec for every task of the topology: its schemas are registered and fetched once per process,
+ * not once per task and processor (a task opened after a rebalance paid registry round trips before
+ * its first chunk).
+ */
+function sharedCodec(namespace: NamespaceConfig, deps: MutationDeps): AvroCodec {
+  return deps.codec ?? createAvroCodec(registryOf(deps.clusters[namespace.cluster]));
 }

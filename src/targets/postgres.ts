@@ -2,6 +2,7 @@ import { escapeIdentifier, Pool, PoolClient } from 'pg';
 import type { PostgresTargetConfig } from '../namespaces/types';
 import { createLogger } from '../observability/logger';
 import { sendIsolatingFailures } from './batch';
+import { boolArray, bytesArray, int8Array, textArray } from './postgres-arrays';
 import { describeError, TargetConfigError, TargetError } from './errors';
 import { Delivery, DeliveryResult, failed, MutationDelivery, OK, Target, TargetMutation } from './target';
 
@@ -61,14 +62,17 @@ export function createPostgresTarget(name: string, config: PostgresTargetConfig,
   const upsert = async (rows: Row[]): Promise<void> => {
     const encoding = await prepare();
     const latest = latestPerKey(rows);
-    const values = latest.map((r) => (r.value === null ? null : encoding === 'bytea' ? r.value : r.value.toString('utf8')));
+    // Binary arrays (postgres-arrays.ts). A value for a text, json or jsonb column travels as text,
+    // decoded as before (invalid UTF-8 becomes U+FFFD rather than failing the chunk).
+    const values = encoding === 'bytea' ? bytesArray(latest.map((r) => r.value)) : textArray(latest.map((r) => (r.value === null ? null : r.value.toString('utf8'))));
+    const valueType = encoding === 'bytea' ? 'bytea[]' : encoding === 'text' ? 'text[]' : `text[]::${encoding}[]`;
     await pool.query(
       `INSERT INTO ${table} AS t (${keyCol}, ${valueCol}, ${seqCol}, ${deletedCol})
-       SELECT * FROM unnest($1::text[], $2::${encoding}[], $3::bigint[], $4::boolean[])
+       SELECT * FROM unnest($1::text[], $2::${valueType}, $3::bigint[], $4::boolean[])
        ON CONFLICT (${keyCol}) DO UPDATE
          SET ${valueCol} = EXCLUDED.${valueCol}, ${seqCol} = EXCLUDED.${seqCol}, ${deletedCol} = EXCLUDED.${deletedCol}
          WHERE t.${seqCol} < EXCLUDED.${seqCol}`,
-      [latest.map((r) => r.key), values, latest.map((r) => String(r.sequence)), latest.map((r) => r.deleted)],
+      [textArray(latest.map((r) => r.key)), values, int8Array(latest.map((r) => r.sequence)), boolArray(latest.map((r) => r.deleted))],
     );
   };
 
@@ -134,8 +138,10 @@ async function ensureTable(
         `${cols.seqCol} bigint NOT NULL, ${cols.deletedCol} boolean NOT NULL DEFAULT false)`,
     );
   } catch (error) {
-    // Two targets creating the same table at once: the loser sees a duplicate; the table is there.
-    if (!['42P07', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
+    // Two targets creating the same table at once (the appliers of several tasks starting together):
+    // the loser sees a duplicate table, row type (42710, "type … already exists") or catalog key; the
+    // table is there. Before 42710 was on this list, the loser's chunk went to the DLQ as permanent.
+    if (!['42P07', '42710', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
   }
   await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${cols.deletedCol} boolean NOT NULL DEFAULT false`);
   const { rows } = await client.query<{ attname: string; type: string }>(

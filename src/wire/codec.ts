@@ -11,7 +11,7 @@ import {
   UnknownSchemaIdError,
 } from './errors';
 import { readSchemaFile } from './schemas';
-import { formatWireFormat, parseWireFormat } from './wire';
+import { parseWireFormat, WireWriter } from './wire';
 
 export interface AvroCodecOptions {
   /** Confluent-compatible registry base URL, e.g. http://host:port/apis/ccompat/v7. */
@@ -48,7 +48,12 @@ export interface AvroCodec {
   /** The writer schema of an id, fetched once and cached. */
   schemaType(schemaId: number): Promise<Type>;
 
-  encode(schemaId: number, value: unknown): Promise<Buffer>;
+  /**
+   * Validates `value` first (an InvalidRecordError names the bad paths), unless `validate: false`: for
+   * a value built only from records this codec decoded (the fan-out's chunks), where the check is a
+   * second full walk of thousands of mutations that cannot fail.
+   */
+  encode(schemaId: number, value: unknown, options?: { readonly validate?: boolean }): Promise<Buffer>;
   /** Decodes with the writer schema, or projects onto `readerSchema` (Avro schema resolution). */
   decode<T = unknown>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<T>;
   /** Same as decode, also returning the writer schema id. */
@@ -85,7 +90,8 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
   const registry = new SchemaRegistry(registryClientArgs(options));
   const types = new Map<number, Promise<Type>>();
   const readers = new WeakMap<object, Type>();
-  const resolvers = new WeakMap<Type, Map<number, Resolver>>();
+  const resolvers = new WeakMap<Type, Map<number, Resolver | undefined>>();
+  const wire = new WireWriter();
 
   const schemaType = (schemaId: number): Promise<Type> => {
     let pending = types.get(schemaId);
@@ -117,19 +123,18 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     return type;
   };
 
-  const resolverFor = (reader: Type, writer: Type, schemaId: number): Resolver => {
+  /** A resolver from the writer's schema to the reader's; undefined when both have the same canonical form (read directly: a resolver is slower). */
+  const resolverFor = (reader: Type, writer: Type, schemaId: number): Resolver | undefined => {
     let byId = resolvers.get(reader);
     if (!byId) resolvers.set(reader, (byId = new Map()));
-    let resolver = byId.get(schemaId);
-    if (!resolver) {
+    if (!byId.has(schemaId)) {
       try {
-        resolver = reader.createResolver(writer);
+        byId.set(schemaId, reader.equals(writer) ? undefined : reader.createResolver(writer));
       } catch (error) {
         throw new IncompatibleSchemaError(`reader schema ${reader.name ?? reader.typeName} cannot read schema id ${schemaId}: ${(error as Error).message}`, { cause: error });
       }
-      byId.set(schemaId, resolver);
     }
-    return resolver;
+    return byId.get(schemaId);
   };
 
   const decodeWithId = async <T>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type): Promise<{ schemaId: number; value: T }> => {
@@ -170,13 +175,13 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
 
     schemaType,
 
-    async encode(schemaId, value) {
+    async encode(schemaId, value, options) {
       const type = await schemaType(schemaId);
       const paths: string[] = [];
-      if (!type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
+      if (options?.validate !== false && !type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') })) {
         throw new InvalidRecordError(`value does not match schema id ${schemaId}`, paths);
       }
-      return formatWireFormat(schemaId, type.toBuffer(value));
+      return wire.write(schemaId, (buf, pos) => type.encode(value, buf, pos));
     },
 
     async decode<T>(buffer: Buffer | null | undefined, readerSchema?: Schema | Type) {

@@ -27,3 +27,40 @@ export function formatWireFormat(schemaId: number, body: Buffer): Buffer {
   header.writeInt32BE(schemaId, 1);
   return Buffer.concat([header, body]);
 }
+
+/** What writes an Avro body at `pos` of `buf`: the end position, or minus the bytes missing (avsc's Type#encode). */
+export type BodyEncoder = (buf: Buffer, pos: number) => number;
+
+const SCRATCH_START = 64 * 1024;
+const SCRATCH_MAX = 1024 * 1024;
+
+/**
+ * Writes wire-format records through one growing scratch buffer: the body is encoded once, in place
+ * after the header, and copied out once. avsc's own toBuffer encodes a value over 1 KiB twice (its
+ * shared 1 KiB buffer overflows, then it writes again into one of the right size), and the header
+ * cost a third copy; a chunk or a request of thousands of mutations paid all three.
+ */
+export class WireWriter {
+  private scratch = Buffer.allocUnsafe(SCRATCH_START);
+
+  write(schemaId: number, encodeBody: BodyEncoder): Buffer {
+    const end = encodeBody(this.scratch, WIRE_HEADER_BYTES);
+    if (end >= 0) {
+      const out = Buffer.allocUnsafe(end);
+      this.scratch.copy(out, 0, 0, end);
+      return writeHeader(out, schemaId);
+    }
+    // Too small: encode into a buffer of the exact size instead, and keep a larger scratch (up to a cap).
+    const size = this.scratch.length - end;
+    const out = Buffer.allocUnsafe(size);
+    if (encodeBody(out, WIRE_HEADER_BYTES) !== size) throw new Error(`Avro body did not encode to the ${size - WIRE_HEADER_BYTES} bytes it measured`);
+    if (size <= SCRATCH_MAX) this.scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(size, 2 * this.scratch.length)));
+    return writeHeader(out, schemaId);
+  }
+}
+
+function writeHeader(out: Buffer, schemaId: number): Buffer {
+  out[0] = MAGIC_BYTE;
+  out.writeInt32BE(schemaId, 1);
+  return out;
+}

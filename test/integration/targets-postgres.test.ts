@@ -66,6 +66,39 @@ describe('PostgreSQL target', () => {
     expect((await sql.query(`SELECT v FROM ${table}`)).rows).toEqual([{ v: { n: 1 } }]);
   });
 
+  it('stores values in text and json columns as UTF-8 text, deletes as NULL, and sequences past 2^32 exactly', async () => {
+    await sql.query(`CREATE TABLE ${table} (k text PRIMARY KEY, v text, seq bigint NOT NULL)`);
+    const big = 2 ** 40 + 7;
+
+    expect(await target.applyMutations!(chunk([put('ü-key', 'grüße ✓', big), put('empty', '', 1), del('gone', 2)]))).toEqual({ ok: true });
+
+    const stored = await sql.query(`SELECT k, v, seq::text AS seq, wal_deleted FROM ${table} ORDER BY k`);
+    expect(stored.rows).toEqual([
+      { k: 'empty', v: '', seq: '1', wal_deleted: false },
+      { k: 'gone', v: null, seq: '2', wal_deleted: true },
+      { k: 'ü-key', v: 'grüße ✓', seq: String(big), wal_deleted: false },
+    ]);
+    await sql.query(`CREATE TABLE ${table}_json (k text PRIMARY KEY, v json, seq bigint NOT NULL)`);
+    const json = postgresTarget(`${table}_json`);
+    try {
+      expect(await json.applyMutations!(chunk([put('doc', '{"a": [1, "é"]}', 3)]))).toEqual({ ok: true });
+    } finally {
+      await json.close();
+    }
+    expect((await sql.query(`SELECT v FROM ${table}_json`)).rows).toEqual([{ v: { a: [1, 'é'] } }]);
+  });
+
+  it('lets the targets of several tasks create one new table at once, none of them failing', async () => {
+    const targets = Array.from({ length: 8 }, () => postgresTarget(table));
+    try {
+      const results = await Promise.all(targets.map((t, i) => t.applyMutations!(chunk([put(`k${i}`, `v${i}`, 1)], i))));
+      expect(results).toEqual(targets.map(() => ({ ok: true })));
+    } finally {
+      await Promise.all(targets.map((t) => t.close()));
+    }
+    expect((await rows()).map((r) => r.k)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+  });
+
   it('is idempotent: applying the same chunk twice leaves identical rows', async () => {
     const same = chunk([put('a', 'A', 3), del('b', 4), put('c', 'C', 5), put('a', 'A-newer', 6)]);
     await target.applyMutations!(same);

@@ -1,5 +1,6 @@
 import type { NamespaceConfig } from '../../src/namespaces';
-import { formatWireFormat, MalformedRecordError, parseWireFormat, validateWriteToLogRequest, WriteToLogRequest } from '../../src/wire';
+import { Type } from 'avsc';
+import { formatWireFormat, MalformedRecordError, parseWireFormat, validateWriteToLogRequest, WireWriter, WriteToLogRequest } from '../../src/wire';
 
 const valid: WriteToLogRequest = {
   namespace: 'orders',
@@ -33,6 +34,17 @@ describe('Confluent wire format', () => {
   ])('names what is wrong with %s', (_what, bytes, message) => {
     expect(() => parseWireFormat(bytes)).toThrow(MalformedRecordError);
     expect(() => parseWireFormat(bytes)).toThrow(message);
+  });
+
+  it('writes a record through the scratch buffer with the bytes of header + avsc toBuffer, whatever its size', () => {
+    const type = Type.forSchema({ type: 'record', name: 'R', fields: [{ name: 'items', type: { type: 'array', items: 'string' } }] });
+    const writer = new WireWriter();
+    // small; larger than the scratch (exact-size path, then a larger scratch); the same again (fits now); small again
+    for (const count of [1, 20_000, 20_000, 3]) {
+      const value = { items: Array.from({ length: count }, (_, i) => `item-${i}`) };
+      const bytes = writer.write(7, (buf, pos) => type.encode(value, buf, pos));
+      expect(bytes.equals(formatWireFormat(7, type.toBuffer(value)))).toBe(true);
+    }
   });
 });
 
